@@ -1,0 +1,91 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// Strict concurrency is the default in Swift 6 mode; these keep module boundaries honest.
+let strictSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+]
+
+func cLibrary(_ name: String, pkgConfig: String, apt: String) -> Target {
+    .systemLibrary(name: name, path: "Sources/\(name)", pkgConfig: pkgConfig, providers: [.apt([apt])])
+}
+
+let package = Package(
+    name: "sitegate",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "sitegate", targets: ["sitegate"])
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
+    ],
+    targets: [
+        cLibrary("CModbus", pkgConfig: "libmodbus", apt: "libmodbus-dev"),
+        cLibrary("CMosquitto", pkgConfig: "libmosquitto", apt: "libmosquitto-dev"),
+        cLibrary("CSQLite", pkgConfig: "sqlite3", apt: "libsqlite3-dev"),
+        cLibrary("CYAML", pkgConfig: "yaml-0.1", apt: "libyaml-dev"),
+
+        // Pure logic: models, decoding, planning, schedules, payloads. No C, no I/O.
+        .target(name: "SitegateCore", swiftSettings: strictSettings),
+        // YAML text to Core types, with file:line:column diagnostics.
+        .target(name: "SitegateConfig", dependencies: ["SitegateCore", "CYAML"], swiftSettings: strictSettings),
+        // One libmodbus connection per bus, each on a thread of its own.
+        .target(
+            name: "SitegateModbus",
+            dependencies: ["SitegateCore", "CModbus", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strictSettings
+        ),
+        // The SQLite outbox: readings are durable before anything else happens.
+        .target(name: "SitegateBuffer", dependencies: ["SitegateCore", "SitegateModbus", "CSQLite"], swiftSettings: strictSettings),
+        // libmosquitto behind one callback bridge.
+        .target(
+            name: "SitegateMQTT",
+            dependencies: ["SitegateCore", "CMosquitto", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strictSettings
+        ),
+        // The long-running services: pollers and publisher.
+        .target(
+            name: "SitegateAgent",
+            dependencies: [
+                "SitegateCore", "SitegateConfig", "SitegateModbus", "SitegateBuffer", "SitegateMQTT",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        // A libmodbus server that serves device maps: test fixture and training tool.
+        .target(
+            name: "SitegateSimulator",
+            dependencies: ["SitegateCore", "SitegateModbus", "CModbus", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strictSettings
+        ),
+        .executableTarget(
+            name: "sitegate",
+            dependencies: [
+                "SitegateCore", "SitegateConfig", "SitegateModbus", "SitegateBuffer", "SitegateMQTT",
+                "SitegateAgent", "SitegateSimulator",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        // Launching mosquitto, socat and the simulator for tests; free ports.
+        .target(name: "SitegateTestSupport", dependencies: ["SitegateCore"], swiftSettings: strictSettings),
+
+        .testTarget(name: "SitegateCoreTests", dependencies: ["SitegateCore"], swiftSettings: strictSettings),
+        .testTarget(
+            name: "SitegateConfigTests",
+            dependencies: ["SitegateConfig", "SitegateCore", "SitegateTestSupport"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "SitegateIntegrationTests",
+            dependencies: ["SitegateCore", "SitegateConfig", "SitegateBuffer", "SitegateModbus", "SitegateTestSupport"],
+            swiftSettings: strictSettings
+        ),
+    ]
+)
