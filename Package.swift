@@ -30,20 +30,24 @@ let package = Package(
 
         // Pure logic: models, decoding, planning, schedules, payloads. No C, no I/O.
         .target(name: "SitegateCore", swiftSettings: strictSettings),
+        // Dedicated threads for blocking C calls, and the lock that guards state shared with them.
+        .target(name: "SitegateThreads", dependencies: ["CSitegateShims"], swiftSettings: strictSettings),
+        // Only what Swift cannot call directly (_GNU_SOURCE symbols).
+        .target(name: "CSitegateShims"),
         // YAML text to Core types, with file:line:column diagnostics.
         .target(name: "SitegateConfig", dependencies: ["SitegateCore", "CYAML"], swiftSettings: strictSettings),
         // One libmodbus connection per bus, each on a thread of its own.
         .target(
             name: "SitegateModbus",
-            dependencies: ["SitegateCore", "CModbus", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["SitegateCore", "SitegateThreads", "CModbus", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strictSettings
         ),
         // The SQLite outbox: readings are durable before anything else happens.
-        .target(name: "SitegateBuffer", dependencies: ["SitegateCore", "SitegateModbus", "CSQLite"], swiftSettings: strictSettings),
+        .target(name: "SitegateBuffer", dependencies: ["SitegateCore", "SitegateThreads", "CSQLite"], swiftSettings: strictSettings),
         // libmosquitto behind one callback bridge.
         .target(
             name: "SitegateMQTT",
-            dependencies: ["SitegateCore", "CMosquitto", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["SitegateCore", "SitegateThreads", "CMosquitto", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strictSettings
         ),
         // The long-running services: pollers and publisher.
@@ -53,6 +57,7 @@ let package = Package(
                 "SitegateCore", "SitegateConfig", "SitegateModbus", "SitegateBuffer", "SitegateMQTT",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strictSettings
         ),
@@ -70,6 +75,7 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strictSettings
         ),

@@ -1,0 +1,85 @@
+import Logging
+import ServiceLifecycle
+import SitegateBuffer
+import SitegateCore
+import SitegateModbus
+import SitegateMQTT
+import UnixSignals
+
+/// The running gateway: one poller per bus, one publisher, one outbox, wired from a validated config.
+///
+/// Data flows one way: schedule -> bus -> readings -> outbox -> publisher -> broker.
+public final class Agent: Sendable {
+    public let config: SiteConfig
+    public let health = HealthBoard()
+    let logger: Logger
+
+    public init(config: SiteConfig, logger: Logger) {
+        self.config = config
+        self.logger = logger
+    }
+
+    /// The MQTT client id: the configured one, or `sitegate-{site}-{gateway}`.
+    public var clientID: String {
+        config.mqtt.clientID ?? "sitegate-\(config.site.id)-\(config.site.gateway)"
+    }
+
+    /// Runs until SIGTERM or SIGINT, then drains in-flight messages and stops.
+    public func run() async throws {
+        let outbox = try await Outbox(settings: config.buffer)
+        defer { outbox.close() }
+        let stats = try await outbox.stats()
+        logger.info(
+            "buffer opened",
+            metadata: ["buffer.path": "\(outbox.path)", "buffer.depth": "\(stats.depth)", "buffer.last_seq": "\(stats.lastSeq)"])
+
+        let client = try MQTTClient(
+            options: .init(
+                clientID: clientID, host: config.mqtt.host, port: config.mqtt.port,
+                keepaliveSeconds: Int(config.mqtt.keepalive.milliseconds / 1000), maxInflight: config.mqtt.inflightWindow))
+        let publisher = Publisher(
+            client: client, outbox: outbox,
+            topics: TopicLayout(prefix: config.mqtt.topicPrefix, site: config.site.id, gateway: config.site.gateway),
+            encoder: SenMLEncoder(siteID: config.site.id, gatewayID: config.site.gateway),
+            window: config.mqtt.inflightWindow, logger: logger)
+
+        var services: [any Service] = [publisher]
+        for bus in config.buses {
+            let plans = plans(for: bus)
+            guard !plans.isEmpty else { continue }
+            services.append(
+                BusPoller(
+                    bus: ModbusBus(config: bus), plans: plans, outbox: outbox, publisher: publisher, health: health,
+                    clock: SystemWallClock(), logger: logger))
+        }
+        let group = ServiceGroup(
+            configuration: .init(
+                services: services.map { .init(service: $0) },
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger))
+        logger.info(
+            "sitegate running",
+            metadata: ["site.id": "\(config.site.id)", "devices": "\(config.devices.count)", "buses": "\(config.buses.count)"])
+        try await group.run()
+        logger.info("sitegate stopped")
+    }
+
+    /// Each device's point groups on `bus`, planned into transactions, with their schedules.
+    func plans(for bus: BusConfig) -> [(DevicePlan, WallClockSchedule)] {
+        var out: [(DevicePlan, WallClockSchedule)] = []
+        for device in config.devices where device.busID == bus.id {
+            guard let map = config.maps[device.model] else { continue }
+            for group in device.groups {
+                // Text and bit-field points describe the meter; data messages carry numbers only.
+                let numeric = group.pointIDs.filter { map.point($0)?.type.isNumeric ?? false }
+                guard !numeric.isEmpty else { continue }
+                out.append(
+                    (
+                        DevicePlan(device: device, map: map, pointIDs: numeric),
+                        WallClockSchedule(interval: group.interval, offset: group.offset)
+                    ))
+            }
+        }
+        return out
+    }
+}

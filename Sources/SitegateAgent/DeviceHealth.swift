@@ -1,0 +1,35 @@
+import SitegateCore
+import SitegateModbus
+
+/// Per-device counters and the up/down state whose changes are logged (once per change, not once per failure).
+public struct DeviceHealth: Sendable, Hashable {
+    public enum State: String, Sendable { case unknown, ok, failing }
+
+    public var state: State = .unknown
+    public var successes = 0
+    public var errorsByKind: [String: Int] = [:]
+    public var missedTicks = 0
+    public var lastGoodRead: UnixTime?
+    public var lastError: String?
+    public var consecutiveFailures = 0
+
+    public init() {}
+
+    /// Records a poll; returns the new state when it changed.
+    public mutating func record(_ outcome: ReadOutcome, at time: UnixTime) -> State? {
+        for error in outcome.errors { errorsByKind[error.kind, default: 0] += 1 }
+        let previous = state
+        if outcome.poll != nil && outcome.errors.isEmpty {
+            successes += 1
+            lastGoodRead = time
+            consecutiveFailures = 0
+            state = .ok
+        } else {
+            if outcome.poll != nil { successes += 1; lastGoodRead = time }
+            consecutiveFailures += 1
+            lastError = outcome.errors.first?.description
+            state = .failing
+        }
+        return state != previous ? state : nil
+    }
+}

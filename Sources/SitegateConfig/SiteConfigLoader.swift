@@ -1,0 +1,338 @@
+import SitegateCore
+
+/// Loads a site config and the device maps it names, validating everything before anything runs.
+public enum SiteConfigLoader {
+    static let topKeys = ["site", "mqtt", "buffer", "maps", "buses", "devices", "log"]
+    static let siteKeys = ["id", "gateway", "name", "location"]
+    static let mqttKeys = [
+        "url", "topic_prefix", "client_id", "username", "password_file", "ca_file", "keepalive", "inflight",
+    ]
+    static let bufferKeys = ["path", "durability"]
+    static let busKeys = ["id", "tcp", "rtu", "response_timeout", "byte_timeout", "delay"]
+    static let tcpKeys = ["host", "port"]
+    static let rtuKeys = ["device", "baud", "parity", "data_bits", "stop_bits"]
+    static let deviceKeys = [
+        "id", "bus", "unit", "model", "interval", "offset", "points", "groups", "serial", "word_order", "min_delay",
+    ]
+    static let groupKeys = ["name", "interval", "offset", "points"]
+
+    public struct Loaded: Sendable {
+        public var config: SiteConfig
+        public var warnings: [Diagnostic]
+    }
+
+    public static func load(path: String) throws(ConfigurationError) -> Loaded {
+        let text: String
+        do { text = try TextFile.read(path) } catch {
+            throw ConfigurationError(diagnostics: [
+                Diagnostic(.error, error.reason, at: SourceLocation(file: path, line: 1, column: 1))
+            ])
+        }
+        return try parse(text, file: path)
+    }
+
+    public static func parse(_ text: String, file: String) throws(ConfigurationError) -> Loaded {
+        guard let root = try YAMLParser.parse(text, file: file) else {
+            throw ConfigurationError(diagnostics: [
+                Diagnostic(.error, "the config file is empty", at: SourceLocation(file: file, line: 1, column: 1))
+            ])
+        }
+        let sink = DiagnosticSink()
+        let config = read(root, file: file, sink: sink)
+        if sink.hasErrors || config == nil {
+            throw ConfigurationError(diagnostics: sink.sorted)
+        }
+        return Loaded(config: config!, warnings: sink.sorted)
+    }
+
+    static func read(_ root: YAMLNode, file: String, sink: DiagnosticSink) -> SiteConfig? {
+        guard let top = MappingReader(root, context: "the config", sink: sink) else { return nil }
+        top.rejectUnknownKeys(allowed: topKeys)
+        let baseDirectory = TextFile.directory(of: file)
+        let site = readSite(top, sink: sink)
+        let mqtt = readMQTT(top, sink: sink)
+        let buffer = readBuffer(top, base: baseDirectory, sink: sink)
+        let searchPaths = (top.stringList("maps", required: true) ?? []).map {
+            TextFile.resolve($0, relativeTo: baseDirectory)
+        }
+        if let node = top.value("maps") {
+            for (path, item) in zip(searchPaths, top.list("maps") ?? []) where !TextFile.isDirectory(path) {
+                sink.error("map folder '\(path)' does not exist", at: item)
+            }
+            _ = node
+        }
+        let buses = readBuses(top, sink: sink)
+        let library = MapLibrary(searchPaths: searchPaths)
+        var maps: [String: DeviceMap] = [:]
+        let devices = readDevices(top, buses: buses, library: library, maps: &maps, sink: sink)
+        guard let site, let mqtt, let buffer else { return nil }
+        return SiteConfig(
+            site: site, mqtt: mqtt, buffer: buffer, mapSearchPaths: searchPaths, buses: buses, devices: devices,
+            maps: maps, path: file)
+    }
+
+    private static func readSite(_ top: MappingReader, sink: DiagnosticSink) -> SiteIdentity? {
+        guard let node = top.value("site", required: true), let m = MappingReader(node, context: "site", sink: sink)
+        else { return nil }
+        m.rejectUnknownKeys(allowed: siteKeys)
+        let rule = "use lowercase letters, digits and '-'"
+        let id = m.identifier("id", rule: rule, isValid: IDRules.isSlug)
+        let gateway = m.identifier("gateway", rule: rule, isValid: IDRules.isSlug)
+        guard let id, let gateway else { return nil }
+        return SiteIdentity(id: id, gateway: gateway, name: m.string("name"), location: m.string("location"))
+    }
+
+    private static func readMQTT(_ top: MappingReader, sink: DiagnosticSink) -> MQTTSettings? {
+        guard let node = top.value("mqtt", required: true), let m = MappingReader(node, context: "mqtt", sink: sink)
+        else { return nil }
+        m.rejectUnknownKeys(allowed: mqttKeys)
+        guard let url = m.string("url", required: true) else { return nil }
+        guard let endpoint = BrokerURL(url) else {
+            sink.error("'url' must look like mqtt://host:1883 or mqtts://host:8883, found '\(url)'", at: m.value("url")!)
+            return nil
+        }
+        var settings = MQTTSettings(host: endpoint.host, port: endpoint.port, useTLS: endpoint.tls)
+        if let prefix = m.string("topic_prefix") {
+            if prefix.isEmpty || prefix.hasPrefix("/") || prefix.hasSuffix("/") || prefix.contains("+")
+                || prefix.contains("#")
+            {
+                sink.error("'topic_prefix' must be topic levels like gia/v1, without wildcards or outer '/'", at: m.value("topic_prefix")!)
+            } else {
+                settings.topicPrefix = prefix
+            }
+        }
+        settings.clientID = m.string("client_id")
+        settings.username = m.string("username")
+        settings.passwordFile = m.string("password_file")
+        settings.caFile = m.string("ca_file")
+        if let k = m.duration("keepalive") { settings.keepalive = k }
+        if let w = m.int("inflight", range: 1...65535) { settings.inflightWindow = w }
+        return settings
+    }
+
+    private static func readBuffer(_ top: MappingReader, base: String, sink: DiagnosticSink) -> BufferSettings? {
+        guard let node = top.value("buffer", required: true),
+            let m = MappingReader(node, context: "buffer", sink: sink)
+        else { return nil }
+        m.rejectUnknownKeys(allowed: bufferKeys)
+        guard let path = m.string("path", required: true) else { return nil }
+        var settings = BufferSettings(path: TextFile.resolve(path, relativeTo: base))
+        if let d = m.choice("durability", as: Durability.self) { settings.durability = d }
+        return settings
+    }
+
+    private static func readBuses(_ top: MappingReader, sink: DiagnosticSink) -> [BusConfig] {
+        var buses: [BusConfig] = []
+        for item in top.list("buses", required: true) ?? [] {
+            guard let m = MappingReader(item, context: "a bus", sink: sink) else { continue }
+            m.rejectUnknownKeys(allowed: busKeys)
+            let id = m.identifier("id", rule: "use lowercase letters, digits, '-' and '_'", isValid: IDRules.isName)
+            var transport: BusTransport? = nil
+            switch (m.value("tcp"), m.value("rtu")) {
+            case (let tcp?, nil):
+                if let t = MappingReader(tcp, context: "tcp", sink: sink) {
+                    t.rejectUnknownKeys(allowed: tcpKeys)
+                    let host = t.string("host", required: true)
+                    let port = t.int("port", range: 1...65535) ?? 502
+                    if let host { transport = .tcp(host: host, port: port) }
+                }
+            case (nil, let rtu?):
+                if let r = MappingReader(rtu, context: "rtu", sink: sink) {
+                    r.rejectUnknownKeys(allowed: rtuKeys)
+                    let device = r.string("device", required: true)
+                    let baud = r.int("baud", range: 300...4_000_000) ?? 9600
+                    let parity = r.choice("parity", as: Parity.self) ?? .none
+                    let dataBits = r.int("data_bits", range: 5...8) ?? 8
+                    let stopBits = r.int("stop_bits", range: 1...2) ?? 1
+                    if let device {
+                        transport = .rtu(device: device, baud: baud, parity: parity, dataBits: dataBits, stopBits: stopBits)
+                    }
+                }
+            case (_?, _?):
+                sink.error("a bus is either 'tcp' or 'rtu', not both", at: item)
+            case (nil, nil):
+                sink.error("a bus needs 'tcp' (host, port) or 'rtu' (device, baud, ...)", at: item)
+            }
+            if let id, buses.contains(where: { $0.id == id }) {
+                sink.error("duplicate bus id '\(id)'", at: m.value("id")!)
+                continue
+            }
+            guard let id, let transport else { continue }
+            var bus = BusConfig(id: id, transport: transport)
+            if let t = m.duration("response_timeout") { bus.responseTimeout = t }
+            if let t = m.duration("byte_timeout") { bus.byteTimeout = t }
+            if let d = m.duration("delay") { bus.delayBetweenRequests = d }
+            buses.append(bus)
+        }
+        return buses
+    }
+
+    private static func readDevices(
+        _ top: MappingReader, buses: [BusConfig], library: MapLibrary, maps: inout [String: DeviceMap],
+        sink: DiagnosticSink
+    ) -> [DeviceConfig] {
+        var devices: [DeviceConfig] = []
+        var addresses: [String: String] = [:]  // "bus/unit" -> device id
+        var failedModels: Set<String> = []
+        for item in top.list("devices", required: true) ?? [] {
+            guard let m = MappingReader(item, context: "a device", sink: sink) else { continue }
+            m.rejectUnknownKeys(allowed: deviceKeys)
+            let id = m.identifier("id", rule: "use lowercase letters, digits, '-' and '_'", isValid: IDRules.isName)
+            let busID = m.string("bus", required: true)
+            let model = m.string("model", required: true)
+            var bus: BusConfig? = nil
+            if let busID {
+                bus = buses.first { $0.id == busID }
+                if bus == nil {
+                    var message = "device '\(id ?? "?")' is on unknown bus '\(busID)'"
+                    if let hint = suggestion(for: busID, among: buses.map(\.id)) { message += "; did you mean '\(hint)'?" }
+                    sink.error(message, at: m.value("bus")!)
+                }
+            }
+            var unitRange = 1...247
+            if case .tcp = bus?.transport { unitRange = 0...255 }
+            let unit = m.int("unit", required: true, range: unitRange)
+            if let id, devices.contains(where: { $0.id == id }) {
+                sink.error("duplicate device id '\(id)'", at: m.value("id")!)
+            }
+            if let busID, let unit, bus != nil {
+                let key = "\(busID)/\(unit)"
+                if let other = addresses[key] {
+                    sink.error("unit \(unit) on bus '\(busID)' is already used by device '\(other)'", at: m.value("unit")!)
+                } else if let id {
+                    addresses[key] = id
+                }
+            }
+            var map: DeviceMap? = nil
+            if let model {
+                if let cached = maps[model] {
+                    map = cached
+                } else if !failedModels.contains(model) {
+                    switch library.load(model) {
+                    case .found(let loaded, let warnings):
+                        map = loaded
+                        maps[model] = loaded
+                        sink.append(contentsOf: warnings)
+                    case .invalid(let diagnostics):
+                        failedModels.insert(model)
+                        sink.error("device map '\(model)' has errors (listed with its file)", at: m.value("model")!)
+                        sink.append(contentsOf: diagnostics)
+                    case .notFound:
+                        failedModels.insert(model)
+                        var message = "unknown model '\(model)': no \(model).yaml in the map folders"
+                        if let hint = suggestion(for: model, among: library.availableModels()) {
+                            message += "; did you mean '\(hint)'?"
+                        }
+                        sink.error(message, at: m.value("model")!)
+                    }
+                } else {
+                    sink.error("device map '\(model)' could not be loaded (see above)", at: m.value("model")!)
+                }
+            }
+            let groups = readGroups(m, deviceID: id ?? "?", map: map, sink: sink)
+            let wordOrder = m.choice("word_order", as: WordOrder.self)
+            let minDelay = m.duration("min_delay")
+            guard let id, let busID, bus != nil, let unit, let model, map != nil, let groups else { continue }
+            devices.append(
+                DeviceConfig(
+                    id: id, busID: busID, unit: unit, model: model, groups: groups, serialNumber: m.string("serial"),
+                    wordOrder: wordOrder, minDelay: minDelay))
+        }
+        return devices
+    }
+
+    /// Either one `interval` (with an optional `points` subset) or a list of `groups`, each with its own interval.
+    private static func readGroups(_ m: MappingReader, deviceID: String, map: DeviceMap?, sink: DiagnosticSink)
+        -> [PollGroup]?
+    {
+        let defaultPoints = map?.points.filter(\.readByDefault).map(\.id) ?? []
+        func checkPoints(_ ids: [String], node: YAMLNode?) -> [String]? {
+            guard let map else { return ids }
+            var ok = true
+            for (index, pid) in ids.enumerated() where map.point(pid) == nil {
+                ok = false
+                var message = "device '\(deviceID)': map '\(map.id)' has no point '\(pid)'"
+                if let hint = suggestion(for: pid, among: map.points.map(\.id)) { message += "; did you mean '\(hint)'?" }
+                let at: YAMLNode? = {
+                    if case .sequence(let items, _)? = node, index < items.count { return items[index] }
+                    return node
+                }()
+                if let at { sink.error(message, at: at) }
+            }
+            return ok ? ids : nil
+        }
+        func checkInterval(_ d: Duration?, key: String, in reader: MappingReader) -> Duration? {
+            guard let d else { return nil }
+            if d < .milliseconds(100) {
+                sink.error("'\(key)' \(DurationNotation.format(d)) is shorter than the 100ms minimum", at: reader.value(key)!)
+                return nil
+            }
+            return d
+        }
+        if let groupNodes = m.list("groups") {
+            if m.has("interval"), let node = m.keyNode("interval") {
+                sink.error("use either 'interval' or 'groups', not both", at: node)
+            }
+            if groupNodes.isEmpty, let node = m.value("groups") { sink.error("'groups' must not be empty", at: node) }
+            var groups: [PollGroup] = []
+            for (index, node) in groupNodes.enumerated() {
+                guard let g = MappingReader(node, context: "a point group", sink: sink) else { continue }
+                g.rejectUnknownKeys(allowed: groupKeys)
+                let interval = checkInterval(g.duration("interval", required: true), key: "interval", in: g)
+                let points = g.stringList("points", required: true).flatMap { checkPoints($0, node: g.value("points")) }
+                let name = g.string("name") ?? "group\(index + 1)"
+                guard let interval, let points else { continue }
+                groups.append(PollGroup(name: name, interval: interval, offset: g.duration("offset") ?? .zero, pointIDs: points))
+            }
+            return groups.count == groupNodes.count ? groups : nil
+        }
+        let interval = checkInterval(m.duration("interval", required: true), key: "interval", in: m)
+        var points = defaultPoints
+        if let subset = m.stringList("points") {
+            guard let checked = checkPoints(subset, node: m.value("points")) else { return nil }
+            points = checked
+        }
+        guard let interval else { return nil }
+        return [PollGroup(name: "default", interval: interval, offset: m.duration("offset") ?? .zero, pointIDs: points)]
+    }
+}
+
+/// `mqtt://host:port` or `mqtts://host:port`; the port defaults to 1883 or 8883.
+public struct BrokerURL: Sendable, Hashable {
+    public var host: String
+    public var port: Int
+    public var tls: Bool
+
+    public init?(_ text: String) {
+        let rest: Substring
+        if text.hasPrefix("mqtt://") {
+            tls = false
+            rest = text.dropFirst(7)
+        } else if text.hasPrefix("mqtts://") {
+            tls = true
+            rest = text.dropFirst(8)
+        } else {
+            return nil
+        }
+        let hostPort = rest.hasSuffix("/") ? rest.dropLast() : rest
+        if hostPort.hasPrefix("[") {
+            guard let close = hostPort.firstIndex(of: "]") else { return nil }
+            host = String(hostPort[hostPort.index(after: hostPort.startIndex)..<close])
+            let after = hostPort[hostPort.index(after: close)...]
+            if after.isEmpty {
+                port = tls ? 8883 : 1883
+            } else {
+                guard after.hasPrefix(":"), let p = Int(after.dropFirst()), (1...65535).contains(p) else { return nil }
+                port = p
+            }
+        } else if let colon = hostPort.lastIndex(of: ":") {
+            host = String(hostPort[..<colon])
+            guard let p = Int(hostPort[hostPort.index(after: colon)...]), (1...65535).contains(p) else { return nil }
+            port = p
+        } else {
+            host = String(hostPort)
+            port = tls ? 8883 : 1883
+        }
+        if host.isEmpty || host.contains("/") || host.contains("@") { return nil }
+    }
+}

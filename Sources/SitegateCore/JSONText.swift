@@ -1,0 +1,38 @@
+/// Minimal JSON text building for payloads: escaping and number formatting, no Foundation.
+public enum JSONText {
+    public static func quoted(_ s: String) -> String {
+        var out = "\""
+        for scalar in s.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case _ where scalar.value < 0x20:
+                let hex = String(scalar.value, radix: 16)
+                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out + "\""
+    }
+
+    /// Shortest round-tripping form; integral values without a trailing ".0". Non-finite values have no JSON form.
+    public static func number(_ v: Double) -> String {
+        precondition(v.isFinite, "JSON has no non-finite numbers")
+        if v == v.rounded(), abs(v) < 1e15 { return String(Int64(v)) }
+        return v.description
+    }
+
+    /// Unix seconds with millisecond resolution, as SenML times are written here.
+    public static func seconds(milliseconds ms: Int64) -> String {
+        let whole = ms.floorDiv(1000)
+        let fraction = ms - whole * 1000
+        if fraction == 0 { return String(whole) }
+        var digits = String(fraction)
+        digits = String(repeating: "0", count: 3 - digits.count) + digits
+        while digits.hasSuffix("0") { digits.removeLast() }
+        return "\(whole).\(digits)"
+    }
+}

@@ -1,0 +1,162 @@
+/// A site's configuration after validation: every reference resolved, every value in range.
+public struct SiteConfig: Sendable {
+    public var site: SiteIdentity
+    public var mqtt: MQTTSettings
+    public var buffer: BufferSettings
+    public var mapSearchPaths: [String]
+    public var buses: [BusConfig]
+    public var devices: [DeviceConfig]
+    /// The maps the devices use, by map id.
+    public var maps: [String: DeviceMap]
+    /// The file it was loaded from.
+    public var path: String
+
+    public init(
+        site: SiteIdentity, mqtt: MQTTSettings, buffer: BufferSettings, mapSearchPaths: [String], buses: [BusConfig],
+        devices: [DeviceConfig], maps: [String: DeviceMap], path: String
+    ) {
+        self.site = site
+        self.mqtt = mqtt
+        self.buffer = buffer
+        self.mapSearchPaths = mapSearchPaths
+        self.buses = buses
+        self.devices = devices
+        self.maps = maps
+        self.path = path
+    }
+
+    public func bus(_ id: String) -> BusConfig? { buses.first { $0.id == id } }
+    public func device(_ id: String) -> DeviceConfig? { devices.first { $0.id == id } }
+}
+
+public struct SiteIdentity: Sendable, Hashable {
+    public var id: String
+    public var gateway: String
+    public var name: String?
+    public var location: String?
+
+    public init(id: String, gateway: String, name: String? = nil, location: String? = nil) {
+        self.id = id
+        self.gateway = gateway
+        self.name = name
+        self.location = location
+    }
+}
+
+public struct MQTTSettings: Sendable, Hashable {
+    public var host: String
+    public var port: Int
+    public var useTLS: Bool
+    public var topicPrefix: String
+    public var clientID: String?
+    public var username: String?
+    public var passwordFile: String?
+    public var caFile: String?
+    public var keepalive: Duration
+    /// How many QoS 1 messages may await their PUBACK at once.
+    public var inflightWindow: Int
+
+    public init(
+        host: String, port: Int, useTLS: Bool = false, topicPrefix: String = "gia/v1", clientID: String? = nil,
+        username: String? = nil, passwordFile: String? = nil, caFile: String? = nil, keepalive: Duration = .seconds(30),
+        inflightWindow: Int = 100
+    ) {
+        self.host = host
+        self.port = port
+        self.useTLS = useTLS
+        self.topicPrefix = topicPrefix
+        self.clientID = clientID
+        self.username = username
+        self.passwordFile = passwordFile
+        self.caFile = caFile
+        self.keepalive = keepalive
+        self.inflightWindow = inflightWindow
+    }
+}
+
+public enum Durability: String, Sendable, Hashable, CaseIterable {
+    /// fsync at every commit: a committed poll survives power loss.
+    case full
+    /// fsync at WAL checkpoints only: power loss may lose the last commits, never corrupts.
+    case normal
+}
+
+public struct BufferSettings: Sendable, Hashable {
+    public var path: String
+    public var durability: Durability
+
+    public init(path: String, durability: Durability = .full) {
+        self.path = path
+        self.durability = durability
+    }
+}
+
+public enum Parity: String, Sendable, Hashable, CaseIterable {
+    case none, even, odd
+}
+
+public enum BusTransport: Sendable, Hashable {
+    case tcp(host: String, port: Int)
+    case rtu(device: String, baud: Int, parity: Parity, dataBits: Int, stopBits: Int)
+}
+
+public struct BusConfig: Sendable, Hashable {
+    public var id: String
+    public var transport: BusTransport
+    public var responseTimeout: Duration
+    public var byteTimeout: Duration
+    /// Idle time kept between two transactions on this bus (a device's map may ask for more).
+    public var delayBetweenRequests: Duration
+
+    public init(
+        id: String, transport: BusTransport, responseTimeout: Duration = .seconds(1),
+        byteTimeout: Duration = .milliseconds(500), delayBetweenRequests: Duration = .zero
+    ) {
+        self.id = id
+        self.transport = transport
+        self.responseTimeout = responseTimeout
+        self.byteTimeout = byteTimeout
+        self.delayBetweenRequests = delayBetweenRequests
+    }
+}
+
+/// Points of one device read together on one interval.
+public struct PollGroup: Sendable, Hashable {
+    public var name: String
+    public var interval: Duration
+    public var offset: Duration
+    public var pointIDs: [String]
+
+    public init(name: String, interval: Duration, offset: Duration = .zero, pointIDs: [String]) {
+        self.name = name
+        self.interval = interval
+        self.offset = offset
+        self.pointIDs = pointIDs
+    }
+}
+
+public struct DeviceConfig: Sendable, Hashable {
+    public var id: String
+    public var busID: String
+    public var unit: Int
+    public var model: String
+    public var groups: [PollGroup]
+    public var serialNumber: String?
+    /// Overrides of the map's defaults for this one device.
+    public var wordOrder: WordOrder?
+    public var minDelay: Duration?
+
+    public init(
+        id: String, busID: String, unit: Int, model: String, groups: [PollGroup], serialNumber: String? = nil,
+        wordOrder: WordOrder? = nil, minDelay: Duration? = nil
+    ) {
+        self.id = id
+        self.busID = busID
+        self.unit = unit
+        self.model = model
+        self.groups = groups
+        self.serialNumber = serialNumber
+        self.wordOrder = wordOrder
+        self.minDelay = minDelay
+    }
+}

@@ -1,0 +1,16 @@
+/// The MQTT topic layout of docs/payload.md.
+public struct TopicLayout: Sendable, Hashable {
+    public var prefix: String
+    public var site: String
+    public var gateway: String
+
+    public init(prefix: String, site: String, gateway: String) {
+        self.prefix = prefix
+        self.site = site
+        self.gateway = gateway
+    }
+
+    public var gatewayRoot: String { "\(prefix)/\(site)/\(gateway)" }
+
+    public func data(device: String) -> String { "\(gatewayRoot)/\(device)/data" }
+}

@@ -1,0 +1,123 @@
+import CMosquitto
+import SitegateThreads
+
+/// A libmosquitto client whose network loop runs on libmosquitto's own thread and reconnects by itself.
+///
+/// QoS 1 messages that were in flight when the connection dropped are kept by libmosquitto and sent again after the
+/// reconnect with the same message id, so `acknowledged(mid:)` still arrives for them.
+public final class MQTTClient: Sendable {
+    public struct Options: Sendable {
+        public var clientID: String
+        public var host: String
+        public var port: Int
+        public var keepaliveSeconds: Int
+        public var cleanSession: Bool
+        public var maxInflight: Int
+        public var reconnectDelay: (min: Int, max: Int)
+
+        public init(
+            clientID: String, host: String, port: Int, keepaliveSeconds: Int = 30, cleanSession: Bool = true,
+            maxInflight: Int = 100, reconnectDelay: (min: Int, max: Int) = (1, 30)
+        ) {
+            self.clientID = clientID
+            self.host = host
+            self.port = port
+            self.keepaliveSeconds = keepaliveSeconds
+            self.cleanSession = cleanSession
+            self.maxInflight = maxInflight
+            self.reconnectDelay = reconnectDelay
+        }
+    }
+
+    public var events: AsyncStream<MQTTEvent> { bridge.events }
+    private let bridge: MosquittoBridge
+    private let handle: Handle
+    private let options: Options
+    private let stopped = LockedValue(false)
+
+    /// The libmosquitto handle. libmosquitto's public calls lock internally once the loop thread runs, so the handle
+    /// may be used from any thread; `stop()` is the only place that destroys it.
+    private struct Handle: @unchecked Sendable {
+        let pointer: OpaquePointer
+    }
+
+    private static let libraryInit: Void = { mosquitto_lib_init() }()
+
+    public init(options: Options) throws(MQTTError) {
+        _ = Self.libraryInit
+        self.options = options
+        bridge = MosquittoBridge()
+        // The C side holds this retain until `stop()` has destroyed the handle.
+        let userdata = Unmanaged.passRetained(bridge).toOpaque()
+        guard let pointer = mosquitto_new(options.clientID, options.cleanSession, userdata) else {
+            Unmanaged<MosquittoBridge>.fromOpaque(userdata).release()
+            throw MQTTError(operation: "mosquitto_new", code: MOSQ_ERR_NOMEM.rawValue, message: "out of memory")
+        }
+        handle = Handle(pointer: pointer)
+        bridge.install(on: pointer)
+        _ = mosquitto_int_option(pointer, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V311)
+        _ = mosquitto_max_inflight_messages_set(pointer, UInt32(options.maxInflight))
+        _ = mosquitto_reconnect_delay_set(
+            pointer, UInt32(options.reconnectDelay.min), UInt32(options.reconnectDelay.max), true)
+    }
+
+    /// Starts connecting in the background; the outcome arrives as `connected` or `disconnected` events.
+    public func start() throws(MQTTError) {
+        // A refused first attempt is not fatal: the loop thread keeps retrying with backoff.
+        let rc = mosquitto_connect_async(
+            handle.pointer, options.host, Int32(options.port), Int32(options.keepaliveSeconds))
+        if rc != MOSQ_ERR_SUCCESS.rawValue && rc != MOSQ_ERR_ERRNO.rawValue && rc != MOSQ_ERR_EAI.rawValue {
+            throw Self.error("connect to \(options.host):\(options.port)", rc)
+        }
+        try check(mosquitto_loop_start(handle.pointer), "start the network loop")
+    }
+
+    /// Hands a message to libmosquitto and returns its message id.
+    public func publish(topic: String, payload: String, qos: Int32 = 1, retain: Bool = false) throws(MQTTError)
+        -> Int32
+    {
+        var mid: Int32 = 0
+        let bytes = Array(payload.utf8)
+        let rc = bytes.withUnsafeBytes { raw in
+            mosquitto_publish(handle.pointer, &mid, topic, Int32(raw.count), raw.baseAddress, qos, retain)
+        }
+        try check(rc, "publish to \(topic)")
+        return mid
+    }
+
+    public func subscribe(_ pattern: String, qos: Int32 = 1) throws(MQTTError) {
+        try check(mosquitto_subscribe(handle.pointer, nil, pattern, qos), "subscribe to \(pattern)")
+    }
+
+    /// Disconnects, stops the loop thread and frees the handle. Safe to call twice.
+    public func stop() {
+        let wasStopped = stopped.withLock { s in
+            defer { s = true }
+            return s
+        }
+        guard !wasStopped else { return }
+        _ = mosquitto_disconnect(handle.pointer)
+        _ = mosquitto_loop_stop(handle.pointer, false)
+        mosquitto_destroy(handle.pointer)
+        // libmosquitto can no longer call back: give up the retain taken in init.
+        Unmanaged.passUnretained(bridge).release()
+        bridge.finish()
+    }
+
+    private func check(_ rc: Int32, _ operation: String) throws(MQTTError) {
+        if rc != MOSQ_ERR_SUCCESS.rawValue { throw Self.error(operation, rc) }
+    }
+
+    static func error(_ operation: String, _ rc: Int32) -> MQTTError {
+        MQTTError(operation: operation, code: rc, message: String(cString: mosquitto_strerror(rc)))
+    }
+
+    /// The broker's reason for refusing a connection (CONNACK return code, MQTT 3.1.1).
+    public static func connackReason(_ code: Int32) -> String {
+        String(cString: mosquitto_connack_string(code))
+    }
+
+    public static func disconnectReason(_ code: Int32) -> String {
+        String(cString: mosquitto_strerror(code))
+    }
+}

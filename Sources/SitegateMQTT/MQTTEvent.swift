@@ -1,0 +1,20 @@
+/// What the broker connection reports, in the order libmosquitto's thread saw it.
+public enum MQTTEvent: Sendable, Hashable {
+    /// CONNACK arrived; `code` 0 means accepted, anything else is the broker's refusal.
+    case connected(code: Int32)
+    /// The connection ended; `code` 0 means we asked for it.
+    case disconnected(code: Int32)
+    /// The broker acknowledged message `mid` (PUBACK for QoS 1).
+    case acknowledged(mid: Int32)
+    /// A message arrived on a subscription.
+    case message(topic: String, payload: [UInt8])
+}
+
+/// A failed libmosquitto call: the operation and libmosquitto's text for the code.
+public struct MQTTError: Error, Sendable, CustomStringConvertible {
+    public var operation: String
+    public var code: Int32
+    public var message: String
+
+    public var description: String { "\(operation): \(message)" }
+}

@@ -1,0 +1,46 @@
+import CMosquitto
+
+/// The one place where libmosquitto's callbacks enter Swift.
+///
+/// libmosquitto calls these from its network thread with the `userdata` pointer given to `mosquitto_new`: an
+/// unretained reference to this bridge, kept alive by `MQTTClient` until after `mosquitto_destroy`. Each callback
+/// only yields an event to an unbounded stream (acks must never be dropped); all policy happens in Swift, on the
+/// consumer's side.
+final class MosquittoBridge: Sendable {
+    let events: AsyncStream<MQTTEvent>
+    private let continuation: AsyncStream<MQTTEvent>.Continuation
+
+    init() {
+        (events, continuation) = AsyncStream.makeStream(of: MQTTEvent.self, bufferingPolicy: .unbounded)
+    }
+
+    func finish() {
+        continuation.finish()
+    }
+
+    /// Installs the callbacks. The closures capture nothing; they find the bridge through `userdata`.
+    func install(on handle: OpaquePointer) {
+        mosquitto_connect_callback_set(handle) { _, userdata, rc in
+            MosquittoBridge.from(userdata).continuation.yield(.connected(code: rc))
+        }
+        mosquitto_disconnect_callback_set(handle) { _, userdata, rc in
+            MosquittoBridge.from(userdata).continuation.yield(.disconnected(code: rc))
+        }
+        mosquitto_publish_callback_set(handle) { _, userdata, mid in
+            MosquittoBridge.from(userdata).continuation.yield(.acknowledged(mid: mid))
+        }
+        mosquitto_message_callback_set(handle) { _, userdata, message in
+            guard let message else { return }
+            let m = message.pointee
+            let topic = String(cString: m.topic)
+            let payload: [UInt8] =
+                m.payloadlen > 0 && m.payload != nil
+                ? Array(UnsafeRawBufferPointer(start: m.payload, count: Int(m.payloadlen))) : []
+            MosquittoBridge.from(userdata).continuation.yield(.message(topic: topic, payload: payload))
+        }
+    }
+
+    private static func from(_ userdata: UnsafeMutableRawPointer?) -> MosquittoBridge {
+        Unmanaged<MosquittoBridge>.fromOpaque(userdata!).takeUnretainedValue()
+    }
+}

@@ -1,0 +1,107 @@
+import CModbus
+import SitegateCore
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One libmodbus context: a TCP connection or a serial line. Not thread safe; a `ModbusBus` owns it and touches it
+/// only from its own thread.
+public final class ModbusConnection {
+    private let context: OpaquePointer
+    public let transport: BusTransport
+    private var connected = false
+
+    public init(transport: BusTransport, responseTimeout: Duration, byteTimeout: Duration) throws(ModbusError) {
+        self.transport = transport
+        let created: OpaquePointer?
+        switch transport {
+        case .tcp(let host, let port):
+            created = modbus_new_tcp_pi(host, String(port))
+        case .rtu(let device, let baud, let parity, let dataBits, let stopBits):
+            let p: CChar = switch parity {
+            case .none: CChar(UInt8(ascii: "N"))
+            case .even: CChar(UInt8(ascii: "E"))
+            case .odd: CChar(UInt8(ascii: "O"))
+            }
+            created = modbus_new_rtu(device, Int32(baud), p, Int32(dataBits), Int32(stopBits))
+        }
+        guard let created else {
+            throw .io("cannot create a Modbus context: \(String(cString: modbus_strerror(errno)))")
+        }
+        context = created
+        Self.setTimeout(responseTimeout) { modbus_set_response_timeout(created, $0, $1) }
+        Self.setTimeout(byteTimeout) { modbus_set_byte_timeout(created, $0, $1) }
+    }
+
+    deinit {
+        if connected { modbus_close(context) }
+        modbus_free(context)
+    }
+
+    private static func setTimeout(_ d: Duration, _ apply: (UInt32, UInt32) -> Int32) {
+        let ms = max(1, d.milliseconds)
+        _ = apply(UInt32(ms / 1000), UInt32((ms % 1000) * 1000))
+    }
+
+    public var isConnected: Bool { connected }
+
+    public func connect() throws(ModbusError) {
+        guard !connected else { return }
+        if modbus_connect(context) != 0 {
+            let code = errno
+            throw .connectionFailed(String(cString: modbus_strerror(code)))
+        }
+        connected = true
+    }
+
+    public func close() {
+        guard connected else { return }
+        modbus_close(context)
+        connected = false
+    }
+
+    /// Reads `count` registers (FC03/FC04) or bits (FC01/FC02, one per element, 0 or 1) from `unit`.
+    /// On a transport error the connection is closed, so the next call reconnects.
+    public func read(unit: Int, function: RegisterFunction, address: Int, count: Int) throws(ModbusError) -> [UInt16] {
+        try connect()
+        modbus_set_slave(context, Int32(unit))
+        let result: [UInt16]
+        var failure: Int32 = 0
+        switch function {
+        case .holding, .input:
+            result = [UInt16](unsafeUninitializedCapacity: count) { buffer, initialized in
+                let n =
+                    function == .holding
+                    ? modbus_read_registers(context, Int32(address), Int32(count), buffer.baseAddress)
+                    : modbus_read_input_registers(context, Int32(address), Int32(count), buffer.baseAddress)
+                if n < 0 { failure = errno }
+                initialized = n == Int32(count) ? count : 0
+            }
+        case .coil, .discrete:
+            let bits = [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
+                let n =
+                    function == .coil
+                    ? modbus_read_bits(context, Int32(address), Int32(count), buffer.baseAddress)
+                    : modbus_read_input_bits(context, Int32(address), Int32(count), buffer.baseAddress)
+                if n < 0 { failure = errno }
+                initialized = n == Int32(count) ? count : 0
+            }
+            result = bits.map(UInt16.init)
+        }
+        if result.count != count {
+            let error = failure != 0 ? ModbusError.fromErrno(failure) : .badResponse("short answer")
+            if error.needsReconnect { recover(after: error) }
+            throw error
+        }
+        return result
+    }
+
+    /// After a failure the stream may hold a late answer: RTU discards pending input, TCP starts a new connection.
+    private func recover(after error: ModbusError) {
+        switch transport {
+        case .rtu: _ = modbus_flush(context)
+        case .tcp: close()
+        }
+    }
+}

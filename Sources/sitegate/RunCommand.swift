@@ -1,0 +1,24 @@
+import ArgumentParser
+import SitegateAgent
+
+struct RunCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Run the gateway agent: poll the meters, buffer every reading, publish to the broker.",
+        discussion: """
+            Stops cleanly on SIGTERM or SIGINT; nothing already buffered is lost.
+
+            Example:
+              sitegate run --config /etc/sitegate/site.yaml
+            """
+    )
+
+    @OptionGroup var configOption: ConfigOption
+    @OptionGroup var logOptions: LogOptions
+
+    func run() async throws {
+        let logger = logOptions.bootstrap()
+        let config = try loadConfig(configOption.config)
+        try await Agent(config: config, logger: logger).run()
+    }
+}

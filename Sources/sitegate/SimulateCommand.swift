@@ -1,0 +1,98 @@
+import ArgumentParser
+import Logging
+import ServiceLifecycle
+import SitegateConfig
+import SitegateCore
+import SitegateSimulator
+import UnixSignals
+
+struct SimulateCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "simulate",
+        abstract: "Serve simulated meters over Modbus TCP, from device maps.",
+        discussion: """
+            Either name a model and unit ids, or give a site config to serve every device of its TCP buses.
+            Prints "listening on HOST:PORT" once ready; --port 0 picks a free port.
+
+            Examples:
+              sitegate simulate --model eastron-sdm630 --units 1,2 --port 1502
+              sitegate simulate --config devicemaps/sites/demo.yaml --port 0
+            """
+    )
+
+    @Option(help: "Device map id to serve (with --units).")
+    var model: String?
+
+    @Option(help: "Comma-separated unit ids to serve the model under.")
+    var units: String = "1"
+
+    @Option(help: "Serve the devices of this site config instead of --model.")
+    var config: String?
+
+    @Option(help: "Folder of device maps (with --model).")
+    var maps: String = "devicemaps/models"
+
+    @Option(help: "Address to listen on.")
+    var host: String = "127.0.0.1"
+
+    @Option(help: "TCP port; 0 picks a free one.")
+    var port: Int = 1502
+
+    @Flag(help: "Keep values constant (counters do not advance).")
+    var frozen = false
+
+    @OptionGroup var logOptions: LogOptions
+
+    func run() async throws {
+        let logger = logOptions.bootstrap()
+        let devices = try devicesToServe()
+        let simulator = try ModbusSimulator(host: host, port: port, devices: devices, frozen: frozen, logger: logger)
+        printFlushed("listening on \(host):\(simulator.port)")
+        let group = ServiceGroup(
+            configuration: .init(
+                services: [.init(service: SimulatorService(simulator: simulator))],
+                gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await group.run()
+    }
+
+    private func devicesToServe() throws -> [ModbusSimulator.Device] {
+        if let config {
+            let site = try loadConfig(config)
+            return site.devices.compactMap { d in site.maps[d.model].map { .init(unit: d.unit, map: $0) } }
+        }
+        guard let model else {
+            throw ValidationError("give --model MODEL or --config FILE")
+        }
+        let library = MapLibrary(searchPaths: [maps])
+        let map: DeviceMap
+        switch library.load(model) {
+        case .found(let m, _): map = m
+        case .invalid(let diagnostics):
+            for d in diagnostics { printError(d.description) }
+            throw ExitCode(ConfigurationError.exitCode)
+        case .notFound:
+            throw ValidationError("no device map '\(model)' in \(maps)")
+        }
+        let unitIDs = units.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: " ")) }
+        guard !unitIDs.isEmpty, unitIDs.allSatisfy({ (0...255).contains($0) }) else {
+            throw ValidationError("--units must be a comma-separated list of unit ids 0-255")
+        }
+        return unitIDs.map { .init(unit: $0, map: map) }
+    }
+}
+
+/// Keeps the simulator serving until shutdown.
+struct SimulatorService: Service {
+    let simulator: ModbusSimulator
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        simulator.stop()
+    }
+}
+
+extension StringProtocol {
+    fileprivate func trimmingCharacters(in set: Character) -> String {
+        String(self.drop { $0 == set }.reversed().drop { $0 == set }.reversed())
+    }
+}

@@ -1,0 +1,57 @@
+import ArgumentParser
+import Logging
+import SitegateConfig
+import SitegateCore
+
+@main
+struct Sitegate: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sitegate",
+        abstract: "Reads energy, heat and water meters over Modbus and publishes their readings over MQTT.",
+        discussion: """
+            Exit codes: 0 success, 1 failure, 64 usage error, 78 configuration error.
+            Documentation: docs/config.md, docs/devicemaps.md, docs/payload.md.
+            """,
+        version: SitegateVersion.current,
+        subcommands: [RunCommand.self, CheckCommand.self, SimulateCommand.self]
+    )
+}
+
+enum SitegateVersion {
+    static let current = "0.1.0"
+}
+
+/// Options every command that reads a site config shares.
+struct ConfigOption: ParsableArguments {
+    @Option(name: [.short, .long], help: "The site config file (YAML).")
+    var config: String = "/etc/sitegate/site.yaml"
+}
+
+struct LogOptions: ParsableArguments {
+    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
+    var logLevel: Logger.Level = .info
+
+    func bootstrap() -> Logger {
+        let level = logLevel
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        return Logger(label: "sitegate")
+    }
+}
+
+extension Logger.Level: @retroactive ExpressibleByArgument {}
+
+/// Loads a config, printing every diagnostic; exits 78 when it has errors.
+func loadConfig(_ path: String) throws -> SiteConfig {
+    do {
+        let loaded = try SiteConfigLoader.load(path: path)
+        for warning in loaded.warnings { printError(warning.description) }
+        return loaded.config
+    } catch {
+        for diagnostic in error.diagnostics { printError(diagnostic.description) }
+        throw ExitCode(ConfigurationError.exitCode)
+    }
+}

@@ -1,0 +1,383 @@
+#!/usr/bin/env python3
+"""Validate sitegate data messages captured with `mosquitto_sub -v`.
+
+Reads lines of the form `TOPIC PAYLOAD` from the given files (or stdin), and checks every message whose topic
+ends in `/data` against docs/senml-pack.schema.json plus the rules of docs/payload.md that a schema cannot
+express:
+
+  * bver is 26 if and only if a record uses an RFC 8798 secondary unit (an explicit bver 10 is tolerated);
+  * bn equals urn:dev:gia:{site}:{gateway}:{device}: of the topic;
+  * seq is a JSON integer and, per gateway and per input file, strictly increasing, except for repeats of an
+    earlier message (same seq, same content; a repeat may have gained the `backfill` label);
+  * bt and t have at most millisecond resolution; point ids are unique within a message; `backfill` is on every
+    record of a message or on none; the payload has no whitespace and is strict JSON (no NaN, no duplicate keys).
+
+Other topics (meta, status, health) are skipped. Seq gaps are reported as notes, not failures.
+
+    mosquitto_sub -v -t 'gia/v1/+/+/+/data' -C 100 > capture.txt
+    scripts/validate_senml.py capture.txt
+
+Exit status: 0 when every data message passed, 1 when any failed (or no data message was found), 2 on usage
+errors (missing jsonschema package, unreadable schema or input).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, TextIO
+
+try:
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import ValidationError
+except ImportError:  # pragma: no cover - depends on the environment
+    sys.stderr.write("validate_senml.py needs the jsonschema package: pip install jsonschema\n")
+    sys.exit(2)
+
+REPO = Path(__file__).resolve().parent.parent
+DEFAULT_SCHEMA = REPO / "docs" / "senml-pack.schema.json"
+
+# RFC 8798 secondary units among those the schema allows; using any of them requires bver 26 (RFC 9100).
+SECONDARY_UNITS = {"Wh", "kWh", "kW", "kVA", "kvar", "varh", "kvarh", "kVAh", "h", "hPa"}
+BVER_SECONDARY = 26
+BASE_FIELDS = ("bn", "bt", "bver", "seq")
+
+SITE_RE = re.compile(r"^[a-z0-9-]+$")
+DEVICE_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+WHITESPACE_RE = re.compile(r"\s")
+MAX_REASONS = 6
+
+
+class PayloadError(Exception):
+    """The payload is not acceptable JSON."""
+
+
+def _reject_constant(name: str) -> Any:
+    raise PayloadError(f"{name} is not valid JSON (an invalid reading must be sent as vs)")
+
+
+def _reject_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    obj: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in obj:
+            raise PayloadError(f"duplicate key {key!r} in a record")
+        obj[key] = value
+    return obj
+
+
+def parse_payload(text: str) -> Any:
+    try:
+        return json.loads(text, parse_constant=_reject_constant, object_pairs_hook=_reject_duplicate_keys)
+    except json.JSONDecodeError as e:
+        raise PayloadError(f"not JSON: {e.msg} at column {e.colno}") from None
+
+
+def json_path(path: Iterable[Any]) -> str:
+    out = "$"
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else f".{part}"
+    return out
+
+
+def error_order(error: ValidationError) -> list[tuple[int, Any]]:
+    """Sort key: by record index (numerically), then field, then keyword."""
+    path = [(0, p) if isinstance(p, int) else (1, str(p)) for p in error.absolute_path]
+    return path + [(2, str(error.validator))]
+
+
+def json_type(value: Any) -> str:
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, (int, float)):
+        return "number"
+    return {dict: "object", list: "array", str: "string", type(None): "null"}.get(type(value), type(value).__name__)
+
+
+def describe(error: ValidationError) -> str:
+    """One readable reason for a schema error."""
+    where = json_path(error.absolute_path)
+    inst = error.instance
+    kind = error.validator
+    in_then = "then" in error.schema_path
+    in_else = "else" in error.schema_path
+    record_index = error.absolute_path[0] if error.absolute_path else None
+
+    if kind == "oneOf" and isinstance(inst, dict):
+        if "v" in inst and "vs" in inst:
+            return f"{where}: record has both v and vs (exactly one is allowed)"
+        return f"{where}: record has neither v nor vs"
+    if in_then and kind in ("required", "pattern"):
+        return f"{json_path(list(error.absolute_path)[:2])}: vs is only sent with q containing 'invalid'"
+    if in_else and kind == "not":
+        return f"{where}: q contains 'invalid' but the record has v (an invalid reading is sent as vs, never as v)"
+    if kind == "additionalProperties" and isinstance(inst, dict):
+        allowed = set(error.schema.get("properties", {})) if isinstance(error.schema, dict) else set()
+        extra = sorted(set(inst) - allowed)
+        base = [k for k in extra if k in BASE_FIELDS]
+        if base and isinstance(record_index, int) and record_index > 0:
+            return f"{where}: base field(s) {', '.join(base)} only allowed in the first record"
+        return f"{where}: unknown field(s) {', '.join(extra)}"
+    if kind == "enum":
+        name = error.absolute_path[-1] if error.absolute_path else "value"
+        if name == "u":
+            return f"{where}: unit {inst!r} is not in the allowed unit list"
+        return f"{where}: {inst!r} is not one of {error.validator_value}"
+    if kind == "pattern":
+        return f"{where}: {inst!r} does not match {error.validator_value}"
+    if kind == "required":
+        return f"{where}: {error.message}"
+    if kind == "type":
+        return f"{where}: must be of type {error.validator_value}, got {json_type(inst)}"
+    if kind in ("minimum", "exclusiveMinimum", "maximum") and error.absolute_path:
+        return f"{where}: {inst!r} violates {kind} {error.validator_value}"
+    return f"{where}: {error.message}"
+
+
+def semantic_errors(doc: list[dict[str, Any]], site: str, gateway: str, device: str) -> list[str]:
+    """Rules of docs/payload.md that the schema cannot express (doc already passed the schema)."""
+    errors: list[str] = []
+    first = doc[0]
+
+    expected_bn = f"urn:dev:gia:{site}:{gateway}:{device}:"
+    if first["bn"] != expected_bn:
+        errors.append(f"bn {first['bn']!r} does not match the topic (expected {expected_bn!r})")
+
+    secondary = sorted({r["u"] for r in doc if r["u"] in SECONDARY_UNITS})
+    bver = first.get("bver")
+    if secondary and bver != BVER_SECONDARY:
+        have = "missing" if bver is None else str(bver)
+        errors.append(f"secondary unit(s) {', '.join(secondary)} used but bver is {have} (must be 26)")
+    if not secondary and bver == BVER_SECONDARY:
+        errors.append("bver 26 but no secondary unit is used (bver must be omitted)")
+
+    seq = first["seq"]
+    if isinstance(seq, bool) or not isinstance(seq, int):
+        errors.append(f"seq must be written as a JSON integer (got {seq!r})")
+
+    if round(first["bt"], 3) != first["bt"]:
+        errors.append(f"bt {first['bt']!r} has more than millisecond resolution")
+    for i, rec in enumerate(doc):
+        if "t" in rec and round(rec["t"], 3) != rec["t"]:
+            errors.append(f"$[{i}].t {rec['t']!r} has more than millisecond resolution")
+
+    seen: dict[str, int] = {}
+    for i, rec in enumerate(doc):
+        if rec["n"] in seen:
+            errors.append(f"$[{i}].n {rec['n']!r} repeats $[{seen[rec['n']]}] (one record per point)")
+        else:
+            seen[rec["n"]] = i
+
+    flagged = [("backfill" in rec.get("q", "").split(",")) for rec in doc]
+    if any(flagged) and not all(flagged):
+        missing = ", ".join(f"$[{i}]" for i, f in enumerate(flagged) if not f)
+        errors.append(f"backfill must be on every record of a message or on none (missing on {missing})")
+    return errors
+
+
+def canonical(doc: list[dict[str, Any]]) -> str:
+    """Content used to recognise a repeat: the message without the `backfill` label, which a repeat may gain."""
+    out = []
+    for rec in doc:
+        rec = dict(rec)
+        if "q" in rec:
+            labels = [label for label in rec["q"].split(",") if label != "backfill"]
+            if labels:
+                rec["q"] = ",".join(sorted(labels))
+            else:
+                del rec["q"]
+        out.append(rec)
+    return json.dumps(out, sort_keys=True, separators=(",", ":"))
+
+
+@dataclass
+class GatewayStream:
+    last_seq: int | None = None
+    last_line: int = 0
+    seen: dict[int, tuple[str, int]] = field(default_factory=dict)  # seq -> (canonical content, line)
+
+
+@dataclass
+class Totals:
+    passed: int = 0
+    failed: int = 0
+    skipped: int = 0
+    repeats: int = 0
+    gaps: int = 0
+
+
+def check_stream(
+    name: str, stream: TextIO, validator: Draft202012Validator, prefix: str | None, totals: Totals, out: TextIO
+) -> None:
+    gateways: dict[tuple[str, str, str], GatewayStream] = {}
+
+    def fail(lineno: int, topic: str, reasons: list[str]) -> None:
+        totals.failed += 1
+        shown = reasons[:MAX_REASONS]
+        more = f"; (and {len(reasons) - MAX_REASONS} more)" if len(reasons) > MAX_REASONS else ""
+        out.write(f"{name}:{lineno}: {topic}: FAIL: {'; '.join(shown)}{more}\n")
+
+    def note(lineno: int, topic: str, text: str) -> None:
+        out.write(f"{name}:{lineno}: {topic}: note: {text}\n")
+
+    for lineno, raw in enumerate(stream.buffer if hasattr(stream, "buffer") else stream, start=1):
+        if isinstance(raw, bytes):
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as e:
+                totals.failed += 1
+                out.write(f"{name}:{lineno}: FAIL: line is not UTF-8 ({e.reason} at byte {e.start})\n")
+                continue
+        else:
+            line = raw
+        line = line.rstrip("\r\n")
+        if not line.strip():
+            continue
+        topic, sep, payload = line.partition(" ")
+        if not topic.endswith("/data"):
+            totals.skipped += 1
+            continue
+        if not sep or not payload:
+            fail(lineno, topic, ["empty payload"])
+            continue
+
+        parts = topic.split("/")
+        if len(parts) < 5:
+            fail(lineno, topic, ["topic is not {topic_prefix}/{site}/{gateway}/{device}/data"])
+            continue
+        topic_prefix, (site, gateway, device) = "/".join(parts[:-4]), parts[-4:-1]
+        topic_errors = []
+        if prefix is not None and topic_prefix != prefix:
+            topic_errors.append(f"topic prefix {topic_prefix!r} is not {prefix!r}")
+        if not SITE_RE.match(site):
+            topic_errors.append(f"site id {site!r} does not match [a-z0-9-]+")
+        if not SITE_RE.match(gateway):
+            topic_errors.append(f"gateway id {gateway!r} does not match [a-z0-9-]+")
+        if not DEVICE_RE.match(device):
+            topic_errors.append(f"device id {device!r} does not match [a-z0-9][a-z0-9_-]*")
+        if topic_errors:
+            fail(lineno, topic, topic_errors)
+            continue
+
+        if WHITESPACE_RE.search(payload):
+            fail(lineno, topic, ["payload contains whitespace (the agent sends compact JSON)"])
+            continue
+        try:
+            doc = parse_payload(payload)
+        except PayloadError as e:
+            fail(lineno, topic, [str(e)])
+            continue
+
+        schema_errors = sorted(validator.iter_errors(doc), key=error_order)
+        # A record with both v and vs also trips the vs-needs-invalid rule; report only the first problem.
+        records = doc if isinstance(doc, list) else []
+        both = {i for i, r in enumerate(records) if isinstance(r, dict) and "v" in r and "vs" in r}
+        schema_errors = [
+            e for e in schema_errors if not ("then" in e.schema_path and e.absolute_path and e.absolute_path[0] in both)
+        ]
+        if schema_errors:
+            reasons = list(dict.fromkeys(describe(e) for e in schema_errors))
+            fail(lineno, topic, reasons)
+            continue
+
+        reasons = semantic_errors(doc, site, gateway, device)
+        if reasons:
+            fail(lineno, topic, reasons)
+            continue
+
+        # Order per gateway: strictly increasing seq, repeats of an earlier message allowed.
+        seq = doc[0]["seq"]
+        gw = gateways.setdefault((topic_prefix, site, gateway), GatewayStream())
+        content = canonical(doc)
+        if seq in gw.seen:
+            first_content, first_line = gw.seen[seq]
+            if content != first_content:
+                fail(
+                    lineno,
+                    topic,
+                    [
+                        f"seq {seq} reused with different content (first seen on line {first_line}); "
+                        "legitimate only if the gateway's buffer database was replaced"
+                    ],
+                )
+                gateways[(topic_prefix, site, gateway)] = GatewayStream(seq, lineno, {seq: (content, lineno)})
+                continue
+            totals.repeats += 1
+            totals.passed += 1
+            note(lineno, topic, f"repeat of seq {seq} (line {first_line}), allowed under at-least-once delivery")
+            continue
+        if gw.last_seq is not None and seq < gw.last_seq:
+            fail(
+                lineno,
+                topic,
+                [
+                    f"seq went backwards: {seq} after {gw.last_seq} (line {gw.last_line}); "
+                    "legitimate only if the gateway's buffer database was replaced"
+                ],
+            )
+            # Judge what follows against the new numbering, so that one reset is reported once.
+            gateways[(topic_prefix, site, gateway)] = GatewayStream(seq, lineno, {seq: (content, lineno)})
+            continue
+        if gw.last_seq is not None and seq > gw.last_seq + 1:
+            totals.gaps += 1
+            missing = seq - gw.last_seq - 1
+            note(lineno, topic, f"seq gap {gw.last_seq} -> {seq} ({missing} missing since line {gw.last_line})")
+        gw.seen[seq] = (content, lineno)
+        gw.last_seq, gw.last_line = seq, lineno
+        totals.passed += 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description="Validate `mosquitto_sub -v` output against the sitegate data-message contract.",
+        epilog="Example: mosquitto_sub -v -t 'gia/v1/+/+/+/data' -C 50 | scripts/validate_senml.py",
+    )
+    parser.add_argument("files", nargs="*", help="capture files with TOPIC PAYLOAD lines; none or '-' = stdin")
+    parser.add_argument("--schema", type=Path, default=DEFAULT_SCHEMA, help=f"default: {DEFAULT_SCHEMA}")
+    parser.add_argument("--prefix", help="require this topic prefix (e.g. gia/v1); default: any")
+    args = parser.parse_args(argv)
+
+    try:
+        schema = json.loads(args.schema.read_text(encoding="utf-8"))
+        Draft202012Validator.check_schema(schema)
+    except (OSError, ValueError) as e:
+        sys.stderr.write(f"validate_senml.py: cannot load schema {args.schema}: {e}\n")
+        return 2
+    except Exception as e:  # jsonschema.SchemaError
+        sys.stderr.write(f"validate_senml.py: invalid schema {args.schema}: {e}\n")
+        return 2
+    validator = Draft202012Validator(schema)
+
+    totals = Totals()
+    out = sys.stdout
+    for name in args.files or ["-"]:
+        if name == "-":
+            check_stream("<stdin>", sys.stdin, validator, args.prefix, totals, out)
+            continue
+        try:
+            with open(name, "rb") as f:
+                check_stream(name, f, validator, args.prefix, totals, out)
+        except OSError as e:
+            sys.stderr.write(f"validate_senml.py: {name}: {e.strerror}\n")
+            return 2
+
+    extras = []
+    if totals.skipped:
+        extras.append(f"{totals.skipped} non-data lines skipped")
+    if totals.repeats:
+        extras.append(f"{totals.repeats} repeats")
+    if totals.gaps:
+        extras.append(f"{totals.gaps} seq gaps")
+    if extras:
+        out.write(f"({', '.join(extras)})\n")
+    if totals.passed + totals.failed == 0:
+        out.write("no .../data messages found\n")
+    out.write(f"{totals.passed} passed, {totals.failed} failed\n")
+    return 0 if totals.failed == 0 and totals.passed > 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
