@@ -67,7 +67,7 @@ public final class Publisher: Service {
                     continuation.yield(.flush)
                 }
             }
-            try await withGracefulShutdownHandler {
+            await withGracefulShutdownHandler {
                 for await input in self.inputs {
                     switch input {
                     case .mqtt(.connected(let code)):

@@ -171,7 +171,7 @@ public enum DeviceMapLoader {
                 return nil
             }
             if text.lowercased() == "nan" { return .nan }
-            if let n = MappingReader.parseInt(text), n >= 0 { return .raw(UInt64(n)) }
+            if let n = MappingReader.parseUInt64(text) { return .raw(n) }
             sink.error("'\(text)' is not a sentinel: use nan or a raw value such as 0xFFFF", at: item)
             return nil
         }

@@ -162,6 +162,12 @@ struct MappingReader {
         return out
     }
 
+    /// A non-negative raw value up to 64 bits, decimal or hexadecimal with 0x.
+    static func parseUInt64(_ text: String) -> UInt64? {
+        if text.hasPrefix("0x") || text.hasPrefix("0X") { return UInt64(text.dropFirst(2), radix: 16) }
+        return text.allSatisfy({ $0.isASCII && $0.isNumber }) ? UInt64(text) : nil
+    }
+
     /// Decimal, or hexadecimal with 0x.
     static func parseInt(_ text: String) -> Int? {
         var t = Substring(text)

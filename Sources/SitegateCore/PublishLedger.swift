@@ -2,22 +2,24 @@
 ///
 /// libmosquitto may report the PUBACK for a message id before `mosquitto_publish` has returned that id to us, so an
 /// ack for an unknown id is remembered and matched when the id is registered.
-struct PublishLedger: Sendable {
+public struct PublishLedger: Sendable {
+    public init() {}
+
     private var inflight: [Int32: Int64] = [:]
     private var early: Set<Int32> = []
 
-    var inflightCount: Int { inflight.count }
+    public var inflightCount: Int { inflight.count }
 
     /// Registers a published message; returns its seq if its ack had already arrived (then it is done).
     @discardableResult
-    mutating func register(mid: Int32, seq: Int64) -> Int64? {
+    public mutating func register(mid: Int32, seq: Int64) -> Int64? {
         if early.remove(mid) != nil { return seq }
         inflight[mid] = seq
         return nil
     }
 
     /// Records an ack; returns the acknowledged seq, or nil when the id is not (yet) known.
-    mutating func acknowledge(mid: Int32) -> Int64? {
+    public mutating func acknowledge(mid: Int32) -> Int64? {
         if let seq = inflight.removeValue(forKey: mid) { return seq }
         early.insert(mid)
         return nil

@@ -1,0 +1,67 @@
+import SitegateCore
+import Testing
+
+@Suite struct PayloadTests {
+    let encoder = SenMLEncoder(siteID: "demo-park", gatewayID: "gw01")
+
+    func stored(_ readings: [Reading], seq: Int64 = 42) -> StoredPoll {
+        StoredPoll(
+            seq: seq, committedAt: UnixTime(milliseconds: 1_767_226_502_000),
+            poll: Poll(deviceID: "main-incomer", takenAt: UnixTime(milliseconds: 1_767_226_500_400), readings: readings))
+    }
+
+    @Test func packCarriesBaseFieldsOnce() {
+        let json = encoder.encode(
+            stored([
+                Reading(pointID: "voltage_l1", unit: "V", value: .number(230.2)),
+                Reading(pointID: "energy_import", unit: "kWh", value: .number(12345.5), offset: .milliseconds(120)),
+            ]), backfill: false)
+        #expect(
+            json
+                == #"[{"bn":"urn:dev:gia:demo-park:gw01:main-incomer:","bt":1767226500.4,"bver":26,"seq":42,"n":"voltage_l1","u":"V","v":230.2},{"n":"energy_import","u":"kWh","v":12345.5,"t":0.12}]"#
+        )
+    }
+
+    @Test func primaryUnitsOnlyOmitBver() {
+        let json = encoder.encode(stored([Reading(pointID: "power", unit: "W", value: .number(-1520))]), backfill: false)
+        #expect(!json.contains("bver"))
+        #expect(json.contains(#""v":-1520}"#))
+    }
+
+    @Test func invalidAndBackfillAreLabelled() {
+        let json = encoder.encode(
+            stored([Reading(pointID: "power", unit: "W", value: .invalid(raw: "7fffffff"))]), backfill: true)
+        #expect(json.contains(#""vs":"7fffffff","q":"invalid,backfill""#))
+    }
+
+    @Test func readingsSurviveTheBufferCodec() throws {
+        let readings = [
+            Reading(pointID: "voltage_l1", unit: "V", value: .number(230.2)),
+            Reading(pointID: "serial", unit: nil, value: .text("SN-1"), offset: .milliseconds(5)),
+            Reading(pointID: "power", unit: "W", value: .invalid(raw: "ffff"), offset: .milliseconds(70_000)),
+        ]
+        #expect(try ReadingCodec.decode(ReadingCodec.encode(readings)) == readings)
+        #expect(throws: ReadingCodec.DecodingError.self) { try ReadingCodec.decode([1, 0, 200]) }
+    }
+
+    @Test func jsonEscapesAndNumbers() {
+        #expect(JSONText.quoted("a\"b\\c\n\u{1}") == #""a\"b\\c\n\u0001""#)
+        #expect(JSONText.number(3) == "3")
+        #expect(JSONText.number(0.1) == "0.1")
+        #expect(JSONText.number(1e20) == "1e+20")
+        #expect(JSONText.seconds(milliseconds: 1_500) == "1.5")
+        #expect(JSONText.seconds(milliseconds: 1_005) == "1.005")
+    }
+
+    /// libmosquitto may report a PUBACK before publish() returned the id: both orders must end with the seq acked.
+    @Test func ledgerAcceptsAckBeforeRegister() {
+        var ledger = PublishLedger()
+        #expect(ledger.acknowledge(mid: 7) == nil)
+        #expect(ledger.register(mid: 7, seq: 100) == 100)
+        #expect(ledger.inflightCount == 0)
+        #expect(ledger.register(mid: 8, seq: 101) == nil)
+        #expect(ledger.inflightCount == 1)
+        #expect(ledger.acknowledge(mid: 8) == 101)
+        #expect(ledger.inflightCount == 0)
+    }
+}

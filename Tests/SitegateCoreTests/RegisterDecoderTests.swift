@@ -1,0 +1,79 @@
+import SitegateCore
+import Testing
+
+@Suite struct RegisterDecoderTests {
+    func point(_ type: ValueType, _ order: WordOrder = .abcd, scale: Double = 1, invalid: [InvalidSentinel] = [])
+        -> PointDefinition
+    {
+        PointDefinition(
+            id: "p", address: 0, function: .input, type: type, wordOrder: order, scale: scale, unit: "V", kind: .gauge,
+            invalid: invalid)
+    }
+
+    /// Eastron SDM120 Modbus protocol V2.4 §2.1: an FC04 answer with bytes 43 66 33 34 is 230.2 V.
+    @Test func eastronVendorVector() {
+        #expect(RegisterDecoder.decode([0x4366, 0x3334], as: point(.f32)) == .number(230.2))
+    }
+
+    /// The same float in all four byte orders, as Telegraf and libmodbus name them.
+    @Test(arguments: [
+        (WordOrder.abcd, [UInt16(0x4366), 0x3334]),
+        (.cdab, [0x3334, 0x4366]),
+        (.badc, [0x6643, 0x3433]),
+        (.dcba, [0x3433, 0x6643]),
+    ])
+    func floatWordOrders(order: WordOrder, words: [UInt16]) {
+        #expect(RegisterDecoder.decode(words, as: point(.f32, order)) == .number(230.2))
+    }
+
+    /// Carlo Gavazzi EM300 protocol §2.1: INT32 with the least significant word first, "V×10".
+    @Test func carloGavazziScaledInt32() {
+        // 230.4 V -> 2304 = 0x00000900, LSW first.
+        #expect(RegisterDecoder.decode([0x0900, 0x0000], as: point(.i32, .cdab, scale: 0.1)) == .number(230.4))
+        // -1520.4 W ×10 = -15204 = 0xFFFFC49C.
+        #expect(RegisterDecoder.decode([0xC49C, 0xFFFF], as: point(.i32, .cdab, scale: 0.1)) == .number(-1520.4))
+    }
+
+    @Test(arguments: [
+        (ValueType.u16, [UInt16(0xFFFE)], 65534.0),
+        (.i16, [0xFFFE], -2.0),
+        (.u32, [0x0001, 0x0000], 65536.0),
+        (.i32, [0xFFFF, 0xFFFF], -1.0),
+        (.u64, [0x0000, 0x0000, 0x0001, 0x0000], 65536.0),
+        (.i64, [0xFFFF, 0xFFFF, 0xFFFF, 0xFFFE], -2.0),
+        // 12345.678 as IEEE 754 binary64: 0x40C81CD6C8B43958.
+        (.f64, [0x40C8, 0x1CD6, 0xC8B4, 0x3958], 12345.678),
+    ])
+    func integerAndDoubleTypes(type: ValueType, words: [UInt16], expected: Double) {
+        #expect(RegisterDecoder.decode(words, as: point(type)) == .number(expected))
+    }
+
+    @Test func sentinelsAndNaNAreInvalid() {
+        #expect(RegisterDecoder.decode([0x7FFF, 0xFFFF], as: point(.i32, invalid: [.raw(0x7FFF_FFFF)])) == .invalid)
+        #expect(RegisterDecoder.decode([0x7FC0, 0x0000], as: point(.f32)) == .invalid)  // NaN
+        #expect(RegisterDecoder.decode([0x7F80, 0x0000], as: point(.f32)) == .invalid)  // +inf
+        #expect(RegisterDecoder.decode([0x0000, 0x0001], as: point(.i32, invalid: [.raw(0x7FFF_FFFF)])) == .number(1))
+    }
+
+    @Test func stringsStopAtNul() {
+        let p = PointDefinition(id: "s", address: 0, function: .holding, type: .string, length: 3, unit: nil, kind: .state)
+        #expect(RegisterDecoder.decode([0x4142, 0x4300, 0x4444], as: p) == .text("ABC"))
+    }
+
+    @Test func scaleFactorRegister() {
+        #expect(RegisterDecoder.decode([0x0929], as: point(.u16), scaleFactor: -1) == .number(234.5))
+    }
+
+    @Test(arguments: WordOrder.allCases)
+    func encoderRoundTrips(order: WordOrder) {
+        for type in [ValueType.u16, .i16, .u32, .i32, .u64, .i64, .f32, .f64] {
+            let p = point(type, order, scale: 0.1)
+            let words = RegisterEncoder.encode(123.4, as: p)
+            guard case .number(let v) = RegisterDecoder.decode(words, as: p) else {
+                Issue.record("\(type) did not decode to a number")
+                continue
+            }
+            #expect(abs(v - 123.4) < 1e-4, "\(type) \(order)")
+        }
+    }
+}

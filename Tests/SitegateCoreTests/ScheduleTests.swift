@@ -1,0 +1,51 @@
+import SitegateCore
+import Testing
+
+@Suite struct ScheduleTests {
+    let t0 = UnixTime(seconds: 1_767_225_600)  // 2026-01-01T00:00:00Z
+
+    @Test func fifteenMinutesAlignToQuarterHours() {
+        let s = WallClockSchedule(interval: .seconds(900))
+        #expect(s.nextTick(after: t0 + .seconds(1)) == t0 + .seconds(900))
+        #expect(s.nextTick(after: t0) == t0 + .seconds(900))
+        #expect(s.nextTick(after: t0 + .seconds(899)) == t0 + .seconds(900))
+        #expect(s.nextTick(after: t0 + .seconds(900)) == t0 + .seconds(1800))
+    }
+
+    @Test func offsetShiftsTicks() {
+        let s = WallClockSchedule(interval: .seconds(900), offset: .seconds(30))
+        #expect(s.nextTick(after: t0) == t0 + .seconds(30))
+        #expect(s.nextTick(after: t0 + .seconds(30)) == t0 + .seconds(930))
+    }
+
+    @Test func lateTickSkipsWithoutCatchUp() {
+        let s = WallClockSchedule(interval: .seconds(10))
+        // The tick due at t0 ran until t0 + 35 s: ticks at +10, +20, +30 were missed; next is +40.
+        let (next, missed) = s.advance(from: t0, now: t0 + .seconds(35))
+        #expect(next == t0 + .seconds(40))
+        #expect(missed == 3)
+        // On time: the next tick, nothing missed.
+        let onTime = s.advance(from: t0, now: t0 + .milliseconds(200))
+        #expect(onTime.next == t0 + .seconds(10))
+        #expect(onTime.missed == 0)
+    }
+
+    @Test func timesPrintAsUTC() {
+        #expect((t0 + .milliseconds(900_123)).description == "2026-01-01T00:15:00.123Z")
+        #expect(UnixTime(seconds: 951_782_400).description == "2000-02-29T00:00:00.000Z")
+    }
+
+    @Test func durationsParse() {
+        #expect(DurationNotation.parse("500ms") == .milliseconds(500))
+        #expect(DurationNotation.parse("10s") == .seconds(10))
+        #expect(DurationNotation.parse("15m") == .seconds(900))
+        #expect(DurationNotation.parse("2h") == .seconds(7200))
+        #expect(DurationNotation.parse("1d") == .seconds(86400))
+        for bad in ["", "10", "s", "1.5s", "-1s", "10 s", "10sec", "99999999999999999999s"] {
+            #expect(DurationNotation.parse(bad) == nil, "\(bad)")
+        }
+        #expect(ByteSizeNotation.parse("256MiB") == 268_435_456)
+        #expect(ByteSizeNotation.parse("10MB") == 10_000_000)
+        #expect(ByteSizeNotation.parse("12XB") == nil)
+    }
+}
