@@ -1,0 +1,96 @@
+import SitegateConfig
+import SitegateCore
+import SitegateTestSupport
+import Testing
+
+/// Every shipped map lints clean and decodes its golden fixture.
+@Suite struct DeviceMapLibraryTests {
+    static let library = MapLibrary(searchPaths: [TestEnvironment.shippedMaps])
+    static let models = library.availableModels()
+
+    @Test func libraryHasTheRequiredMaps() {
+        #expect(Self.models.count >= 12)
+        for required in ["eastron-sdm630", "eastron-sdm120", "carlogavazzi-em340", "abb-b23", "diehl-sharky775"] {
+            #expect(Self.models.contains(required))
+        }
+    }
+
+    @Test(arguments: models)
+    func mapLoadsWithoutWarnings(model: String) throws {
+        guard case .found(let map, let warnings) = Self.library.load(model) else {
+            if case .invalid(let diagnostics) = Self.library.load(model) {
+                Issue.record("\(diagnostics.map(\.description).joined(separator: "\n"))")
+            } else {
+                Issue.record("\(model) not found")
+            }
+            return
+        }
+        #expect(warnings.isEmpty, "\(warnings)")
+        #expect(!map.sources.isEmpty)
+        #expect(map.points.allSatisfy { $0.verified || !$0.readByDefault })
+    }
+
+    @Test(arguments: models)
+    func fixtureDecodes(model: String) throws {
+        guard case .found(let map, _) = Self.library.load(model) else {
+            Issue.record("\(model) does not load")
+            return
+        }
+        let fixture = try MapFixture.load(path: "\(TestEnvironment.shippedMaps)/\(model).fixture.yaml")
+        #expect(fixture.map == model)
+        #expect(fixture.cases.count >= 3, "each map needs at least 3 fixture cases")
+        for c in fixture.cases {
+            guard let point = map.point(c.point) else {
+                Issue.record("\(model): fixture names unknown point \(c.point)")
+                continue
+            }
+            guard c.registers.count == point.length else {
+                Issue.record("\(model).\(c.point): \(c.registers.count) registers given, point needs \(point.length)")
+                continue
+            }
+            let decoded = RegisterDecoder.decode(c.registers, as: point)
+            switch (decoded, c.value) {
+            case (.number(let v), .number(let expected)):
+                let tolerance = c.tolerance ?? max(1e-9, abs(expected) * 1e-6)
+                #expect(abs(v - expected) <= tolerance, "\(model).\(c.point): \(v) != \(expected) (\(c.source))")
+            default:
+                #expect(decoded == c.value, "\(model).\(c.point) (\(c.source))")
+            }
+        }
+    }
+
+    @Test func brokenMapReportsEveryProblem() {
+        let text = """
+            id: broken
+            manufacturer: Test
+            models: [T1]
+            medium: electricity
+            version: 1
+            sources: [{ title: "none" }]
+            defaults: { function: input, vendor_numbering: modicon, max_registers: 60, even_pairs: true }
+            points:
+              - { id: a, address: 0x0000, vendor_register: 30002, type: f32, unit: V, kind: gauge, description: x }
+              - { id: b, address: 0x0001, type: f32, unit: kWatt, kind: gauge, description: x }
+              - { id: c, address: 0x0010, type: f32, kind: gauge, description: x }
+              - { id: d, address: 0x0020, type: f32, unit: V, kind: gauge, description: x, verified: false }
+              - { id: a, address: 0x0030, type: f32, unit: V, kind: gauge, description: x }
+            """
+        do {
+            _ = try DeviceMapLoader.parse(text, file: "broken.yaml")
+            Issue.record("expected errors")
+        } catch {
+            let all = error.diagnostics.map(\.description).joined(separator: "\n")
+            for fragment in [
+                "broken.yaml:9:48: error: vendor_register 30002 gives wire address 0x0001",
+                "broken.yaml:10:48: error: unit 'kWatt' is not a SenML unit",
+                "broken.yaml:10:5: error: point 'b' at 0x0001 overlaps 'a'",
+                "broken.yaml:10:5: error: point 'b' starts at odd address 0x0001 but the map demands even pairs",
+                "broken.yaml:11:5: error: point 'c' of type f32 needs a 'unit'",
+                "broken.yaml:12:5: error: an unverified point must not be read by default",
+                "broken.yaml:13:5: error: duplicate point id 'a'",
+            ] {
+                #expect(all.contains(fragment), "missing: \(fragment)\nin:\n\(all)")
+            }
+        }
+    }
+}

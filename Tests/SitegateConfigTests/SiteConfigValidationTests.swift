@@ -1,0 +1,166 @@
+import SitegateConfig
+import SitegateCore
+import SitegateTestSupport
+import Testing
+
+/// Every broken config must produce the right `file:line:column` message; a good one must load.
+@Suite struct SiteConfigValidationTests {
+    static let maps = TestEnvironment.shippedMaps
+
+    /// A valid config; each case replaces one line (or appends lines) to break it.
+    static let valid = """
+        site:
+          id: demo-park
+          gateway: gw01
+        mqtt:
+          url: mqtt://127.0.0.1:1883
+          topic_prefix: gia/v1
+        buffer:
+          path: buffer.db
+        maps:
+          - \(maps)
+        buses:
+          - id: plant-lan
+            tcp: { host: 127.0.0.1, port: 1502 }
+          - id: rs485-a
+            rtu: { device: /dev/ttyUSB0, baud: 9600, parity: even }
+        devices:
+          - id: main-incomer
+            bus: plant-lan
+            unit: 1
+            model: eastron-sdm630
+            interval: 10s
+
+        """
+
+    static func loadText(_ text: String) -> Result<SiteConfigLoader.Loaded, ConfigurationError> {
+        Result { () throws(ConfigurationError) in try SiteConfigLoader.parse(text, file: "/tmp/site.yaml") }
+    }
+
+    @Test func validConfigLoads() throws {
+        let loaded = try Self.loadText(Self.valid).get()
+        #expect(loaded.config.devices.count == 1)
+        #expect(loaded.config.buffer.path == "/tmp/buffer.db")
+        #expect(loaded.config.mqtt.port == 1883)
+        #expect(loaded.config.devices[0].groups[0].pointIDs.count == 15)
+        #expect(loaded.config.buses[1].transport == .rtu(device: "/dev/ttyUSB0", baud: 9600, parity: .even, dataBits: 8, stopBits: 1))
+    }
+
+    struct Case: Sendable, CustomTestStringConvertible {
+        var name: String
+        var replace: String
+        var with: String
+        var expected: String  // "line:column: error: message fragment"
+        var testDescription: String { name }
+    }
+
+    static let cases: [Case] = [
+        Case(name: "unknown top-level key", replace: "buffer:\n", with: "bufer:\n",
+             expected: "7:1: error: unknown key 'bufer' in the config; did you mean 'buffer'?"),
+        Case(name: "missing site id", replace: "  id: demo-park\n", with: "",
+             expected: "2:3: error: missing key 'id' in site"),
+        Case(name: "bad site id", replace: "id: demo-park", with: "id: Demo_Park",
+             expected: "2:7: error: 'id' 'Demo_Park' is not valid"),
+        Case(name: "unknown site key", replace: "  gateway: gw01\n", with: "  gateway: gw01\n  gatway: x\n",
+             expected: "4:3: error: unknown key 'gatway' in site; did you mean 'gateway'?"),
+        Case(name: "bad broker url", replace: "mqtt://127.0.0.1:1883", with: "http://broker",
+             expected: "5:8: error: 'url' must look like mqtt://host:1883"),
+        Case(name: "bad broker port", replace: "mqtt://127.0.0.1:1883", with: "mqtt://127.0.0.1:99999",
+             expected: "5:8: error: 'url' must look like"),
+        Case(name: "wildcard in topic prefix", replace: "gia/v1", with: "gia/#",
+             expected: "6:17: error: 'topic_prefix' must be topic levels"),
+        Case(name: "missing buffer path", replace: "  path: buffer.db\n", with: "  durability: full\n",
+             expected: "8:3: error: missing key 'path' in buffer"),
+        Case(name: "bad durability", replace: "  path: buffer.db\n", with: "  path: buffer.db\n  durability: sometimes\n",
+             expected: "9:15: error: 'durability' must be one of full, normal"),
+        Case(name: "missing map folder", replace: "  - \(maps)\n", with: "  - /nonexistent/maps\n",
+             expected: "10:5: error: map folder '/nonexistent/maps' does not exist"),
+        Case(name: "bus with both transports", replace: "    tcp: { host: 127.0.0.1, port: 1502 }\n",
+             with: "    tcp: { host: 127.0.0.1, port: 1502 }\n    rtu: { device: /dev/ttyUSB1 }\n",
+             expected: "12:5: error: a bus is either 'tcp' or 'rtu', not both"),
+        Case(name: "bus with no transport", replace: "    tcp: { host: 127.0.0.1, port: 1502 }\n", with: "",
+             expected: "12:5: error: a bus needs 'tcp' (host, port) or 'rtu'"),
+        Case(name: "tcp port out of range", replace: "port: 1502", with: "port: 70000",
+             expected: "13:35: error: 'port' is 70000, outside 1...65535"),
+        Case(name: "bad parity", replace: "parity: even", with: "parity: evem",
+             expected: "15:54: error: 'parity' must be one of none, even, odd; found 'evem'; did you mean 'even'?"),
+        Case(name: "duplicate bus id", replace: "  - id: rs485-a\n", with: "  - id: plant-lan\n",
+             expected: "14:9: error: duplicate bus id 'plant-lan'"),
+        Case(name: "device on unknown bus", replace: "    bus: plant-lan\n", with: "    bus: plant-lam\n",
+             expected: "18:10: error: device 'main-incomer' is on unknown bus 'plant-lam'; did you mean 'plant-lan'?"),
+        Case(name: "unit id out of range on RTU", replace: "    bus: plant-lan\n    unit: 1\n", with: "    bus: rs485-a\n    unit: 248\n",
+             expected: "19:11: error: 'unit' is 248, outside 1...247"),
+        Case(name: "unknown model", replace: "model: eastron-sdm630", with: "model: eastron-sdm603",
+             expected: "20:12: error: unknown model 'eastron-sdm603': no eastron-sdm603.yaml in the map folders; did you mean 'eastron-sdm630'?"),
+        Case(name: "interval is not a duration", replace: "interval: 10s", with: "interval: 10 seconds",
+             expected: "21:15: error: 'interval' must be a duration such as 500ms"),
+        Case(name: "interval too short", replace: "interval: 10s", with: "interval: 50ms",
+             expected: "21:15: error: 'interval' 50ms is shorter than the 100ms minimum"),
+        Case(name: "unknown point in subset", replace: "    interval: 10s\n", with: "    interval: 10s\n    points: [voltage_l1, voltage_l4]\n",
+             expected: "22:26: error: device 'main-incomer': map 'eastron-sdm630' has no point 'voltage_l4'; did you mean 'voltage_l1'?"),
+        Case(name: "unknown device key", replace: "    unit: 1\n", with: "    unit: 1\n    slave: 1\n",
+             expected: "20:5: error: unknown key 'slave' in a device"),
+        Case(name: "interval and groups together", replace: "    interval: 10s\n",
+             with: "    interval: 10s\n    groups:\n      - { interval: 15m, points: [energy_import] }\n",
+             expected: "21:5: error: use either 'interval' or 'groups', not both"),
+        Case(name: "unit is not a number", replace: "unit: 1", with: "unit: one",
+             expected: "19:11: error: 'unit' must be a whole number, found 'one'"),
+        Case(name: "duplicate device unit on a bus",
+             replace: "    interval: 10s\n",
+             with: "    interval: 10s\n  - id: second\n    bus: plant-lan\n    unit: 1\n    model: eastron-sdm630\n    interval: 10s\n",
+             expected: "24:11: error: unit 1 on bus 'plant-lan' is already used by device 'main-incomer'"),
+        Case(name: "duplicate device id",
+             replace: "    interval: 10s\n",
+             with: "    interval: 10s\n  - id: main-incomer\n    bus: plant-lan\n    unit: 2\n    model: eastron-sdm630\n    interval: 10s\n",
+             expected: "22:9: error: duplicate device id 'main-incomer'"),
+        Case(name: "duplicate key", replace: "  gateway: gw01\n", with: "  gateway: gw01\n  gateway: gw02\n",
+             expected: "4:3: error: duplicate key 'gateway' in site"),
+        Case(name: "devices is not a list", replace: "devices:\n", with: "devices: none\nx:\n",
+             expected: "16:10: error: 'devices' must be a list, found a scalar"),
+        Case(name: "YAML syntax error", replace: "    tcp: { host: 127.0.0.1, port: 1502 }\n", with: "    tcp: { host: 127.0.0.1, port: 1502\n",
+             expected: "error: YAML:"),
+        Case(name: "YAML alias", replace: "  gateway: gw01\n", with: "  gateway: &g gw01\n  name: *g\n",
+             expected: "3:12: error: YAML anchors (&name) are not supported"),
+    ]
+
+    @Test(arguments: cases)
+    func invalidConfigIsReported(c: Case) throws {
+        #expect(Self.valid.contains(c.replace), "the case's anchor text must be in the valid config")
+        let text = Self.valid.replacingFirst(c.replace, with: c.with)
+        switch Self.loadText(text) {
+        case .success:
+            Issue.record("expected an error containing '\(c.expected)'")
+        case .failure(let error):
+            let lines = error.diagnostics.map(\.description)
+            #expect(
+                lines.contains { $0.hasPrefix("/tmp/site.yaml:") && $0.contains(c.expected) },
+                "got:\n\(lines.joined(separator: "\n"))")
+        }
+    }
+
+    @Test func everyProblemIsReportedAtOnce() {
+        let text = Self.valid.replacingFirst("gateway: gw01", with: "gateway: GW").replacingFirst("unit: 1", with: "unit: 0x1FF")
+            .replacingFirst("interval: 10s", with: "interval: soon")
+        guard case .failure(let error) = Self.loadText(text) else {
+            Issue.record("expected errors")
+            return
+        }
+        #expect(error.diagnostics.count == 3)
+    }
+}
+
+extension String {
+    func replacingFirst(_ target: String, with replacement: String) -> String {
+        guard let range = range(of: target) else { return self }
+        return String(self[..<range.lowerBound]) + replacement + String(self[range.upperBound...])
+    }
+
+    private func range(of target: String) -> Range<String.Index>? {
+        var index = startIndex
+        while index < endIndex {
+            if self[index...].hasPrefix(target) { return index..<self.index(index, offsetBy: target.count) }
+            index = self.index(after: index)
+        }
+        return nil
+    }
+}
