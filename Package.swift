@@ -90,7 +90,10 @@ let package = Package(
         ),
         .testTarget(
             name: "SitegateIntegrationTests",
-            dependencies: ["SitegateCore", "SitegateConfig", "SitegateBuffer", "SitegateModbus", "SitegateTestSupport"],
+            dependencies: [
+                "SitegateCore", "SitegateConfig", "SitegateBuffer", "SitegateModbus", "SitegateSimulator",
+                "SitegateTestSupport",
+            ],
             swiftSettings: strictSettings
         ),
     ]

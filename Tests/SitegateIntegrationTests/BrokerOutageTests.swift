@@ -1,0 +1,53 @@
+import Foundation
+import SitegateBuffer
+import SitegateCore
+import SitegateTestSupport
+import Testing
+
+/// The broker goes away mid-run and comes back: nothing committed is lost, order is kept.
+@Suite(.serialized, .timeLimit(.minutes(2))) struct BrokerOutageTests {
+    @Test func outageLosesNothingAndKeepsOrder() async throws {
+        try await Harness.with("outage") { h in
+        try await h.startSimulator(units: [1, 2, 3], frozen: false)
+        let config = try h.writeConfig(devices: [("m1", 1), ("m2", 2), ("m3", 3)], interval: "200ms")
+        try h.startRecorder()
+        try h.startAgent(config: config)
+        try await h.waitForMessages(timeout: .seconds(30)) { $0.count >= 10 }
+
+        await h.broker.stop()
+        try await Task.sleep(for: .seconds(4))  // ~60 polls pile up in the buffer
+        try await h.broker.start()
+        try await Task.sleep(for: .seconds(4))
+
+        let exit = await h.agent!.terminate()
+        #expect(exit == 0)
+        try await Task.sleep(for: .milliseconds(500))
+        await h.recorder!.stop()
+
+        // What the agent committed: every seq up to the last one it handed out, minus what is still buffered.
+        let outbox = try await Outbox(settings: BufferSettings(path: "\(h.directory)/buffer.db"))
+        let stats = try await outbox.stats()
+        let stillBuffered = Set(try await outbox.polls(after: 0, limit: 1_000_000).map(\.seq))
+        outbox.close()
+
+        let messages = h.dataMessages()
+        let received = Set(messages.map(\.seq))
+        let lost = Set(1...stats.lastSeq).subtracting(received).subtracting(stillBuffered)
+        #expect(stats.lastSeq > 40, "enough polls were committed to make the test meaningful")
+        #expect(lost.isEmpty, "lost seqs: \(lost.sorted())")
+
+        // In order: the first arrival of each seq comes after the first arrival of every smaller seq.
+        var seen = Set<Int64>()
+        var firstArrivals: [Int64] = []
+        for m in messages where seen.insert(m.seq).inserted { firstArrivals.append(m.seq) }
+        #expect(firstArrivals == firstArrivals.sorted(), "out of order arrivals")
+        let duplicates = messages.count - received.count
+        #expect(duplicates <= 100, "duplicates only for what was in flight (window 100): \(duplicates)")
+        #expect(messages.contains { $0.isBackfill }, "polls that waited out the outage are marked backfill")
+        print("outage: committed \(stats.lastSeq), received \(received.count) distinct, \(duplicates) duplicates, "
+            + "\(stillBuffered.count) still buffered, \(lost.count) lost")
+        await h.stopAll()
+        try await validateWithSchema(h.recorder!.outputPath)
+        }
+    }
+}

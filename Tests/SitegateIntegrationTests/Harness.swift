@@ -1,0 +1,145 @@
+import Foundation
+import SitegateConfig
+import SitegateCore
+import SitegateSimulator
+import SitegateTestSupport
+import Testing
+
+/// A private broker, a simulator and (optionally) the agent, all real processes on loopback.
+final class Harness {
+    /// Runs `body` with a fresh harness and stops every process it started, also when `body` throws.
+    static func with(_ name: String, _ body: (Harness) async throws -> Void) async throws {
+        let h = try await Harness(name)
+        do {
+            try await body(h)
+        } catch {
+            await h.stopAll()
+            throw error
+        }
+        await h.stopAll()
+    }
+
+    let directory: String
+    let broker: MosquittoBroker
+    private(set) var simulator: ChildProcess?
+    private(set) var simulatorPort = 0
+    private(set) var agent: ChildProcess?
+    private(set) var recorder: TopicRecorder?
+
+    init(_ name: String) async throws {
+        directory = try TestEnvironment.makeTemporaryDirectory(name)
+        broker = try await MosquittoBroker(directory: directory)
+    }
+
+    /// `sitegate simulate` on a free port; returns the port it printed.
+    @discardableResult
+    func startSimulator(model: String = "eastron-sdm630", units: [Int], frozen: Bool) async throws -> Int {
+        var args = [
+            TestEnvironment.sitegateBinary, "simulate", "--model", model, "--units",
+            units.map(String.init).joined(separator: ","), "--port", "0", "--maps", TestEnvironment.shippedMaps,
+        ]
+        if frozen { args.append("--frozen") }
+        let sim = try ChildProcess(args, directory: directory, name: "simulator")
+        simulator = sim
+        let output = try await sim.waitForOutput(containing: "listening on", timeout: .seconds(10))
+        guard let line = output.split(separator: "\n").first(where: { $0.hasPrefix("listening on") }),
+            let port = Int(line.split(separator: ":").last ?? "")
+        else { throw TestSupportError("simulator printed no port: \(output)") }
+        simulatorPort = port
+        return port
+    }
+
+    /// Writes a site config for `devices` (id, unit) on the simulator's bus and returns its path.
+    func writeConfig(devices: [(id: String, unit: Int)], interval: String, model: String = "eastron-sdm630") throws
+        -> String
+    {
+        var text = """
+            site:
+              id: test-park
+              gateway: gw01
+            mqtt:
+              url: \(broker.url)
+              topic_prefix: gia/v1
+            buffer:
+              path: buffer.db
+            maps:
+              - \(TestEnvironment.shippedMaps)
+            buses:
+              - id: sim-lan
+                tcp: { host: 127.0.0.1, port: \(simulatorPort) }
+                response_timeout: 500ms
+            devices:
+
+            """
+        for d in devices {
+            text += "  - { id: \(d.id), bus: sim-lan, unit: \(d.unit), model: \(model), interval: \(interval) }\n"
+        }
+        let path = "\(directory)/site.yaml"
+        try writeFile(path, text)
+        return path
+    }
+
+    func startRecorder() throws {
+        recorder = try TopicRecorder(port: broker.port, topic: "gia/v1/#", directory: directory, clientID: "recorder")
+    }
+
+    func startAgent(config: String) throws {
+        agent = try ChildProcess(
+            [TestEnvironment.sitegateBinary, "run", "--config", config, "--log-level", "debug"], directory: directory,
+            name: "agent")
+    }
+
+    /// Data messages received so far, decoded.
+    func dataMessages() -> [DataMessage] {
+        (recorder?.messages ?? []).filter { $0.topic.hasSuffix("/data") }.compactMap { DataMessage($0.topic, $0.payload) }
+    }
+
+    /// Waits until `condition` holds for the received data messages.
+    func waitForMessages(timeout: Duration, _ condition: ([DataMessage]) -> Bool) async throws {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if condition(dataMessages()) { return }
+            if let agent, !agent.isRunning {
+                throw TestSupportError("the agent exited early:\n\(agent.standardError)")
+            }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        throw TestSupportError(
+            "timed out after \(dataMessages().count) messages; agent log:\n\(agent?.standardError.suffix(3000) ?? "")")
+    }
+
+    func stopAll() async {
+        await agent?.terminate()
+        await simulator?.terminate()
+        await recorder?.stop()
+        await broker.stop()
+    }
+}
+
+/// One SenML data message as the recorder saw it.
+struct DataMessage {
+    var topic: String
+    var payload: String
+    var records: [[String: Any]]
+
+    init?(_ topic: String, _ payload: String) {
+        guard let data = payload.data(using: .utf8),
+            let array = try? JSONSerialization.jsonObject(with: data) as? [[String: Any]], !array.isEmpty
+        else { return nil }
+        self.topic = topic
+        self.payload = payload
+        records = array
+    }
+
+    var seq: Int64 { (records[0]["seq"] as? NSNumber)?.int64Value ?? -1 }
+    var device: String { String(topic.split(separator: "/").dropLast().last ?? "") }
+    var isBackfill: Bool { (records[0]["q"] as? String)?.contains("backfill") ?? false }
+
+    var values: [String: Double] {
+        var out: [String: Double] = [:]
+        for r in records {
+            if let n = r["n"] as? String, let v = r["v"] as? NSNumber { out[n] = v.doubleValue }
+        }
+        return out
+    }
+}

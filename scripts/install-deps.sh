@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Installs the Debian packages sitegate needs to build, test and run the demo. Idempotent: installs only what is
+# missing. Uses sudo when not root.
+set -euo pipefail
+
+packages=(
+  pkg-config
+  libmodbus-dev libmosquitto-dev libsqlite3-dev libyaml-dev   # C libraries sitegate links
+  mosquitto mosquitto-clients                                 # the broker and mosquitto_sub for demo and tests
+  socat mbpoll                                                # serial pty pairs; an independent Modbus client
+  python3 python3-jsonschema                                  # independent SenML schema validation in tests
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+
+if [ ${#missing[@]} -gt 0 ]; then
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  echo "installing: ${missing[*]}"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# The python3 first on PATH may not be Debian's (pyenv, venv): make sure it can import jsonschema too.
+if ! python3 -c 'import jsonschema' 2>/dev/null; then
+  python3 -m pip install --quiet jsonschema || {
+    echo "warning: python3 on PATH cannot import jsonschema; schema validation tests will fail" >&2
+  }
+fi
