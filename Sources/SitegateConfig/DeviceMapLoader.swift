@@ -2,7 +2,7 @@ import SitegateCore
 
 /// Loads and validates one device map file (docs/devicemaps.md).
 public enum DeviceMapLoader {
-    static let topKeys = ["id", "manufacturer", "models", "medium", "version", "sources", "defaults", "points", "fingerprint"]
+    static let topKeys = ["id", "manufacturer", "models", "medium", "version", "sources", "defaults", "points"]
     static let defaultKeys = ["function", "word_order", "vendor_numbering", "max_registers", "even_pairs", "min_delay"]
     static let pointKeys = [
         "id", "address", "vendor_register", "function", "type", "length", "word_order", "scale", "offset",

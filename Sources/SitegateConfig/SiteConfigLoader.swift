@@ -66,9 +66,33 @@ public enum SiteConfigLoader {
         var maps: [String: DeviceMap] = [:]
         let devices = readDevices(top, buses: buses, library: library, maps: &maps, sink: sink)
         guard let site, let mqtt, let buffer else { return nil }
-        return SiteConfig(
+        let config = SiteConfig(
             site: site, mqtt: mqtt, buffer: buffer, mapSearchPaths: searchPaths, buses: buses, devices: devices,
             maps: maps, path: file)
+        if !sink.hasErrors { checkBusLoad(config, busNodes: top.list("buses") ?? [], sink: sink) }
+        return config
+    }
+
+    /// An interval shorter than the bus can serve is an error (above 100% of bus time), a tight one a warning.
+    private static func checkBusLoad(_ config: SiteConfig, busNodes: [YAMLNode], sink: DiagnosticSink) {
+        for (bus, node) in zip(config.buses, busNodes) {
+            let load = BusLoad(bus: bus, config: config)
+            let percent = Int((load.utilisation * 100).rounded())
+            let busiest = load.entries.max { $0.pollTime < $1.pollTime }
+            let detail = busiest.map {
+                "; e.g. device '\($0.deviceID)' needs \(Int(($0.pollTime * 1000).rounded())) ms per poll every "
+                    + DurationNotation.format($0.interval)
+            } ?? ""
+            if load.utilisation > 1 {
+                sink.error(
+                    "bus '\(bus.id)' cannot serve its schedules: they need about \(percent)% of its time\(detail); "
+                        + "lengthen intervals, read fewer points or split the bus (see sitegate plan)", at: node)
+            } else if load.utilisation > 0.8 {
+                sink.warning(
+                    "bus '\(bus.id)' is \(percent)% busy with its schedules\(detail); a slow or dead device will make "
+                        + "ticks late", at: node)
+            }
+        }
     }
 
     private static func readSite(_ top: MappingReader, sink: DiagnosticSink) -> SiteIdentity? {
@@ -173,7 +197,7 @@ public enum SiteConfigLoader {
     ) -> [DeviceConfig] {
         var devices: [DeviceConfig] = []
         var addresses: [String: String] = [:]  // "bus/unit" -> device id
-        var failedModels: Set<String> = []
+        var failedModels: [String: String] = [:]  // model -> the message its first use got
         for item in top.list("devices", required: true) ?? [] {
             guard let m = MappingReader(item, context: "a device", sink: sink) else { continue }
             m.rejectUnknownKeys(allowed: deviceKeys)
@@ -207,26 +231,27 @@ public enum SiteConfigLoader {
             if let model {
                 if let cached = maps[model] {
                     map = cached
-                } else if !failedModels.contains(model) {
+                } else if let message = failedModels[model] {
+                    sink.error(message, at: m.value("model")!)
+                } else {
                     switch library.load(model) {
                     case .found(let loaded, let warnings):
                         map = loaded
                         maps[model] = loaded
                         sink.append(contentsOf: warnings)
                     case .invalid(let diagnostics):
-                        failedModels.insert(model)
-                        sink.error("device map '\(model)' has errors (listed with its file)", at: m.value("model")!)
+                        let message = "device map '\(model)' has errors (listed with its file)"
+                        failedModels[model] = message
+                        sink.error(message, at: m.value("model")!)
                         sink.append(contentsOf: diagnostics)
                     case .notFound:
-                        failedModels.insert(model)
                         var message = "unknown model '\(model)': no \(model).yaml in the map folders"
                         if let hint = suggestion(for: model, among: library.availableModels()) {
                             message += "; did you mean '\(hint)'?"
                         }
+                        failedModels[model] = message
                         sink.error(message, at: m.value("model")!)
                     }
-                } else {
-                    sink.error("device map '\(model)' could not be loaded (see above)", at: m.value("model")!)
                 }
             }
             let groups = readGroups(m, deviceID: id ?? "?", map: map, sink: sink)
@@ -258,6 +283,14 @@ public enum SiteConfigLoader {
                     return node
                 }()
                 if let at { sink.error(message, at: at) }
+            }
+            for (index, pid) in ids.enumerated() {
+                guard let point = map.point(pid), !point.verified else { continue }
+                if case .sequence(let items, _)? = node, index < items.count {
+                    sink.warning(
+                        "device '\(deviceID)': point '\(pid)' of map '\(map.id)' is not verified against a vendor "
+                            + "document; check its values against the meter's display", at: items[index])
+                }
             }
             return ok ? ids : nil
         }

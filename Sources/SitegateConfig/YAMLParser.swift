@@ -48,6 +48,8 @@ private struct TreeBuilder {
         case sequence([YAMLNode], SourceLocation)
     }
 
+    static let maximumDepth = 64
+
     let file: String
     var stack: [Open] = []
     var document: YAMLNode? = nil
@@ -81,10 +83,16 @@ private struct TreeBuilder {
                 decoding: UnsafeBufferPointer(start: scalar.value, count: Int(scalar.length)), as: UTF8.self)
             let plain = scalar.style == YAML_PLAIN_SCALAR_STYLE || scalar.style == YAML_ANY_SCALAR_STYLE
             add(.scalar(text, plain: plain, location))
-        case YAML_SEQUENCE_START_EVENT:
-            stack.append(.sequence([], location))
-        case YAML_MAPPING_START_EVENT:
-            stack.append(.mapping([], pendingKey: nil, location))
+        case YAML_SEQUENCE_START_EVENT, YAML_MAPPING_START_EVENT:
+            // Configs nest a few levels; a bound keeps hostile input from costing time or stack (tree teardown
+            // is recursive).
+            if stack.count >= Self.maximumDepth {
+                throw ConfigurationError(diagnostics: [
+                    Diagnostic(.error, "nested deeper than \(Self.maximumDepth) levels", at: location)
+                ])
+            }
+            stack.append(
+                event.type == YAML_SEQUENCE_START_EVENT ? .sequence([], location) : .mapping([], pendingKey: nil, location))
         case YAML_SEQUENCE_END_EVENT, YAML_MAPPING_END_EVENT:
             switch stack.removeLast() {
             case .sequence(let items, let l): add(.sequence(items, l))

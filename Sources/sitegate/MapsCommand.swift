@@ -1,0 +1,150 @@
+import ArgumentParser
+import SitegateConfig
+import SitegateCore
+
+struct MapsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "maps",
+        abstract: "List, show and lint device maps.",
+        subcommands: [List.self, Show.self, Lint.self]
+    )
+
+    struct Folders: ParsableArguments {
+        @Option(name: .customLong("maps"), help: "A folder of device maps; repeat to search several, first wins.")
+        var folders: [String] = []
+
+        var searchPaths: [String] { folders.isEmpty ? ["devicemaps/models", "/usr/share/sitegate/devicemaps/models"] : folders }
+    }
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "List the device maps in the map folders.",
+            discussion: "Example:\n  sitegate maps list --maps /usr/share/sitegate/devicemaps/models")
+
+        @OptionGroup var folders: Folders
+
+        func run() throws {
+            let library = MapLibrary(searchPaths: folders.searchPaths)
+            var rows: [[String]] = [["MODEL", "MANUFACTURER", "MEDIUM", "POINTS", "DEFAULT", "MODELS COVERED"]]
+            var failed = false
+            for model in library.availableModels() {
+                switch library.load(model) {
+                case .found(let map, _):
+                    rows.append([
+                        map.id, map.manufacturer, map.medium.rawValue, String(map.points.count),
+                        String(map.points.filter(\.readByDefault).count), map.models.joined(separator: ", "),
+                    ])
+                case .invalid(let diagnostics):
+                    failed = true
+                    rows.append([model, "(invalid: \(diagnostics.count) errors, see sitegate maps lint)", "", "", "", ""])
+                case .notFound:
+                    break
+                }
+            }
+            print(Table.render(rows))
+            if failed { throw ExitCode(ConfigurationError.exitCode) }
+        }
+    }
+
+    struct Show: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Show one device map's points with their addresses, types and units.",
+            discussion: "Example:\n  sitegate maps show eastron-sdm630")
+
+        @Argument(help: "The map id, e.g. eastron-sdm630.")
+        var model: String
+
+        @OptionGroup var folders: Folders
+
+        func run() throws {
+            let library = MapLibrary(searchPaths: folders.searchPaths)
+            switch library.load(model) {
+            case .notFound:
+                throw ValidationError("no device map '\(model)' in \(folders.searchPaths.joined(separator: ", "))")
+            case .invalid(let diagnostics):
+                for d in diagnostics { printError(d.description) }
+                throw ExitCode(ConfigurationError.exitCode)
+            case .found(let map, _):
+                print("\(map.id) (version \(map.version)): \(map.manufacturer) \(map.models.joined(separator: ", "))")
+                print("medium: \(map.medium.rawValue); file: \(map.path)")
+                let d = map.defaults
+                print(
+                    "defaults: \(d.function.rawValue) registers, word order \(d.wordOrder.rawValue), at most "
+                        + "\(d.maxRegisters) per read\(d.evenPairs ? ", even pairs only" : ""), "
+                        + "\(DurationNotation.format(d.minDelay)) between requests")
+                for source in map.sources {
+                    print("source: \(source.title)\(source.version.map { " \($0)" } ?? "")\(source.url.map { " <\($0)>" } ?? "")")
+                }
+                var rows: [[String]] = [["POINT", "ADDRESS", "VENDOR", "FN", "TYPE", "ORDER", "SCALE", "UNIT", "KIND", "DEFAULT", "DESCRIPTION"]]
+                for p in map.points {
+                    rows.append([
+                        p.id, hexAddress(p.address), p.vendorRegister.map(String.init) ?? "", p.function.rawValue,
+                        p.type.rawValue + (p.type == .string ? "[\(p.length)]" : ""), p.length > 1 ? p.wordOrder.rawValue : "",
+                        p.scale == 1 ? "" : "\(p.scale)", p.unit ?? "", p.kind.rawValue,
+                        p.readByDefault ? "yes" : (p.verified ? "no" : "no (unverified)"), p.description,
+                    ])
+                }
+                print(Table.render(rows))
+            }
+        }
+    }
+
+    struct Lint: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Check device map files; prints file:line:column: error: ... and exits 78 on errors.",
+            discussion: "Example:\n  sitegate maps lint devicemaps/models/*.yaml")
+
+        @Argument(help: "Map files to check (fixture files are checked against their map).")
+        var files: [String]
+
+        func run() throws {
+            var errors = 0
+            for file in files where !file.hasSuffix(".fixture.yaml") {
+                do {
+                    let (map, warnings) = try DeviceMapLoader.load(path: file)
+                    for w in warnings { printError(w.description) }
+                    let fixturePath = String(file.dropLast(5)) + ".fixture.yaml"
+                    if TextFile.exists(fixturePath) {
+                        errors += checkFixture(map: map, path: fixturePath)
+                    }
+                    if errors == 0 { print("\(file): ok (\(map.points.count) points)") }
+                } catch {
+                    errors += error.diagnostics.filter { $0.severity == .error }.count
+                    for d in error.diagnostics { printError(d.description) }
+                }
+            }
+            if errors > 0 { throw ExitCode(ConfigurationError.exitCode) }
+        }
+
+        private func checkFixture(map: DeviceMap, path: String) -> Int {
+            let fixture: MapFixture
+            do { fixture = try MapFixture.load(path: path) } catch {
+                for d in error.diagnostics { printError(d.description) }
+                return error.diagnostics.count
+            }
+            var errors = 0
+            for c in fixture.cases {
+                guard let point = map.point(c.point), point.length == c.registers.count else {
+                    printError("\(path): error: case for '\(c.point)' names an unknown point or the wrong register count")
+                    errors += 1
+                    continue
+                }
+                let decoded = RegisterDecoder.decode(c.registers, as: point)
+                var ok = decoded == c.value
+                if case .number(let v) = decoded, case .number(let e) = c.value {
+                    ok = abs(v - e) <= (c.tolerance ?? max(1e-9, abs(e) * 1e-6))
+                }
+                if !ok {
+                    printError("\(path): error: '\(c.point)' decodes to \(decoded), the fixture expects \(c.value)")
+                    errors += 1
+                }
+            }
+            return errors
+        }
+    }
+}
+
+func hexAddress(_ n: Int) -> String {
+    let digits = String(n, radix: 16, uppercase: true)
+    return "0x" + String(repeating: "0", count: max(0, 4 - digits.count)) + digits
+}

@@ -1,0 +1,44 @@
+import ArgumentParser
+import SitegateCore
+
+struct PlanCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "plan",
+        abstract: "Show each device's Modbus transactions and the estimated bus time per cycle.",
+        discussion: """
+            Estimates use the RTU timing model (character times, a 40 ms device turnaround, the idle gap the map
+            and bus ask for); TCP assumes a 5 ms round trip.
+
+            Example:
+              sitegate plan --config /etc/sitegate/site.yaml
+            """
+    )
+
+    @OptionGroup var configOption: ConfigOption
+
+    func run() throws {
+        let config = try loadConfig(configOption.config)
+        for bus in config.buses {
+            let load = BusLoad(bus: bus, config: config)
+            print("bus \(bus.id) (\(describe(bus.transport))): \(Int((load.utilisation * 100).rounded()))% of bus time")
+            var rows: [[String]] = [["DEVICE", "GROUP", "UNIT", "POINTS", "READS", "TRANSACTIONS", "BUS TIME", "INTERVAL"]]
+            for e in load.entries {
+                let reads = e.plan.requests.map { "\($0.function.rawValue) \(hexAddress($0.address))+\($0.count)" }
+                rows.append([
+                    e.deviceID, e.group, String(e.plan.unit), String(e.plan.points.count), reads.joined(separator: ", "),
+                    String(e.plan.requests.count), "\(Int((e.pollTime * 1000).rounded())) ms",
+                    DurationNotation.format(e.interval),
+                ])
+            }
+            print(Table.render(rows).split(separator: "\n").map { "  " + $0 }.joined(separator: "\n"))
+        }
+    }
+
+    private func describe(_ t: BusTransport) -> String {
+        switch t {
+        case .tcp(let host, let port): "tcp \(host):\(port)"
+        case .rtu(let device, let baud, let parity, let dataBits, let stopBits):
+            "rtu \(device) \(baud) \(dataBits)\(parity.rawValue.prefix(1).uppercased())\(stopBits)"
+        }
+    }
+}
