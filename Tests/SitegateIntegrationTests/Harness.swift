@@ -50,9 +50,9 @@ final class Harness {
     }
 
     /// Writes a site config for `devices` (id, unit) on the simulator's bus and returns its path.
-    func writeConfig(devices: [(id: String, unit: Int)], interval: String, model: String = "eastron-sdm630") throws
-        -> String
-    {
+    func writeConfig(
+        devices: [(id: String, unit: Int)], interval: String, model: String = "eastron-sdm630", minDelay: String? = nil
+    ) throws -> String {
         var text = """
             site:
               id: test-park
@@ -72,7 +72,8 @@ final class Harness {
 
             """
         for d in devices {
-            text += "  - { id: \(d.id), bus: sim-lan, unit: \(d.unit), model: \(model), interval: \(interval) }\n"
+            let delay = minDelay.map { ", min_delay: \($0)" } ?? ""
+            text += "  - { id: \(d.id), bus: sim-lan, unit: \(d.unit), model: \(model), interval: \(interval)\(delay) }\n"
         }
         let path = "\(directory)/site.yaml"
         try writeFile(path, text)
