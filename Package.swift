@@ -43,7 +43,11 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         // The SQLite outbox: readings are durable before anything else happens.
-        .target(name: "SitegateBuffer", dependencies: ["SitegateCore", "SitegateThreads", "CSQLite"], swiftSettings: strictSettings),
+        .target(
+            name: "SitegateBuffer",
+            dependencies: ["SitegateCore", "SitegateThreads", "CSQLite", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strictSettings
+        ),
         // libmosquitto behind one callback bridge.
         .target(
             name: "SitegateMQTT",

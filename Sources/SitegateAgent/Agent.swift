@@ -26,7 +26,7 @@ public final class Agent: Sendable {
 
     /// Runs until SIGTERM or SIGINT, then drains in-flight messages and stops.
     public func run() async throws {
-        let outbox = try await Outbox(settings: config.buffer)
+        let outbox = try await Outbox(settings: config.buffer, logger: logger)
         defer { outbox.close() }
         let stats = try await outbox.stats()
         logger.info(
@@ -41,7 +41,7 @@ public final class Agent: Sendable {
             client: client, outbox: outbox,
             topics: TopicLayout(prefix: config.mqtt.topicPrefix, site: config.site.id, gateway: config.site.gateway),
             encoder: SenMLEncoder(siteID: config.site.id, gatewayID: config.site.gateway),
-            window: config.mqtt.inflightWindow, logger: logger)
+            window: config.mqtt.inflightWindow, health: health, logger: logger)
 
         var services: [any Service] = [publisher]
         for bus in config.buses {

@@ -56,6 +56,50 @@ public final class BusPoller: Service {
         }
     }
 
+    /// Commits a poll; reports bound drops, a paused buffer and commit failures once per change of state.
+    private func commit(_ poll: Poll) async {
+        do {
+            let result = try await outbox.append([poll])
+            if !result.seqs.isEmpty { publisher.notifyNewData() }
+            let (startedDropping, pausedChanged) = health.updateBuffer { b -> (Bool, Bool) in
+                let firstDrops = b.drops.count == 0 && result.drop.count > 0
+                b.drops.merge(result.drop)
+                if result.paused { b.notCommitted += 1 }
+                let changed = b.paused != result.paused
+                b.paused = result.paused
+                b.lastError = nil
+                return (firstDrops, changed)
+            }
+            if startedDropping {
+                logger.warning(
+                    "buffer full: dropping the oldest unsent polls (counted in health data)",
+                    metadata: [
+                        "buffer.dropped": "\(result.drop.count)",
+                        "buffer.dropped_from": "\(result.drop.oldest.map { "\($0)" } ?? "-")",
+                        "buffer.dropped_to": "\(result.drop.newest.map { "\($0)" } ?? "-")",
+                    ])
+            }
+            if pausedChanged {
+                if result.paused {
+                    logger.warning("buffer full and when_full is pause: new readings are not taken until the backlog drains")
+                } else {
+                    logger.notice("buffer has room again: taking readings")
+                }
+            }
+        } catch {
+            let first = health.updateBuffer { b -> Bool in
+                b.notCommitted += 1
+                defer { b.lastError = "\(error)" }
+                return b.lastError == nil
+            }
+            if first {
+                logger.error(
+                    "cannot commit polls to the buffer; they are lost and counted until it works again",
+                    metadata: ["device.id": "\(poll.deviceID)", "error": "\(error)"])
+            }
+        }
+    }
+
     /// Runs one due task and returns it with its next tick.
     private func poll(_ task: Task) async -> Task {
         let plan = task.plan
@@ -66,14 +110,7 @@ public final class BusPoller: Service {
             outcome = ReadOutcome(
                 poll: nil, errors: [error as? ModbusError ?? .io("\(error)")], transactions: 0, raw: [:])
         }
-        if let poll = outcome.poll {
-            do {
-                try await outbox.append([poll])
-                publisher.notifyNewData()
-            } catch {
-                logger.error("cannot commit a poll to the buffer", metadata: ["device.id": "\(plan.deviceID)", "error": "\(error)"])
-            }
-        }
+        if let poll = outcome.poll { await commit(poll) }
         let now = clock.now()
         let (next, missed) = task.schedule.advance(from: task.next, now: now)
         var updated = task

@@ -6,14 +6,29 @@ import SitegateMQTT
 
 /// Moves polls from the outbox to the broker at QoS 1 and deletes each only after its PUBACK.
 ///
-/// Polls go out in sequence order, at most `window` awaiting acknowledgement at a time. Polls committed before the
-/// current broker session began are marked backfill. Messages in flight when the connection drops are re-sent by
-/// libmosquitto with the same message id after it reconnects (at-least-once, same sequence number).
+/// Live polls (committed during the current broker session) go out first, in sequence order; the backlog (what
+/// waited out an outage or a restart) drains in sequence order behind them, marked backfill. Pacing is the in-flight
+/// window: at most `window` messages await their PUBACK at a time, with no fixed rate. Messages in flight when the
+/// connection drops are re-sent by libmosquitto after it reconnects, with the same message id and sequence number
+/// (at-least-once).
 public final class Publisher: Service {
     enum Input: Sendable {
         case mqtt(MQTTEvent)
         case newData
         case flush
+    }
+
+    /// Where the publisher stands in the outbox. Only the run loop touches it.
+    struct Cursor {
+        var ledger = PublishLedger()
+        var connected = false
+        var sessionStart = UnixTime(nanoseconds: .max)
+        /// Polls with a seq at or above this were committed during the current session.
+        var liveFrom: Int64 = .max
+        var liveCursor: Int64 = 0
+        var backlogCursor: Int64 = 0
+        var backlogDone = false
+        var acked: [Int64] = []
     }
 
     let client: MQTTClient
@@ -23,35 +38,33 @@ public final class Publisher: Service {
     let window: Int
     let logger: Logger
     let clock: any WallClock
+    let health: HealthBoard
     private let inputs: AsyncStream<Input>
     private let inputContinuation: AsyncStream<Input>.Continuation
+    private let draining = LockedFlag()
 
     public init(
         client: MQTTClient, outbox: Outbox, topics: TopicLayout, encoder: SenMLEncoder, window: Int,
-        clock: any WallClock = SystemWallClock(), logger: Logger
+        health: HealthBoard, clock: any WallClock = SystemWallClock(), logger: Logger
     ) {
         self.client = client
         self.outbox = outbox
         self.topics = topics
         self.encoder = encoder
         self.window = max(1, window)
+        self.health = health
         self.clock = clock
         self.logger = logger
         (inputs, inputContinuation) = AsyncStream.makeStream(of: Input.self, bufferingPolicy: .unbounded)
     }
 
-    /// Called by pollers after a commit: there may be something new to send.
+    /// Called by pollers after a commit: there is something new to send.
     public func notifyNewData() {
         inputContinuation.yield(.newData)
     }
 
     public func run() async throws {
-        var ledger = PublishLedger()
-        var connected = false
-        var sessionStart = UnixTime(nanoseconds: .max)
-        var cursor: Int64 = 0  // highest seq handed to libmosquitto
-        var acked: [Int64] = []
-
+        var cursor = Cursor()
         try client.start()
         defer { client.stop() }
         let client = self.client
@@ -69,91 +82,118 @@ public final class Publisher: Service {
             }
             await withGracefulShutdownHandler {
                 for await input in self.inputs {
-                    switch input {
-                    case .mqtt(.connected(let code)):
-                        if code == 0 {
-                            connected = true
-                            sessionStart = self.clock.now()
-                            self.logger.info("connected to the broker")
-                        } else {
-                            self.logger.error("the broker refused the connection: \(MQTTClient.connackReason(code))")
-                        }
-                    case .mqtt(.disconnected(let code)):
-                        if connected {
-                            self.logger.warning(
-                                "lost the broker connection: \(MQTTClient.disconnectReason(code))",
-                                metadata: ["mqtt.inflight": "\(ledger.inflightCount)"])
-                        }
-                        connected = false
-                    case .mqtt(.acknowledged(let mid)):
-                        if let seq = ledger.acknowledge(mid: mid) { acked.append(seq) }
-                    case .mqtt(.message):
-                        break
-                    case .newData:
-                        break
-                    case .flush:
-                        if !acked.isEmpty {
-                            await self.delete(&acked)
-                        }
-                    }
-                    if acked.count >= 256 { await self.delete(&acked) }
-                    if connected && ledger.inflightCount < self.window {
-                        cursor = await self.fill(&ledger, acked: &acked, cursor: cursor, sessionStart: sessionStart)
-                    }
-                    if self.isDraining && (ledger.inflightCount == 0 || !connected) { break }
+                    await self.handle(input, &cursor)
+                    if self.draining.value && (cursor.ledger.inflightCount == 0 || !cursor.connected) { break }
                 }
-                await self.delete(&acked)
+                await self.deleteAcknowledged(&cursor)
                 group.cancelAll()
             } onGracefulShutdown: {
-                self.beginDrain()
+                self.draining.set()
+                self.inputContinuation.yield(.flush)
             }
         }
     }
 
-    private let draining = LockedFlag()
-    private var isDraining: Bool { draining.value }
-
-    /// On shutdown: stop taking new work, wait (bounded by the service group's timeout) for what is in flight.
-    private func beginDrain() {
-        draining.set()
-        inputContinuation.yield(.flush)
+    private func handle(_ input: Input, _ c: inout Cursor) async {
+        var mayFill = false
+        switch input {
+        case .mqtt(.connected(let code)):
+            guard code == 0 else {
+                logger.error("the broker refused the connection: \(MQTTClient.connackReason(code))")
+                health.setBroker(connected: false, detail: MQTTClient.connackReason(code))
+                return
+            }
+            await startSession(&c)
+            mayFill = true
+        case .mqtt(.disconnected(let code)):
+            if c.connected {
+                logger.warning(
+                    "lost the broker connection: \(MQTTClient.disconnectReason(code)); readings stay buffered",
+                    metadata: ["mqtt.inflight": "\(c.ledger.inflightCount)"])
+            }
+            c.connected = false
+            health.setBroker(connected: false, detail: MQTTClient.disconnectReason(code))
+        case .mqtt(.acknowledged(let mid)):
+            if let seq = c.ledger.acknowledge(mid: mid) { c.acked.append(seq) }
+            // Refill in chunks rather than one query per ack.
+            mayFill = window - c.ledger.inflightCount >= max(1, window / 4)
+        case .mqtt(.message):
+            break
+        case .newData:
+            mayFill = true
+        case .flush:
+            await deleteAcknowledged(&c)
+            mayFill = true
+        }
+        if c.acked.count >= 512 { await deleteAcknowledged(&c) }
+        if mayFill && c.connected && !draining.value { await fill(&c) }
     }
 
-    /// Publishes stored polls after `cursor` until the window is full; returns the new cursor.
-    private func fill(_ ledger: inout PublishLedger, acked: inout [Int64], cursor: Int64, sessionStart: UnixTime)
-        async -> Int64
-    {
-        var cursor = cursor
-        while ledger.inflightCount < window && !isDraining {
-            let batch: [StoredPoll]
-            do {
-                batch = try await outbox.polls(after: cursor, limit: window - ledger.inflightCount)
-            } catch {
-                logger.error("cannot read the buffer", metadata: ["error": "\(error)"])
-                return cursor
+    /// A new broker session: what is in the outbox now is backlog; what is committed from now on is live.
+    private func startSession(_ c: inout Cursor) async {
+        c.connected = true
+        c.sessionStart = clock.now()
+        let lastSeq = (try? await outbox.stats().lastSeq) ?? 0
+        c.liveFrom = lastSeq + 1
+        c.liveCursor = lastSeq
+        c.backlogDone = false
+        logger.info("connected to the broker", metadata: ["mqtt.backlog_below_seq": "\(c.liveFrom)"])
+        health.setBroker(connected: true, detail: "connected")
+    }
+
+    /// Hands polls to libmosquitto until the window is full: live ones first, then the backlog, each in seq order.
+    private func fill(_ c: inout Cursor) async {
+        do {
+            var room = window - c.ledger.inflightCount
+            if room > 0 {
+                let live = try await outbox.polls(after: max(c.liveCursor, c.liveFrom - 1), limit: room)
+                for stored in live {
+                    guard publish(stored, &c) else { return }
+                    c.liveCursor = stored.seq
+                }
+                room = window - c.ledger.inflightCount
             }
-            if batch.isEmpty { return cursor }
-            for stored in batch {
-                let payload = encoder.encode(stored, backfill: stored.committedAt < sessionStart)
-                do {
-                    let mid = try client.publish(topic: topics.data(device: stored.poll.deviceID), payload: payload)
-                    if let done = ledger.register(mid: mid, seq: stored.seq) { acked.append(done) }
-                    cursor = stored.seq
-                } catch {
-                    // Not handed over: it stays in the buffer and is tried again on the next pass.
-                    logger.debug("publish failed", metadata: ["error": "\(error)"])
-                    return cursor
+            while room > 0 && !c.backlogDone {
+                // In-flight polls of an earlier session are skipped: libmosquitto re-sends those itself.
+                let batch = try await outbox.polls(
+                    after: c.backlogCursor, before: c.liveFrom, limit: room + c.ledger.inflightCount)
+                if batch.isEmpty {
+                    c.backlogDone = true
+                    break
+                }
+                for stored in batch {
+                    if room == 0 { break }
+                    if !c.ledger.isInflight(seq: stored.seq) {
+                        guard publish(stored, &c) else { return }
+                        room -= 1
+                    }
+                    c.backlogCursor = stored.seq
                 }
             }
+        } catch {
+            logger.error("cannot read the buffer", metadata: ["error": "\(error)"])
         }
-        return cursor
     }
 
-    private func delete(_ acked: inout [Int64]) async {
-        guard !acked.isEmpty else { return }
+    /// Publishes one poll; false when libmosquitto refused it (it stays buffered and is tried again later).
+    private func publish(_ stored: StoredPoll, _ c: inout Cursor) -> Bool {
+        let payload = encoder.encode(stored, backfill: stored.committedAt < c.sessionStart)
         do {
-            try await outbox.acknowledge(acked)
-            acked.removeAll(keepingCapacity: true)
+            let mid = try client.publish(topic: topics.data(device: stored.poll.deviceID), payload: payload)
+            if let done = c.ledger.register(mid: mid, seq: stored.seq) { c.acked.append(done) }
+            return true
+        } catch {
+            logger.debug("publish failed", metadata: ["error": "\(error)"])
+            return false
+        }
+    }
+
+    private func deleteAcknowledged(_ c: inout Cursor) async {
+        guard !c.acked.isEmpty else { return }
+        do {
+            try await outbox.acknowledge(c.acked)
+            health.recordPublished(c.acked.count)
+            c.acked.removeAll(keepingCapacity: true)
         } catch {
             logger.error("cannot delete acknowledged polls from the buffer", metadata: ["error": "\(error)"])
         }

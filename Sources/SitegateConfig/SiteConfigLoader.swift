@@ -7,7 +7,7 @@ public enum SiteConfigLoader {
     static let mqttKeys = [
         "url", "topic_prefix", "client_id", "username", "password_file", "ca_file", "keepalive", "inflight",
     ]
-    static let bufferKeys = ["path", "durability"]
+    static let bufferKeys = ["path", "durability", "max_size", "max_age", "when_full"]
     static let busKeys = ["id", "tcp", "rtu", "response_timeout", "byte_timeout", "delay"]
     static let tcpKeys = ["host", "port"]
     static let rtuKeys = ["device", "baud", "parity", "data_bits", "stop_bits"]
@@ -142,6 +142,21 @@ public enum SiteConfigLoader {
         guard let path = m.string("path", required: true) else { return nil }
         var settings = BufferSettings(path: TextFile.resolve(path, relativeTo: base))
         if let d = m.choice("durability", as: Durability.self) { settings.durability = d }
+        if let node = m.value("max_size") {
+            if let text = node.scalarText, let bytes = ByteSizeNotation.parse(text), bytes >= 1 << 20 {
+                settings.maxBytes = bytes
+            } else {
+                sink.error("'max_size' must be a size of at least 1MiB such as 64MiB or 2GiB, found '\(node.scalarText ?? node.kindName)'", at: node)
+            }
+        }
+        if let age = m.duration("max_age") {
+            if age < .seconds(3600) {
+                sink.error("'max_age' must be at least 1h", at: m.value("max_age")!)
+            } else {
+                settings.maxAge = age
+            }
+        }
+        if let policy = m.choice("when_full", as: BufferFullPolicy.self) { settings.whenFull = policy }
         return settings
     }
 

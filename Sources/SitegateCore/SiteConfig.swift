@@ -81,13 +81,32 @@ public enum Durability: String, Sendable, Hashable, CaseIterable {
     case normal
 }
 
+/// What the buffer does when it reaches its size bound.
+public enum BufferFullPolicy: String, Sendable, Hashable, CaseIterable {
+    /// Delete the oldest polls to make room (counted and reported as drops).
+    case dropOldest = "drop_oldest"
+    /// Stop committing new polls until the broker drains the backlog (new readings are not taken).
+    case pause
+}
+
 public struct BufferSettings: Sendable, Hashable {
     public var path: String
     public var durability: Durability
+    /// Bound on the bytes the buffer's rows occupy in the database file.
+    public var maxBytes: Int64
+    /// Polls older than this are dropped (counted) even when there is room.
+    public var maxAge: Duration
+    public var whenFull: BufferFullPolicy
 
-    public init(path: String, durability: Durability = .full) {
+    public init(
+        path: String, durability: Durability = .full, maxBytes: Int64 = 128 << 20, maxAge: Duration = .seconds(90 * 86400),
+        whenFull: BufferFullPolicy = .dropOldest
+    ) {
         self.path = path
         self.durability = durability
+        self.maxBytes = maxBytes
+        self.maxAge = maxAge
+        self.whenFull = whenFull
     }
 }
 
