@@ -121,6 +121,9 @@ public final class BusPoller: Service {
                 let meta: Logger.Metadata = ["device.id": "\(plan.deviceID)", "modbus.unit": "\(plan.unit)"]
                 switch changed {
                 case .ok: logger.info("device answers", metadata: meta)
+                case .failing where outcome.poll != nil:
+                    logger.warning(
+                        "device answers, but some reads fail: \(outcome.errors.first.map { "\($0)" } ?? "")", metadata: meta)
                 case .failing:
                     logger.warning(
                         "device not answering: \(outcome.errors.first.map { "\($0)" } ?? "no data")", metadata: meta)

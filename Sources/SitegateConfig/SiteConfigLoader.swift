@@ -52,23 +52,26 @@ public enum SiteConfigLoader {
         let site = readSite(top, sink: sink)
         let mqtt = readMQTT(top, sink: sink)
         let buffer = readBuffer(top, base: baseDirectory, sink: sink)
-        let searchPaths = (top.stringList("maps", required: true) ?? []).map {
-            TextFile.resolve($0, relativeTo: baseDirectory)
-        }
-        if let node = top.value("maps") {
-            for (path, item) in zip(searchPaths, top.list("maps") ?? []) where !TextFile.isDirectory(path) {
-                sink.error("map folder '\(path)' does not exist", at: item)
+        var searchPaths: [String] = []
+        for item in top.list("maps", required: true) ?? [] {
+            guard let text = item.scalarText else {
+                sink.error("entries of 'maps' must be folder paths, found \(item.kindName)", at: item)
+                continue
             }
-            _ = node
+            let path = TextFile.resolve(text, relativeTo: baseDirectory)
+            if !TextFile.isDirectory(path) { sink.error("map folder '\(path)' does not exist", at: item) }
+            searchPaths.append(path)
         }
+        let logLevel = readLog(top, sink: sink)
         let buses = readBuses(top, sink: sink)
         let library = MapLibrary(searchPaths: searchPaths)
         var maps: [String: DeviceMap] = [:]
         let devices = readDevices(top, buses: buses, library: library, maps: &maps, sink: sink)
         guard let site, let mqtt, let buffer else { return nil }
-        let config = SiteConfig(
+        var config = SiteConfig(
             site: site, mqtt: mqtt, buffer: buffer, mapSearchPaths: searchPaths, buses: buses, devices: devices,
             maps: maps, path: file)
+        config.logLevel = logLevel
         if !sink.hasErrors { checkBusLoad(config, busNodes: top.list("buses") ?? [], sink: sink) }
         return config
     }
@@ -93,6 +96,12 @@ public enum SiteConfigLoader {
                         + "ticks late", at: node)
             }
         }
+    }
+
+    private static func readLog(_ top: MappingReader, sink: DiagnosticSink) -> LogLevel? {
+        guard let node = top.value("log"), let m = MappingReader(node, context: "log", sink: sink) else { return nil }
+        m.rejectUnknownKeys(allowed: ["level"])
+        return m.choice("level", as: LogLevel.self)
     }
 
     private static func readSite(_ top: MappingReader, sink: DiagnosticSink) -> SiteIdentity? {
@@ -129,7 +138,13 @@ public enum SiteConfigLoader {
         settings.username = m.string("username")
         settings.passwordFile = m.string("password_file")
         settings.caFile = m.string("ca_file")
-        if let k = m.duration("keepalive") { settings.keepalive = k }
+        if let k = m.duration("keepalive") {
+            if k < .seconds(5) || k > .seconds(65535) {
+                sink.error("'keepalive' must be between 5s and 65535s", at: m.value("keepalive")!)
+            } else {
+                settings.keepalive = k
+            }
+        }
         if let w = m.int("inflight", range: 1...65535) { settings.inflightWindow = w }
         return settings
     }
@@ -318,8 +333,11 @@ public enum SiteConfigLoader {
             return d
         }
         if let groupNodes = m.list("groups") {
-            if m.has("interval"), let node = m.keyNode("interval") {
-                sink.error("use either 'interval' or 'groups', not both", at: node)
+            for key in ["interval", "points", "offset"] where m.has(key) {
+                sink.error(
+                    key == "interval"
+                        ? "use either 'interval' or 'groups', not both"
+                        : "with 'groups', put '\(key)' in each group, not on the device", at: m.keyNode(key)!)
             }
             if groupNodes.isEmpty, let node = m.value("groups") { sink.error("'groups' must not be empty", at: node) }
             var groups: [PollGroup] = []
@@ -339,6 +357,12 @@ public enum SiteConfigLoader {
         if let subset = m.stringList("points") {
             guard let checked = checkPoints(subset, node: m.value("points")) else { return nil }
             points = checked
+        }
+        if points.isEmpty, let map, let node = m.value("model") {
+            sink.error(
+                "device '\(deviceID)' reads nothing: map '\(map.id)' has no points read by default; list them under 'points'",
+                at: node)
+            return nil
         }
         guard let interval else { return nil }
         return [PollGroup(name: "default", interval: interval, offset: m.duration("offset") ?? .zero, pointIDs: points)]

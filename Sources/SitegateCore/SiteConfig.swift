@@ -10,6 +10,8 @@ public struct SiteConfig: Sendable {
     public var maps: [String: DeviceMap]
     /// The file it was loaded from.
     public var path: String
+    /// The log level the config asks for, if any (the command line wins).
+    public var logLevel: LogLevel?
 
     public init(
         site: SiteIdentity, mqtt: MQTTSettings, buffer: BufferSettings, mapSearchPaths: [String], buses: [BusConfig],
@@ -27,6 +29,10 @@ public struct SiteConfig: Sendable {
 
     public func bus(_ id: String) -> BusConfig? { buses.first { $0.id == id } }
     public func device(_ id: String) -> DeviceConfig? { devices.first { $0.id == id } }
+}
+
+public enum LogLevel: String, Sendable, Hashable, CaseIterable {
+    case trace, debug, info, notice, warning, error, critical
 }
 
 public struct SiteIdentity: Sendable, Hashable {

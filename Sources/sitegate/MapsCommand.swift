@@ -103,6 +103,11 @@ struct MapsCommand: ParsableCommand {
                 do {
                     let (map, warnings) = try DeviceMapLoader.load(path: file)
                     for w in warnings { printError(w.description) }
+                    let stem = String(file.split(separator: "/").last ?? "").replacingSuffix(".yaml")
+                    if map.id != stem {
+                        printError("\(file):1:1: error: map id '\(map.id)' does not match its file name '\(stem).yaml'")
+                        errors += 1
+                    }
                     let fixturePath = String(file.dropLast(5)) + ".fixture.yaml"
                     if TextFile.exists(fixturePath) {
                         errors += checkFixture(map: map, path: fixturePath)
@@ -147,4 +152,10 @@ struct MapsCommand: ParsableCommand {
 func hexAddress(_ n: Int) -> String {
     let digits = String(n, radix: 16, uppercase: true)
     return "0x" + String(repeating: "0", count: max(0, 4 - digits.count)) + digits
+}
+
+extension String {
+    fileprivate func replacingSuffix(_ suffix: String) -> String {
+        hasSuffix(suffix) ? String(dropLast(suffix.count)) : self
+    }
 }

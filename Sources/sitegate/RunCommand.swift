@@ -1,5 +1,6 @@
 import ArgumentParser
 import SitegateAgent
+import SitegateCore
 
 struct RunCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -17,8 +18,8 @@ struct RunCommand: AsyncParsableCommand {
     @OptionGroup var logOptions: LogOptions
 
     func run() async throws {
-        let logger = logOptions.bootstrap()
         let config = try loadConfig(configOption.config)
+        let logger = logOptions.bootstrap(configured: config.logLevel)
         try await Agent(config: config, logger: logger).run()
     }
 }

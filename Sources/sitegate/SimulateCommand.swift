@@ -11,7 +11,8 @@ struct SimulateCommand: AsyncParsableCommand {
         commandName: "simulate",
         abstract: "Serve simulated meters over Modbus TCP, from device maps.",
         discussion: """
-            Either name a model and unit ids, or give a site config to serve every device of its TCP buses.
+            Either name a model and unit ids, or give a site config to serve all its devices (of every bus) under their
+            unit ids on one TCP port.
             Prints "listening on HOST:PORT" once ready; --port 0 picks a free port.
 
             Examples:

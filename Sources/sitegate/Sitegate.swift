@@ -28,11 +28,12 @@ struct ConfigOption: ParsableArguments {
 }
 
 struct LogOptions: ParsableArguments {
-    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
-    var logLevel: Logger.Level = .info
+    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical (default: the config's log.level, or info).")
+    var logLevel: Logger.Level?
 
-    func bootstrap() -> Logger {
-        let level = logLevel
+    /// Starts logging once per process; the command line wins over the config's `log.level`.
+    func bootstrap(configured: LogLevel? = nil) -> Logger {
+        let level = logLevel ?? configured.flatMap { Logger.Level(rawValue: $0.rawValue) } ?? .info
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
             handler.logLevel = level
