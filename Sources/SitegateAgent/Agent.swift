@@ -1,6 +1,7 @@
 import Logging
 import ServiceLifecycle
 import SitegateBuffer
+import SitegateConfig
 import SitegateCore
 import SitegateModbus
 import SitegateMQTT
@@ -33,10 +34,7 @@ public final class Agent: Sendable {
             "buffer opened",
             metadata: ["buffer.path": "\(outbox.path)", "buffer.depth": "\(stats.depth)", "buffer.last_seq": "\(stats.lastSeq)"])
 
-        let client = try MQTTClient(
-            options: .init(
-                clientID: clientID, host: config.mqtt.host, port: config.mqtt.port,
-                keepaliveSeconds: Int(config.mqtt.keepalive.milliseconds / 1000), maxInflight: config.mqtt.inflightWindow))
+        let client = try MQTTClient(options: try clientOptions())
         let publisher = Publisher(
             client: client, outbox: outbox,
             topics: TopicLayout(prefix: config.mqtt.topicPrefix, site: config.site.id, gateway: config.site.gateway),
@@ -62,6 +60,24 @@ public final class Agent: Sendable {
             metadata: ["site.id": "\(config.site.id)", "devices": "\(config.devices.count)", "buses": "\(config.buses.count)"])
         try await group.run()
         logger.info("sitegate stopped")
+    }
+
+    /// The MQTT client's settings, with secrets read now (never logged).
+    func clientOptions() throws -> MQTTClient.Options {
+        let mqtt = config.mqtt
+        var tls: MQTTClient.TLS? = nil
+        if mqtt.useTLS {
+            tls = MQTTClient.TLS(
+                caFile: mqtt.caFile, certFile: mqtt.certFile, keyFile: try mqtt.key.map(Secrets.path(of:)),
+                insecure: mqtt.tlsInsecure)
+            if mqtt.tlsInsecure {
+                logger.warning("tls_insecure is set: the broker's certificate is NOT verified; anyone in the path can read and alter the data")
+            }
+        }
+        return MQTTClient.Options(
+            clientID: clientID, host: mqtt.host, port: mqtt.port,
+            keepaliveSeconds: Int(mqtt.keepalive.milliseconds / 1000), maxInflight: mqtt.inflightWindow, tls: tls,
+            username: mqtt.username, password: try mqtt.password.map(Secrets.read))
     }
 
     /// Each device's point groups on `bus`, planned into transactions, with their schedules.

@@ -29,6 +29,7 @@ public final class Publisher: Service {
         var backlogCursor: Int64 = 0
         var backlogDone = false
         var acked: [Int64] = []
+        var lastClientError: String?
     }
 
     let client: MQTTClient
@@ -65,7 +66,10 @@ public final class Publisher: Service {
 
     public func run() async throws {
         var cursor = Cursor()
-        try client.start()
+        if let firstFailure = try client.start() {
+            logger.warning("cannot reach the broker: \(firstFailure); retrying with backoff")
+            health.setBroker(connected: false, detail: firstFailure)
+        }
         defer { client.stop() }
         let client = self.client
         let continuation = inputContinuation
@@ -119,6 +123,13 @@ public final class Publisher: Service {
             mayFill = window - c.ledger.inflightCount >= max(1, window / 4)
         case .mqtt(.message):
             break
+        case .mqtt(.log(_, let message)):
+            // TLS and socket errors arrive here, repeated at every retry: log each distinct one once.
+            if message != c.lastClientError {
+                c.lastClientError = message
+                logger.error("broker connection: \(message)")
+                health.setBroker(connected: false, detail: message)
+            }
         case .newData:
             mayFill = true
         case .flush:
@@ -132,6 +143,7 @@ public final class Publisher: Service {
     /// A new broker session: what is in the outbox now is backlog; what is committed from now on is live.
     private func startSession(_ c: inout Cursor) async {
         c.connected = true
+        c.lastClientError = nil
         c.sessionStart = clock.now()
         let lastSeq = (try? await outbox.stats().lastSeq) ?? 0
         c.liveFrom = lastSeq + 1

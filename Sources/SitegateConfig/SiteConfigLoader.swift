@@ -5,7 +5,8 @@ public enum SiteConfigLoader {
     static let topKeys = ["site", "mqtt", "buffer", "maps", "buses", "devices", "log"]
     static let siteKeys = ["id", "gateway", "name", "location"]
     static let mqttKeys = [
-        "url", "topic_prefix", "client_id", "username", "password_file", "ca_file", "keepalive", "inflight",
+        "url", "topic_prefix", "client_id", "username", "password_file", "password_credential", "ca_file", "cert_file",
+        "key_file", "key_credential", "tls_insecure", "keepalive", "inflight",
     ]
     static let bufferKeys = ["path", "durability", "max_size", "max_age", "when_full"]
     static let busKeys = ["id", "tcp", "rtu", "response_timeout", "byte_timeout", "delay"]
@@ -50,7 +51,7 @@ public enum SiteConfigLoader {
         top.rejectUnknownKeys(allowed: topKeys)
         let baseDirectory = TextFile.directory(of: file)
         let site = readSite(top, sink: sink)
-        let mqtt = readMQTT(top, sink: sink)
+        let mqtt = readMQTT(top, base: baseDirectory, sink: sink)
         let buffer = readBuffer(top, base: baseDirectory, sink: sink)
         var searchPaths: [String] = []
         for item in top.list("maps", required: true) ?? [] {
@@ -115,7 +116,27 @@ public enum SiteConfigLoader {
         return SiteIdentity(id: id, gateway: gateway, name: m.string("name"), location: m.string("location"))
     }
 
-    private static func readMQTT(_ top: MappingReader, sink: DiagnosticSink) -> MQTTSettings? {
+    /// A secret given as a file path or as the name of a systemd credential, never inline.
+    private static func secret(
+        _ m: MappingReader, file fileKey: String, credential credentialKey: String, base: String, sink: DiagnosticSink
+    ) -> SecretSource? {
+        let file = m.string(fileKey)
+        let credential = m.string(credentialKey)
+        if file != nil && credential != nil {
+            sink.error("give either '\(fileKey)' or '\(credentialKey)', not both", at: m.keyNode(credentialKey)!)
+            return nil
+        }
+        if let credential {
+            guard !credential.isEmpty, !credential.contains("/") else {
+                sink.error("'\(credentialKey)' is a credential name as in LoadCredential=, without '/'", at: m.value(credentialKey)!)
+                return nil
+            }
+            return .credential(credential)
+        }
+        return file.map { .file(TextFile.resolve($0, relativeTo: base)) }
+    }
+
+    private static func readMQTT(_ top: MappingReader, base: String, sink: DiagnosticSink) -> MQTTSettings? {
         guard let node = top.value("mqtt", required: true), let m = MappingReader(node, context: "mqtt", sink: sink)
         else { return nil }
         m.rejectUnknownKeys(allowed: mqttKeys)
@@ -135,9 +156,26 @@ public enum SiteConfigLoader {
             }
         }
         settings.clientID = m.string("client_id")
+        if let id = settings.clientID, id.isEmpty {
+            sink.error("'client_id' must not be empty", at: m.value("client_id")!)
+        }
         settings.username = m.string("username")
-        settings.passwordFile = m.string("password_file")
-        settings.caFile = m.string("ca_file")
+        settings.password = secret(m, file: "password_file", credential: "password_credential", base: base, sink: sink)
+        settings.key = secret(m, file: "key_file", credential: "key_credential", base: base, sink: sink)
+        settings.caFile = m.string("ca_file").map { TextFile.resolve($0, relativeTo: base) }
+        settings.certFile = m.string("cert_file").map { TextFile.resolve($0, relativeTo: base) }
+        settings.tlsInsecure = m.bool("tls_insecure") ?? false
+        if settings.password != nil && settings.username == nil, let node = m.keyNode("password_file") ?? m.keyNode("password_credential") {
+            sink.error("a password needs a 'username'", at: node)
+        }
+        if (settings.certFile == nil) != (settings.key == nil) {
+            sink.error("a client certificate needs both 'cert_file' and 'key_file' (or 'key_credential')", at: node)
+        }
+        if !endpoint.tls {
+            for key in ["ca_file", "cert_file", "key_file", "key_credential", "tls_insecure"] where m.has(key) {
+                sink.error("'\(key)' applies to TLS connections: use an mqtts:// url", at: m.keyNode(key)!)
+            }
+        }
         if let k = m.duration("keepalive") {
             if k < .seconds(5) || k > .seconds(65535) {
                 sink.error("'keepalive' must be between 5s and 65535s", at: m.value("keepalive")!)

@@ -49,6 +49,13 @@ public struct SiteIdentity: Sendable, Hashable {
     }
 }
 
+/// Where a secret comes from: a file, or a systemd credential (`LoadCredential=`) in `$CREDENTIALS_DIRECTORY`.
+/// Secrets never appear in the YAML itself and are never logged.
+public enum SecretSource: Sendable, Hashable {
+    case file(String)
+    case credential(String)
+}
+
 public struct MQTTSettings: Sendable, Hashable {
     public var host: String
     public var port: Int
@@ -56,16 +63,21 @@ public struct MQTTSettings: Sendable, Hashable {
     public var topicPrefix: String
     public var clientID: String?
     public var username: String?
-    public var passwordFile: String?
+    public var password: SecretSource?
+    /// CA certificates to verify the broker with; nil means the system store.
     public var caFile: String?
+    public var certFile: String?
+    public var key: SecretSource?
+    /// Turns certificate verification off; only by explicit `tls_insecure: true`, warned about at every start.
+    public var tlsInsecure: Bool
     public var keepalive: Duration
     /// How many QoS 1 messages may await their PUBACK at once.
     public var inflightWindow: Int
 
     public init(
         host: String, port: Int, useTLS: Bool = false, topicPrefix: String = "gia/v1", clientID: String? = nil,
-        username: String? = nil, passwordFile: String? = nil, caFile: String? = nil, keepalive: Duration = .seconds(30),
-        inflightWindow: Int = 100
+        username: String? = nil, password: SecretSource? = nil, caFile: String? = nil, certFile: String? = nil,
+        key: SecretSource? = nil, tlsInsecure: Bool = false, keepalive: Duration = .seconds(30), inflightWindow: Int = 100
     ) {
         self.host = host
         self.port = port
@@ -73,8 +85,11 @@ public struct MQTTSettings: Sendable, Hashable {
         self.topicPrefix = topicPrefix
         self.clientID = clientID
         self.username = username
-        self.passwordFile = passwordFile
+        self.password = password
         self.caFile = caFile
+        self.certFile = certFile
+        self.key = key
+        self.tlsInsecure = tlsInsecure
         self.keepalive = keepalive
         self.inflightWindow = inflightWindow
     }

@@ -1,13 +1,36 @@
 import CMosquitto
 import SitegateThreads
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// A libmosquitto client whose network loop runs on libmosquitto's own thread and reconnects by itself.
 ///
 /// QoS 1 messages that were in flight when the connection dropped are kept by libmosquitto and sent again after the
 /// reconnect with the same message id, so `acknowledged(mid:)` still arrives for them.
 public final class MQTTClient: Sendable {
+    /// TLS settings: certificate verification is on unless `insecure`.
+    public struct TLS: Sendable {
+        /// CA certificates; nil uses the system store.
+        public var caFile: String?
+        public var certFile: String?
+        public var keyFile: String?
+        public var insecure: Bool
+
+        public init(caFile: String? = nil, certFile: String? = nil, keyFile: String? = nil, insecure: Bool = false) {
+            self.caFile = caFile
+            self.certFile = certFile
+            self.keyFile = keyFile
+            self.insecure = insecure
+        }
+    }
+
     public struct Options: Sendable {
         public var clientID: String
+        public var tls: TLS?
+        public var username: String?
+        public var password: String?
         public var host: String
         public var port: Int
         public var keepaliveSeconds: Int
@@ -17,8 +40,12 @@ public final class MQTTClient: Sendable {
 
         public init(
             clientID: String, host: String, port: Int, keepaliveSeconds: Int = 30, cleanSession: Bool = true,
-            maxInflight: Int = 100, reconnectDelay: (min: Int, max: Int) = (1, 30)
+            maxInflight: Int = 100, reconnectDelay: (min: Int, max: Int) = (1, 30), tls: TLS? = nil,
+            username: String? = nil, password: String? = nil
         ) {
+            self.tls = tls
+            self.username = username
+            self.password = password
             self.clientID = clientID
             self.host = host
             self.port = port
@@ -59,17 +86,49 @@ public final class MQTTClient: Sendable {
         _ = mosquitto_max_inflight_messages_set(pointer, UInt32(options.maxInflight))
         _ = mosquitto_reconnect_delay_set(
             pointer, UInt32(options.reconnectDelay.min), UInt32(options.reconnectDelay.max), true)
+        do {
+            try configureSecurity(pointer, options)
+        } catch {
+            mosquitto_destroy(pointer)
+            Unmanaged<MosquittoBridge>.fromOpaque(userdata).release()
+            throw error
+        }
+    }
+
+    private func configureSecurity(_ pointer: OpaquePointer, _ options: Options) throws(MQTTError) {
+        if let username = options.username {
+            try check(mosquitto_username_pw_set(pointer, username, options.password), "set the username")
+        }
+        guard let tls = options.tls else { return }
+        if tls.caFile == nil {
+            // No CA file: trust the operating system's certificate store.
+            _ = mosquitto_int_option(pointer, MOSQ_OPT_TLS_USE_OS_CERTS, 1)
+        }
+        try check(
+            mosquitto_tls_set(
+                pointer, tls.caFile, tls.caFile == nil ? "/etc/ssl/certs" : nil, tls.certFile, tls.keyFile, nil),
+            "configure TLS")
+        // TLS 1.2 or newer; peer verification (SSL_VERIFY_PEER = 1) unless explicitly insecure.
+        try check(mosquitto_tls_opts_set(pointer, tls.insecure ? 0 : 1, "tlsv1.2", nil), "set TLS options")
+        try check(mosquitto_tls_insecure_set(pointer, tls.insecure), "set TLS host name checking")
     }
 
     /// Starts connecting in the background; the outcome arrives as `connected` or `disconnected` events.
-    public func start() throws(MQTTError) {
-        // A refused first attempt is not fatal: the loop thread keeps retrying with backoff.
+    /// Returns why the first attempt failed, if it did: the loop thread keeps retrying with backoff.
+    @discardableResult
+    public func start() throws(MQTTError) -> String? {
         let rc = mosquitto_connect_async(
             handle.pointer, options.host, Int32(options.port), Int32(options.keepaliveSeconds))
+        let errorNumber = errno
         if rc != MOSQ_ERR_SUCCESS.rawValue && rc != MOSQ_ERR_ERRNO.rawValue && rc != MOSQ_ERR_EAI.rawValue {
             throw Self.error("connect to \(options.host):\(options.port)", rc)
         }
         try check(mosquitto_loop_start(handle.pointer), "start the network loop")
+        switch rc {
+        case MOSQ_ERR_SUCCESS.rawValue: return nil
+        case MOSQ_ERR_EAI.rawValue: return "the broker's host name '\(options.host)' does not resolve"
+        default: return String(cString: strerror(errorNumber)).lowercased()
+        }
     }
 
     /// Hands a message to libmosquitto and returns its message id.

@@ -8,6 +8,8 @@ public enum MQTTEvent: Sendable, Hashable {
     case acknowledged(mid: Int32)
     /// A message arrived on a subscription.
     case message(topic: String, payload: [UInt8])
+    /// libmosquitto reported an error or warning (TLS handshake failures arrive this way, with OpenSSL's reason).
+    case log(level: Int32, message: String)
 }
 
 /// A failed libmosquitto call: the operation and libmosquitto's text for the code.

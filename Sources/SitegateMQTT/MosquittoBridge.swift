@@ -29,6 +29,7 @@ final class MosquittoBridge: Sendable {
         mosquitto_publish_callback_set(handle) { _, userdata, mid in
             MosquittoBridge.from(userdata).continuation.yield(.acknowledged(mid: mid))
         }
+        Self.installLog(on: handle)
         mosquitto_message_callback_set(handle) { _, userdata, message in
             guard let message else { return }
             let m = message.pointee
@@ -37,6 +38,14 @@ final class MosquittoBridge: Sendable {
                 m.payloadlen > 0 && m.payload != nil
                 ? Array(UnsafeRawBufferPointer(start: m.payload, count: Int(m.payloadlen))) : []
             MosquittoBridge.from(userdata).continuation.yield(.message(topic: topic, payload: payload))
+        }
+    }
+
+    /// Only errors and warnings: the rest is noise at the rate the network thread produces it.
+    static func installLog(on handle: OpaquePointer) {
+        mosquitto_log_callback_set(handle) { _, userdata, level, text in
+            guard level & Int32(MOSQ_LOG_ERR | MOSQ_LOG_WARNING) != 0, let text else { return }
+            MosquittoBridge.from(userdata).continuation.yield(.log(level: level, message: String(cString: text)))
         }
     }
 

@@ -1,20 +1,46 @@
 /// A private mosquitto on a free loopback port, for one test. Persistence on, so that a restart keeps the sessions
 /// of persistent subscribers; no per-client queue limit, so a slow subscriber loses nothing.
 public final class MosquittoBroker: @unchecked Sendable {
-    // @unchecked: `process` is replaced only by `restart`, which tests call from one task.
+    // @unchecked: `process` is replaced only by `start`/`stop`, which tests call from one task.
+    public struct TLSListener: Sendable {
+        public var caFile: String
+        public var certFile: String
+        public var keyFile: String
+        public init(caFile: String, certFile: String, keyFile: String) {
+            self.caFile = caFile
+            self.certFile = certFile
+            self.keyFile = keyFile
+        }
+    }
+
+    public struct Authentication: Sendable {
+        /// user -> password; written with mosquitto_passwd.
+        public var users: [String: String]
+        /// The ACL file's text (mosquitto's acl_file format).
+        public var acl: String
+        public init(users: [String: String], acl: String) {
+            self.users = users
+            self.acl = acl
+        }
+    }
+
+    /// The plain listener.
     public let port: Int
+    /// The TLS listener, when asked for.
+    public let tlsPort: Int?
     public let directory: String
     private var process: ChildProcess?
     private var generation = 0
 
-    public init(directory: String) async throws {
+    public init(directory: String, tls: TLSListener? = nil, authentication: Authentication? = nil) async throws {
         self.directory = directory
         port = try FreePort.find()
-        try writeFile(
-            "\(directory)/mosquitto.conf",
-            """
-            listener \(port) 127.0.0.1
-            allow_anonymous true
+        tlsPort = tls == nil ? nil : try FreePort.find()
+        // `user root`: as root, mosquitto would otherwise switch to its own user and lose access to the test's
+        // private directory (password file, persistence, keys).
+        var config = """
+            user root
+            per_listener_settings false
             max_queued_messages 0
             max_inflight_messages 0
             persistence true
@@ -24,8 +50,33 @@ public final class MosquittoBroker: @unchecked Sendable {
             log_type warning
             log_type notice
             log_type information
+            listener \(port) 127.0.0.1
 
-            """)
+            """
+        if let tls, let tlsPort {
+            config += """
+                listener \(tlsPort) 127.0.0.1
+                cafile \(tls.caFile)
+                certfile \(tls.certFile)
+                keyfile \(tls.keyFile)
+                tls_version tlsv1.2
+
+                """
+        }
+        if let authentication {
+            let passwd = "\(directory)/passwd"
+            try writeFile(passwd, "")
+            for (user, password) in authentication.users.sorted(by: { $0.key < $1.key }) {
+                let p = try ChildProcess(
+                    ["mosquitto_passwd", "-b", passwd, user, password], directory: directory, name: "passwd-\(user)")
+                guard await p.wait(timeout: .seconds(10)) == 0 else { throw TestSupportError("mosquitto_passwd failed") }
+            }
+            try writeFile("\(directory)/acl", authentication.acl)
+            config += "allow_anonymous false\npassword_file \(passwd)\nacl_file \(directory)/acl\n"
+        } else {
+            config += "allow_anonymous true\n"
+        }
+        try writeFile("\(directory)/mosquitto.conf", config)
         try await start()
     }
 
@@ -57,10 +108,13 @@ public final class TopicRecorder: Sendable {
     let process: ChildProcess
 
     /// - Parameter clientID: with a fixed id the session is persistent (clean session off) and survives restarts.
-    public init(port: Int, topic: String, directory: String, clientID: String) throws {
-        process = try ChildProcess(
-            ["mosquitto_sub", "-h", "127.0.0.1", "-p", String(port), "-t", topic, "-v", "-q", "1", "-c", "-i", clientID],
-            directory: directory, name: "sub-\(clientID)")
+    public init(port: Int, topic: String, directory: String, clientID: String, username: String? = nil, password: String? = nil)
+        throws
+    {
+        var args = ["mosquitto_sub", "-h", "127.0.0.1", "-p", String(port), "-t", topic, "-v", "-q", "1", "-c", "-i", clientID]
+        if let username { args += ["-u", username] }
+        if let password { args += ["-P", password] }
+        process = try ChildProcess(args, directory: directory, name: "sub-\(clientID)")
     }
 
     /// Lines received so far, split into topic and payload.

@@ -8,8 +8,11 @@ import Testing
 /// A private broker, a simulator and (optionally) the agent, all real processes on loopback.
 final class Harness {
     /// Runs `body` with a fresh harness and stops every process it started, also when `body` throws.
-    static func with(_ name: String, _ body: (Harness) async throws -> Void) async throws {
-        let h = try await Harness(name)
+    static func with(
+        _ name: String, tls: MosquittoBroker.TLSListener? = nil, authentication: MosquittoBroker.Authentication? = nil,
+        _ body: (Harness) async throws -> Void
+    ) async throws {
+        let h = try await Harness(name, tls: tls, authentication: authentication)
         do {
             try await body(h)
         } catch {
@@ -26,9 +29,16 @@ final class Harness {
     private(set) var agent: ChildProcess?
     private(set) var recorder: TopicRecorder?
 
-    init(_ name: String) async throws {
+    init(_ name: String, tls: MosquittoBroker.TLSListener? = nil, authentication: MosquittoBroker.Authentication? = nil)
+        async throws
+    {
         directory = try TestEnvironment.makeTemporaryDirectory(name)
-        broker = try await MosquittoBroker(directory: directory)
+        broker = try await MosquittoBroker(directory: directory, tls: tls, authentication: authentication)
+    }
+
+    /// A directory made before the broker (for certificates the broker needs at start).
+    static func prepare(_ name: String) throws -> String {
+        try TestEnvironment.makeTemporaryDirectory(name)
     }
 
     /// `sitegate simulate` on a free port; returns the port it printed.
@@ -51,15 +61,16 @@ final class Harness {
 
     /// Writes a site config for `devices` (id, unit) on the simulator's bus and returns its path.
     func writeConfig(
-        devices: [(id: String, unit: Int)], interval: String, model: String = "eastron-sdm630", minDelay: String? = nil
+        devices: [(id: String, unit: Int)], interval: String, model: String = "eastron-sdm630", minDelay: String? = nil,
+        mqtt: String? = nil, name: String = "site.yaml"
     ) throws -> String {
+        let mqttBlock = mqtt ?? "  url: \(broker.url)\n  topic_prefix: gia/v1"
         var text = """
             site:
               id: test-park
               gateway: gw01
             mqtt:
-              url: \(broker.url)
-              topic_prefix: gia/v1
+            \(mqttBlock)
             buffer:
               path: buffer.db
             maps:
@@ -75,19 +86,24 @@ final class Harness {
             let delay = minDelay.map { ", min_delay: \($0)" } ?? ""
             text += "  - { id: \(d.id), bus: sim-lan, unit: \(d.unit), model: \(model), interval: \(interval)\(delay) }\n"
         }
-        let path = "\(directory)/site.yaml"
+        let path = "\(directory)/\(name)"
         try writeFile(path, text)
         return path
     }
 
-    func startRecorder() throws {
-        recorder = try TopicRecorder(port: broker.port, topic: "gia/v1/#", directory: directory, clientID: "recorder")
+    func startRecorder(username: String? = nil, password: String? = nil) throws {
+        recorder = try TopicRecorder(
+            port: broker.port, topic: "gia/v1/#", directory: directory, clientID: "recorder", username: username,
+            password: password)
     }
 
-    func startAgent(config: String) throws {
+    private var agentRuns = 0
+
+    func startAgent(config: String, environment: [String: String] = [:]) throws {
+        agentRuns += 1
         agent = try ChildProcess(
             [TestEnvironment.sitegateBinary, "run", "--config", config, "--log-level", "debug"], directory: directory,
-            name: "agent")
+            name: agentRuns == 1 ? "agent" : "agent-\(agentRuns)", environment: environment)
     }
 
     /// Data messages received so far, decoded.
