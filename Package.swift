@@ -93,6 +93,14 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .testTarget(
+            name: "SitegateBufferTests",
+            dependencies: [
+                "SitegateBuffer", "SitegateCore", "SitegateConfig", "SitegateThreads", "SitegateTestSupport",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
             name: "SitegateIntegrationTests",
             dependencies: [
                 "SitegateCore", "SitegateConfig", "SitegateBuffer", "SitegateModbus", "SitegateSimulator",

@@ -21,6 +21,9 @@ final class OutboxStore {
     private var lastAgeCheck = UnixTime(nanoseconds: 0)
     /// Set when the database had to be replaced, for the agent to report loudly.
     private(set) var recoveredFrom: String?
+    /// Disk space held back for the moment the disk is full (see `DiskReserve`).
+    private let reserve: DiskReserve
+    private var appendsSinceReserveCheck = 0
 
     init(settings: BufferSettings, clock: any WallClock) throws(SQLiteError) {
         self.settings = settings
@@ -33,6 +36,8 @@ final class OutboxStore {
         }
         (database, recoveredFrom) = opened
         (insert, selectAfter, selectRange, delete) = try Self.prepareStatements(database)
+        reserve = DiskReserve(path: settings.path + ".reserve")
+        reserve.restoreIfRoom()
     }
 
     // MARK: Opening, schema, corruption
@@ -41,11 +46,17 @@ final class OutboxStore {
         let db = try SQLiteDatabase(path: settings.path)
         try db.execute("PRAGMA journal_mode=WAL")
         try db.execute("PRAGMA synchronous=\(settings.durability == .full ? "FULL" : "NORMAL")")
+        // Keep the write-ahead log small: flash space is scarce, and a full disk must not be filled by the log.
+        try db.execute("PRAGMA wal_autocheckpoint=256")
+        try db.execute("PRAGMA journal_size_limit=1048576")
         // A damaged file must be found now, not at the first commit: quick_check reads every page once.
         let check = try db.prepare("PRAGMA quick_check")
         if try check.step(), check.text(0) != "ok" {
             throw SQLiteError(resultCode: SQLITE_CORRUPT, message: check.text(0), operation: "quick_check")
         }
+        // Dropped polls must give disk space back when the disk is full: pages freed by deletes can be returned
+        // to the file system with incremental_vacuum. (Takes effect only before the first table is created.)
+        try db.execute("PRAGMA auto_vacuum=INCREMENTAL")
         try db.transaction { () throws(SQLiteError) in
             let exists = try db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'outbox'")
             if try !exists.step() {
@@ -118,13 +129,33 @@ final class OutboxStore {
         do {
             result.seqs = try insertAll(polls, now: now)
         } catch where error.isDiskFull {
-            // The disk is full: make room the same way as for the size bound, then try once more.
-            guard settings.whenFull == .dropOldest else {
-                result.paused = true
-                return result
+            // The disk is full. Truncating the write-ahead log often frees enough; otherwise make room as for
+            // the size bound (drop the oldest), or pause.
+            try? database.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            do {
+                result.seqs = try insertAll(polls, now: now)
+            } catch where error.isDiskFull {
+                // Deleting needs room in the log too: the reserve file gives it back.
+                reserve.release()
+                guard settings.whenFull == .dropOldest else {
+                    result.paused = true
+                    return result
+                }
+                result.drop.merge(try dropOldest(fraction: 0.05))
+                giveSpaceBack()
+                result.seqs = try insertAll(polls, now: now)
             }
-            result.drop.merge(try dropOldest(fraction: 0.05))
-            result.seqs = try insertAll(polls, now: now)
+        }
+        // Leave the file system some room rather than run it full: drop the oldest while writing still works.
+        if settings.whenFull == .dropOldest, reserve.fileSystemFree() < 2 * Int64(reserve.size) {
+            let dropped = try dropOldest(fraction: 0.02)
+            result.drop.merge(dropped)
+            if dropped.count > 0 { giveSpaceBack() }
+        }
+        appendsSinceReserveCheck += 1
+        if appendsSinceReserveCheck >= 100 {
+            appendsSinceReserveCheck = 0
+            reserve.restoreIfRoom()
         }
         if settings.whenFull == .dropOldest, try usedBytes() > settings.maxBytes {
             while try usedBytes() > settings.maxBytes * 95 / 100 {
@@ -139,6 +170,12 @@ final class OutboxStore {
         }
         if result.drop.count > 0 { try recordDrops(result.drop) }
         return result
+    }
+
+    /// Returns the pages freed by deletes to the file system and empties the write-ahead log.
+    private func giveSpaceBack() {
+        try? database.execute("PRAGMA incremental_vacuum")
+        try? database.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     }
 
     private func insertAll(_ polls: [Poll], now: UnixTime) throws(SQLiteError) -> [Int64] {

@@ -13,7 +13,9 @@ struct Sitegate: AsyncParsableCommand {
             Documentation: docs/config.md, docs/devicemaps.md, docs/payload.md.
             """,
         version: SitegateVersion.current,
-        subcommands: [RunCommand.self, CheckCommand.self, PlanCommand.self, MapsCommand.self, SimulateCommand.self]
+        subcommands: [
+            RunCommand.self, CheckCommand.self, PlanCommand.self, MapsCommand.self, BufferCommand.self, SimulateCommand.self,
+        ]
     )
 }
 

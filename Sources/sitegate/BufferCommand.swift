@@ -1,0 +1,152 @@
+import ArgumentParser
+import SitegateBuffer
+import SitegateCore
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+struct BufferCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "buffer",
+        abstract: "Inspect, export or purge the local buffer of unsent readings.",
+        subcommands: [Stats.self, Export.self, Purge.self, Check.self]
+    )
+
+    /// Opens the buffer named by the site config (it may be in use by the running agent: SQLite's WAL allows that).
+    static func open(_ option: ConfigOption) async throws -> (Outbox, SiteConfig) {
+        let config = try loadConfig(option.config)
+        return (try await Outbox(settings: config.buffer), config)
+    }
+
+    struct Stats: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Depth, oldest reading, size and drops of the buffer.",
+            discussion: "Example:\n  sitegate buffer stats --config /etc/sitegate/site.yaml")
+
+        @OptionGroup var configOption: ConfigOption
+        @Flag(help: "Print JSON for scripts.") var json = false
+
+        func run() async throws {
+            let (outbox, _) = try await BufferCommand.open(configOption)
+            defer { outbox.close() }
+            let s = try await outbox.stats()
+            if json {
+                let fields: [(String, String)] = [
+                    ("path", JSONText.quoted(outbox.path)), ("depth", "\(s.depth)"),
+                    ("oldest_seq", s.oldestSeq.map(String.init) ?? "null"),
+                    ("oldest_taken_at", s.oldestTakenAt.map { JSONText.quoted("\($0)") } ?? "null"),
+                    ("last_seq", "\(s.lastSeq)"), ("used_bytes", "\(s.usedBytes)"), ("file_bytes", "\(s.fileBytes)"),
+                    ("max_bytes", "\(s.maxBytes)"), ("drops", "\(s.drops.count)"),
+                    ("drops_from", s.drops.oldest.map { JSONText.quoted("\($0)") } ?? "null"),
+                    ("drops_to", s.drops.newest.map { JSONText.quoted("\($0)") } ?? "null"),
+                ]
+                print("{" + fields.map { "\"\($0.0)\":\($0.1)" }.joined(separator: ",") + "}")
+                return
+            }
+            print("buffer:          \(outbox.path)")
+            print("unsent polls:    \(s.depth)")
+            print("oldest unsent:   \(s.oldestTakenAt.map { "\($0) (seq \(s.oldestSeq!))" } ?? "-")")
+            print("last seq:        \(s.lastSeq)")
+            print("size:            \(megabytes(s.usedBytes)) used of \(megabytes(s.maxBytes)) allowed; file \(megabytes(s.fileBytes))")
+            if s.drops.count > 0 {
+                print("dropped unsent:  \(s.drops.count) polls taken \(s.drops.oldest.map { "\($0)" } ?? "?") to \(s.drops.newest.map { "\($0)" } ?? "?")")
+            } else {
+                print("dropped unsent:  none")
+            }
+        }
+
+        private func megabytes(_ bytes: Int64) -> String {
+            let tenths = (bytes * 10 + (1 << 19)) >> 20
+            return "\(tenths / 10).\(tenths % 10) MiB"
+        }
+    }
+
+    struct Export: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Write the unsent polls as NDJSON or SenML, one line per poll, for manual upload.",
+            discussion: """
+                Export does not delete anything. SenML lines are the exact data payloads (marked backfill).
+
+                Examples:
+                  sitegate buffer export --format senml > backlog.senml
+                  sitegate buffer export --format ndjson --config site.yaml > backlog.ndjson
+                """)
+
+        enum Format: String, ExpressibleByArgument, CaseIterable { case ndjson, senml }
+
+        @OptionGroup var configOption: ConfigOption
+        @Option(help: "ndjson or senml.") var format: Format = .ndjson
+
+        func run() async throws {
+            let (outbox, config) = try await BufferCommand.open(configOption)
+            defer { outbox.close() }
+            let encoder = SenMLEncoder(siteID: config.site.id, gatewayID: config.site.gateway)
+            let topics = TopicLayout(prefix: config.mqtt.topicPrefix, site: config.site.id, gateway: config.site.gateway)
+            var after: Int64 = 0
+            var count = 0
+            while true {
+                let batch = try await outbox.polls(after: after, limit: 1000)
+                if batch.isEmpty { break }
+                for stored in batch {
+                    switch format {
+                    case .senml: print(encoder.encode(stored, backfill: true))
+                    case .ndjson:
+                        print(
+                            "{\"seq\":\(stored.seq),\"topic\":\(JSONText.quoted(topics.data(device: stored.poll.deviceID))),"
+                                + "\"device\":\(JSONText.quoted(stored.poll.deviceID)),"
+                                + "\"taken_at\":\(JSONText.quoted("\(stored.poll.takenAt)")),"
+                                + "\"senml\":\(encoder.encode(stored, backfill: true))}")
+                    }
+                    after = stored.seq
+                    count += 1
+                }
+            }
+            printError("exported \(count) polls")
+        }
+    }
+
+    struct Purge: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Delete every unsent poll (counted as drops). Asks for confirmation unless --yes.",
+            discussion: "Export first if the data may still be needed:\n  sitegate buffer export > backlog.ndjson\n  sitegate buffer purge")
+
+        @OptionGroup var configOption: ConfigOption
+        @Flag(help: "Do not ask.") var yes = false
+
+        func run() async throws {
+            let (outbox, _) = try await BufferCommand.open(configOption)
+            defer { outbox.close() }
+            let depth = try await outbox.stats().depth
+            guard depth > 0 else {
+                print("the buffer is empty")
+                return
+            }
+            if !yes {
+                print("delete \(depth) unsent polls from \(outbox.path)? They will never reach the backend. Type yes: ", terminator: "")
+                guard readLine()?.lowercased() == "yes" else {
+                    print("nothing deleted")
+                    throw ExitCode(1)
+                }
+            }
+            let report = try await outbox.purge()
+            print("deleted \(report.count) polls")
+        }
+    }
+
+    struct Check: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Run SQLite's integrity check on the buffer.",
+            discussion: "Exit 0 when it reports ok.")
+
+        @OptionGroup var configOption: ConfigOption
+
+        func run() async throws {
+            let (outbox, _) = try await BufferCommand.open(configOption)
+            defer { outbox.close() }
+            let result = try await outbox.integrityCheck()
+            print(result)
+            if result != "ok" { throw ExitCode(1) }
+        }
+    }
+}

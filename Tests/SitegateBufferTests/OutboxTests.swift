@@ -1,0 +1,189 @@
+import Logging
+import SitegateBuffer
+import SitegateConfig
+import SitegateCore
+import SitegateTestSupport
+import SitegateThreads
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The outbox with a real SQLite database: bounds, policies, corruption, a full disk.
+@Suite(.timeLimit(.minutes(2))) struct OutboxTests {
+    /// A wall clock the test moves by hand.
+    final class TestClock: WallClock, @unchecked Sendable {
+        // @unchecked: the tests set `time` only between awaited calls.
+        var time = UnixTime(seconds: 1_767_225_600)
+        func now() -> UnixTime { time }
+    }
+
+    static func poll(_ i: Int, at time: UnixTime) -> Poll {
+        Poll(
+            deviceID: "meter-\(i % 7)", takenAt: time,
+            readings: (0..<15).map { Reading(pointID: "point_\($0)", unit: "kWh", value: .number(Double(i) * 1.5 + Double($0))) })
+    }
+
+    @Test func sequenceNumbersIncreaseAcrossReopen() async throws {
+        let dir = try TestEnvironment.makeTemporaryDirectory("outbox")
+        let settings = BufferSettings(path: "\(dir)/b.db")
+        let clock = TestClock()
+        var outbox = try await Outbox(settings: settings, clock: clock)
+        let first = try await outbox.append([Self.poll(1, at: clock.time), Self.poll(2, at: clock.time)]).seqs
+        try await outbox.acknowledge(first)
+        outbox.close()
+        outbox = try await Outbox(settings: settings, clock: clock)
+        let second = try await outbox.append([Self.poll(3, at: clock.time)]).seqs
+        #expect(second[0] == first[1] + 1, "no reuse after deletes and a restart")
+        #expect(first[0] == clock.time.milliseconds * 1000 + 1, "a new buffer starts at its creation time × 1000")
+        #expect(try await outbox.integrityCheck() == "ok")
+        outbox.close()
+    }
+
+    @Test func sizeBoundDropsOldestAndCountsThem() async throws {
+        let dir = try TestEnvironment.makeTemporaryDirectory("outbox")
+        let clock = TestClock()
+        let outbox = try await Outbox(settings: BufferSettings(path: "\(dir)/b.db", maxBytes: 1 << 20), clock: clock)
+        defer { outbox.close() }
+        var dropped = DropReport()
+        for i in 0..<6000 {
+            clock.time = clock.time + .seconds(1)
+            dropped.merge(try await outbox.append([Self.poll(i, at: clock.time)]).drop)
+        }
+        let stats = try await outbox.stats()
+        #expect(stats.usedBytes <= 1 << 20)
+        #expect(dropped.count > 0 && stats.drops.count == dropped.count)
+        #expect(stats.depth + dropped.count == 6000, "every poll is either buffered or counted as dropped")
+        // The oldest went first: what is left is the newest, contiguous.
+        let left = try await outbox.polls(after: 0, limit: 10_000).map(\.seq)
+        #expect(left.last == stats.lastSeq && left == Array(left.first!...left.last!))
+        #expect(stats.drops.oldest == UnixTime(seconds: 1_767_225_601))
+    }
+
+    @Test func pausePolicyRefusesNewPollsWhenFull() async throws {
+        let dir = try TestEnvironment.makeTemporaryDirectory("outbox")
+        let clock = TestClock()
+        let outbox = try await Outbox(
+            settings: BufferSettings(path: "\(dir)/b.db", maxBytes: 1 << 20, whenFull: .pause), clock: clock)
+        defer { outbox.close() }
+        var paused = 0
+        var committed: [Int64] = []
+        for i in 0..<6000 {
+            let result = try await outbox.append([Self.poll(i, at: clock.time)])
+            if result.paused { paused += 1 }
+            committed += result.seqs
+            #expect(result.drop.count == 0)
+        }
+        #expect(paused > 0)
+        #expect(try await outbox.stats().depth == committed.count, "nothing committed is ever dropped")
+        // Room again after the broker acknowledged part of the backlog.
+        try await outbox.acknowledge(Array(committed.prefix(committed.count / 2)))
+        #expect(try await !outbox.append([Self.poll(0, at: clock.time)]).paused)
+    }
+
+    @Test func ageBoundDropsOldPolls() async throws {
+        let dir = try TestEnvironment.makeTemporaryDirectory("outbox")
+        let clock = TestClock()
+        let outbox = try await Outbox(settings: BufferSettings(path: "\(dir)/b.db", maxAge: .seconds(3600)), clock: clock)
+        defer { outbox.close() }
+        let start = clock.time
+        try await outbox.append((0..<10).map { Self.poll($0, at: start) })
+        clock.time = start + .seconds(7200)
+        let result = try await outbox.append([Self.poll(99, at: clock.time)])
+        #expect(result.drop.count == 10)
+        #expect(result.drop.oldest == start && result.drop.newest == start)
+        #expect(try await outbox.stats().depth == 1)
+    }
+
+    @Test func corruptDatabaseIsMovedAsideAndReplaced() async throws {
+        let dir = try TestEnvironment.makeTemporaryDirectory("outbox")
+        let path = "\(dir)/b.db"
+        let clock = TestClock()
+        var outbox = try await Outbox(settings: BufferSettings(path: path), clock: clock)
+        let old = try await outbox.append((0..<50).map { Self.poll($0, at: clock.time) }).seqs
+        outbox.close()
+        // Scribble over the file past its header: SQLite reports the damage.
+        let fd = open(path, O_WRONLY)
+        let junk = [UInt8](repeating: 0xA5, count: 8192)
+        _ = pwrite(fd, junk, junk.count, 1024)
+        close(fd)
+
+        let log = CapturedLog()
+        clock.time = clock.time + .seconds(10)
+        outbox = try await Outbox(settings: BufferSettings(path: path), clock: clock, logger: log.logger)
+        defer { outbox.close() }
+        #expect(log.messages.contains { $0.level == .critical && $0.message.contains("corrupt") })
+        #expect(TextFile.list(dir).contains { $0.hasPrefix("b.db.corrupt-") }, "kept for forensics")
+        let fresh = try await outbox.append([Self.poll(1, at: clock.time)]).seqs
+        #expect(fresh[0] > old.last!, "sequence numbers keep increasing across the replacement")
+        #expect(try await outbox.integrityCheck() == "ok")
+    }
+
+    /// A full disk: a tmpfs of 2 MiB. Root can mount one here; elsewhere the test says why it did not run.
+    @Test func fullDiskDropsOldestAndRecovers() async throws {
+        let dir = try TestEnvironment.makeTemporaryDirectory("enospc")
+        let mount = try ChildProcess(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", dir], directory: "/tmp", name: "mount-\(getpid())")
+        guard await mount.wait(timeout: .seconds(10)) == 0 else {
+            print("skipped fullDiskDropsOldestAndRecovers: cannot mount a tmpfs here (needs root): \(mount.standardError)")
+            return
+        }
+        defer {
+            let umount = try? ChildProcess(["umount", "-l", dir], directory: "/tmp", name: "umount-\(getpid())")
+            _ = umount
+        }
+        let clock = TestClock()
+        // The size bound is far above the disk: the disk fills first.
+        let outbox = try await Outbox(settings: BufferSettings(path: "\(dir)/b.db", maxBytes: 64 << 20), clock: clock)
+        var committed = 0
+        var dropped = 0
+        var failures = 0
+        for i in 0..<8000 {
+            do {
+                let r = try await outbox.append([Self.poll(i, at: clock.time)])
+                committed += r.seqs.count
+                dropped += r.drop.count
+            } catch {
+                if failures == 0 { print("first failure at poll \(i): \(error)") }
+                failures += 1
+            }
+        }
+        #expect(dropped > 0, "the full disk was handled by dropping the oldest")
+        #expect(committed > 7000, "commits went on after the disk filled (\(failures) failed)")
+        #expect(try await outbox.integrityCheck() == "ok")
+        let stats = try await outbox.stats()
+        #expect(stats.depth + stats.drops.count == committed)
+        outbox.close()
+        let umount = try ChildProcess(["umount", dir], directory: "/tmp", name: "umount2-\(getpid())")
+        _ = await umount.wait(timeout: .seconds(10))
+    }
+}
+
+/// Log messages kept in memory, for tests that check what was reported.
+final class CapturedLog: Sendable {
+    struct Entry: Sendable {
+        var level: Logger.Level
+        var message: String
+    }
+
+    private let entries = LockedValue<[Entry]>([])
+    var messages: [Entry] { entries.withLock { $0 } }
+
+    var logger: Logger {
+        let entries = self.entries
+        return Logger(label: "test") { _ in Handler(entries: entries) }
+    }
+
+    struct Handler: LogHandler {
+        let entries: LockedValue<[Entry]>
+        var metadata: Logger.Metadata = [:]
+        var logLevel: Logger.Level = .trace
+        subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+            get { metadata[key] }
+            set { metadata[key] = newValue }
+        }
+        func log(event: LogEvent) {
+            entries.withLock { $0.append(Entry(level: event.level, message: "\(event.message)")) }
+        }
+    }
+}
