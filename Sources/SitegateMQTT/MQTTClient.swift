@@ -120,14 +120,16 @@ public final class MQTTClient: Sendable {
         let rc = mosquitto_connect_async(
             handle.pointer, options.host, Int32(options.port), Int32(options.keepaliveSeconds))
         let errorNumber = errno
-        if rc != MOSQ_ERR_SUCCESS.rawValue && rc != MOSQ_ERR_ERRNO.rawValue && rc != MOSQ_ERR_EAI.rawValue {
+        // Only bad arguments are fatal; anything the network did is retried by the loop thread.
+        if rc == MOSQ_ERR_INVAL.rawValue || rc == MOSQ_ERR_NOMEM.rawValue {
             throw Self.error("connect to \(options.host):\(options.port)", rc)
         }
         try check(mosquitto_loop_start(handle.pointer), "start the network loop")
         switch rc {
         case MOSQ_ERR_SUCCESS.rawValue: return nil
         case MOSQ_ERR_EAI.rawValue: return "the broker's host name '\(options.host)' does not resolve"
-        default: return String(cString: strerror(errorNumber)).lowercased()
+        case MOSQ_ERR_ERRNO.rawValue: return String(cString: strerror(errorNumber)).lowercased()
+        default: return String(cString: mosquitto_strerror(rc))
         }
     }
 
