@@ -3,7 +3,7 @@ SWIFT ?= swift
 BUILD_FLAGS ?=
 export SITEGATE_BIN := $(CURDIR)/.build/debug/sitegate
 
-.PHONY: all deps build test demo release clean
+.PHONY: all deps build test demo release bench clean
 
 all: build
 
@@ -28,3 +28,7 @@ release: deps
 
 clean:
 	rm -rf .build
+
+# Every benchmark in benchmarks/, written to benchmarks/report.md (release builds: several minutes).
+bench: deps
+	@scripts/bench.sh

@@ -83,6 +83,16 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        // Benchmarks (`make bench`): not part of the product.
+        .executableTarget(
+            name: "sitegate-bench",
+            dependencies: [
+                "SitegateAgent", "SitegateBuffer", "SitegateConfig", "SitegateCore", "SitegateModbus", "SitegateMQTT",
+                "SitegateTestSupport", .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "benchmarks/Sources/sitegate-bench",
+            swiftSettings: strictSettings
+        ),
         // Launching mosquitto, socat and the simulator for tests; free ports.
         .target(name: "SitegateTestSupport", dependencies: ["SitegateCore"], swiftSettings: strictSettings),
 

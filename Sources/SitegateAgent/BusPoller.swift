@@ -4,10 +4,12 @@ import SitegateBuffer
 import SitegateCore
 import SitegateModbus
 
-/// Polls the devices of one bus on their wall-clock schedules and commits every poll to the outbox.
+/// Polls the devices of one bus on their wall-clock schedules and commits every poll cycle to the outbox.
 ///
-/// Transactions run on the bus's own thread; this service only decides when. A tick that cannot run on time is
-/// counted as missed and skipped, never shifted and never caught up.
+/// A cycle is every point group due at one tick: its transactions run in one job on the bus's own thread, its polls
+/// are committed in one transaction. A tick that cannot run on time is counted as missed and skipped, never shifted
+/// and never caught up. A device that stopped answering is backed off (see `Backoff`) so that it does not eat the
+/// bus time of the others.
 public final class BusPoller: Service {
     struct Task: Sendable {
         var plan: DevicePlan
@@ -43,28 +45,91 @@ public final class BusPoller: Service {
         defer { bus.shutdown() }
         await cancelWhenGracefulShutdown {
             var tasks = self.initialTasks
+            var backoffs: [String: Backoff] = [:]
             while !Swift.Task.isCancelled {
                 guard let due = tasks.map(\.next).min() else { return }
                 let wait = due - self.clock.now()
                 if wait > .zero {
                     do { try await Swift.Task.sleep(for: wait) } catch { return }
                 }
-                for index in tasks.indices where tasks[index].next <= self.clock.now() {
-                    tasks[index] = await self.poll(tasks[index])
-                }
+                await self.runCycle(&tasks, backoffs: &backoffs)
             }
         }
     }
 
-    /// Commits a poll; reports bound drops, a paused buffer and commit failures once per change of state.
-    private func commit(_ poll: Poll) async {
+    /// Runs every task due now as one poll cycle.
+    private func runCycle(_ tasks: inout [Task], backoffs: inout [String: Backoff]) async {
+        let now = clock.now()
+        let due = tasks.indices.filter { tasks[$0].next <= now }
+        let active = due.filter { backoffs[tasks[$0].plan.deviceID, default: Backoff()].allows(at: now) }
+        let plans = active.map { tasks[$0].plan }
+        var outcomes: [ReadOutcome]
         do {
-            let result = try await outbox.append([poll])
+            outcomes = try await bus.withConnection { transaction in
+                plans.map { DeviceReader.read($0, on: transaction) }
+            }
+        } catch {
+            let failure = error as? ModbusError ?? .io("\(error)")
+            outcomes = plans.map { _ in ReadOutcome(poll: nil, errors: [failure], transactions: 0, raw: [:]) }
+        }
+        let finished = clock.now()
+        var cycle: [Poll] = []
+        for (index, outcome) in zip(active, outcomes) {
+            if let poll = outcome.poll { cycle.append(poll) }
+            record(outcome, for: tasks[index], at: finished, backoff: &backoffs[tasks[index].plan.deviceID, default: Backoff()])
+        }
+        for index in due {
+            let (next, missed) = tasks[index].schedule.advance(from: tasks[index].next, now: finished)
+            let skipped = !active.contains(index)
+            health.update(tasks[index].plan.deviceID) { h in
+                h.missedTicks += missed
+                if skipped { h.backoffSkips += 1 }
+            }
+            tasks[index].next = next
+        }
+        if !cycle.isEmpty { await commit(cycle) }
+    }
+
+    /// Counts the outcome, logs a change of the device's state, and advances its backoff.
+    private func record(_ outcome: ReadOutcome, for task: Task, at time: UnixTime, backoff: inout Backoff) {
+        let plan = task.plan
+        let meta: Logger.Metadata = ["device.id": "\(plan.deviceID)", "modbus.unit": "\(plan.unit)"]
+        if outcome.poll != nil {
+            if backoff.isBackingOff { logger.info("device answers again; backoff ended", metadata: meta) }
+            backoff.recordSuccess()
+        } else if let delay = backoff.recordFailure(at: time, interval: task.schedule.interval), delay == task.schedule.interval {
+            logger.warning(
+                "device keeps failing: polling it less often (up to every \(DurationNotation.format(backoff.cap)))",
+                metadata: meta)
+        }
+        let backingOff = backoff.isBackingOff
+        health.update(plan.deviceID) { h in
+            h.backingOff = backingOff
+            guard let changed = h.record(outcome, at: time) else { return }
+            switch changed {
+            case .ok:
+                logger.info("device answers", metadata: meta)
+            case .failing where outcome.poll != nil:
+                logger.warning(
+                    "device answers, but some reads fail: \(outcome.errors.first.map { "\($0)" } ?? "")", metadata: meta)
+            case .failing:
+                logger.warning(
+                    "device not answering: \(outcome.errors.first.map { "\($0)" } ?? "no data")", metadata: meta)
+            case .unknown:
+                break
+            }
+        }
+    }
+
+    /// Commits a cycle's polls; reports bound drops, a paused buffer and commit failures once per change of state.
+    private func commit(_ polls: [Poll]) async {
+        do {
+            let result = try await outbox.append(polls)
             if !result.seqs.isEmpty { publisher.notifyNewData() }
             let (startedDropping, pausedChanged) = health.updateBuffer { b -> (Bool, Bool) in
                 let firstDrops = b.drops.count == 0 && result.drop.count > 0
                 b.drops.merge(result.drop)
-                if result.paused { b.notCommitted += 1 }
+                if result.paused { b.notCommitted += polls.count }
                 let changed = b.paused != result.paused
                 b.paused = result.paused
                 b.lastError = nil
@@ -81,59 +146,22 @@ public final class BusPoller: Service {
             }
             if pausedChanged {
                 if result.paused {
-                    logger.warning("buffer full and when_full is pause: new readings are not taken until the backlog drains")
+                    logger.warning("buffer full and when_full is pause: new readings are not stored until the backlog drains")
                 } else {
-                    logger.notice("buffer has room again: taking readings")
+                    logger.notice("buffer has room again: storing readings")
                 }
             }
         } catch {
             let first = health.updateBuffer { b -> Bool in
-                b.notCommitted += 1
+                b.notCommitted += polls.count
                 defer { b.lastError = "\(error)" }
                 return b.lastError == nil
             }
             if first {
                 logger.error(
                     "cannot commit polls to the buffer; they are lost and counted until it works again",
-                    metadata: ["device.id": "\(poll.deviceID)", "error": "\(error)"])
+                    metadata: ["buffer.polls": "\(polls.count)", "error": "\(error)"])
             }
         }
-    }
-
-    /// Runs one due task and returns it with its next tick.
-    private func poll(_ task: Task) async -> Task {
-        let plan = task.plan
-        let outcome: ReadOutcome
-        do {
-            outcome = try await bus.withConnection { transaction in DeviceReader.read(plan, on: transaction) }
-        } catch {
-            outcome = ReadOutcome(
-                poll: nil, errors: [error as? ModbusError ?? .io("\(error)")], transactions: 0, raw: [:])
-        }
-        if let poll = outcome.poll { await commit(poll) }
-        let now = clock.now()
-        let (next, missed) = task.schedule.advance(from: task.next, now: now)
-        var updated = task
-        updated.next = next
-        health.update(plan.deviceID) { h in
-            h.missedTicks += missed
-            if let changed = h.record(outcome, at: now) {
-                let meta: Logger.Metadata = ["device.id": "\(plan.deviceID)", "modbus.unit": "\(plan.unit)"]
-                switch changed {
-                case .ok: logger.info("device answers", metadata: meta)
-                case .failing where outcome.poll != nil:
-                    logger.warning(
-                        "device answers, but some reads fail: \(outcome.errors.first.map { "\($0)" } ?? "")", metadata: meta)
-                case .failing:
-                    logger.warning(
-                        "device not answering: \(outcome.errors.first.map { "\($0)" } ?? "no data")", metadata: meta)
-                case .unknown: break
-                }
-            }
-        }
-        if missed > 0 {
-            logger.debug("ticks missed", metadata: ["device.id": "\(plan.deviceID)", "missed": "\(missed)"])
-        }
-        return updated
     }
 }

@@ -9,6 +9,9 @@ public struct DeviceHealth: Sendable, Hashable {
     public var successes = 0
     public var errorsByKind: [String: Int] = [:]
     public var missedTicks = 0
+    /// Ticks not polled because the device is backed off.
+    public var backoffSkips = 0
+    public var backingOff = false
     public var lastGoodRead: UnixTime?
     public var lastError: String?
     public var consecutiveFailures = 0

@@ -19,9 +19,13 @@ public enum JSONText {
     }
 
     /// Shortest round-tripping form; integral values without a trailing ".0". Non-finite values have no JSON form.
+    /// A value that is exactly a Float (a float32 register) is written in the Float's shortest form: the meter's
+    /// 230.2 stays 230.2, not 230.1999969482422.
     public static func number(_ v: Double) -> String {
         precondition(v.isFinite, "JSON has no non-finite numbers")
         if v == v.rounded(), abs(v) < 1e15 { return String(Int64(v)) }
+        let f = Float(v)
+        if f.isFinite, Double(f) == v { return f.description }
         return v.description
     }
 

@@ -58,10 +58,7 @@ public enum RegisterDecoder {
         case .i32: return Double(Int32(bitPattern: UInt32(truncatingIfNeeded: bits)))
         case .u64: return Double(bits)
         case .i64: return Double(Int64(bitPattern: bits))
-        case .f32:
-            // Through the shortest decimal form of the Float, so 230.4 stays 230.4 and not 230.39999389648438.
-            let f = Float(bitPattern: UInt32(truncatingIfNeeded: bits))
-            return f.isFinite ? Double(f.description) : Double(f)
+        case .f32: return Double(Float(bitPattern: UInt32(truncatingIfNeeded: bits)))
         case .f64: return Double(bitPattern: bits)
         case .string: return nil
         }

@@ -7,8 +7,9 @@ import SitegateThreads
 import Glibc
 #endif
 
-/// A Modbus TCP server on libmodbus that serves device maps under one or more unit ids, like an RTU-to-TCP gateway
-/// with meters behind it. Unknown unit ids get exception 0x0B (gateway target failed to respond).
+/// A Modbus server on libmodbus that serves device maps under one or more unit ids: over TCP like an RTU-to-TCP
+/// gateway with meters behind it (unknown unit ids get exception 0x0B), or over a serial line or pty like an
+/// RS-485 bus (unknown unit ids stay silent). Faults can be injected (see `SimulatorFaults`).
 public final class ModbusSimulator: Sendable {
     public struct Device: Sendable {
         public var unit: Int
@@ -19,36 +20,44 @@ public final class ModbusSimulator: Sendable {
         }
     }
 
+    public enum Endpoint: Sendable {
+        case tcp(host: String, port: Int)
+        case rtu(device: String, baud: Int, parity: Parity, dataBits: Int, stopBits: Int)
+    }
+
+    /// The TCP port it listens on (0 for RTU).
     public let port: Int
     private let thread: DedicatedThread
     private let running = LockedValue(true)
     private let served = LockedValue(0)
 
-    /// Binds `host:port` (port 0 picks a free one; read it back from `port`) and starts serving on its own thread.
+    public convenience init(
+        host: String = "127.0.0.1", port: Int = 0, devices: [Device], frozen: Bool = false, logger: Logger
+    ) throws {
+        try self.init(endpoint: .tcp(host: host, port: port), devices: devices, frozen: frozen, logger: logger)
+    }
+
+    /// Opens the endpoint (TCP port 0 picks a free one: read it back from `port`) and serves on its own thread.
     /// - Parameter frozen: values do not change over time (for tests that compare exact values).
-    public init(host: String = "127.0.0.1", port: Int = 0, devices: [Device], frozen: Bool = false, logger: Logger)
-        throws
-    {
-        guard let context = modbus_new_tcp(host, Int32(port)) else {
-            throw SimulatorError("cannot create a Modbus TCP context for \(host):\(port)")
-        }
-        let listener = modbus_tcp_listen(context, 32)
-        if listener < 0 {
-            let reason = String(cString: modbus_strerror(errno))
-            modbus_free(context)
-            throw SimulatorError("cannot listen on \(host):\(port): \(reason)")
-        }
-        var address = sockaddr_in()
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(listener, $0, &length) }
-        }
-        self.port = Int(UInt16(bigEndian: address.sin_port))
+    public init(
+        endpoint: Endpoint, devices: [Device], faults: SimulatorFaults = SimulatorFaults(), frozen: Bool = false,
+        logger: Logger
+    ) throws {
+        let handler = RequestHandler(devices: devices, faults: faults, frozen: frozen, served: served)
         thread = DedicatedThread(name: "simulator")
-        let server = Server(
-            context: context, listener: listener, devices: devices, frozen: frozen, running: running, served: served,
-            logger: logger)
-        thread.submit { server.serve() }
+        switch endpoint {
+        case .tcp(let host, let port):
+            let server = try TCPServer(host: host, port: port, handler: handler, running: running)
+            self.port = server.port
+            thread.submit { server.serve() }
+        case .rtu(let device, let baud, let parity, let dataBits, let stopBits):
+            let server = try RTUServer(
+                device: device, baud: baud, parity: parity, dataBits: dataBits, stopBits: stopBits, handler: handler,
+                running: running)
+            self.port = 0
+            thread.submit { server.serve() }
+        }
+        _ = logger
     }
 
     /// Requests answered so far.
@@ -66,37 +75,41 @@ public struct SimulatorError: Error, Sendable, CustomStringConvertible {
     init(_ description: String) { self.description = description }
 }
 
-/// The select loop; lives entirely on the simulator's thread.
-private final class Server: @unchecked Sendable {
+/// The TCP select loop; after init it lives entirely on the simulator's thread.
+private final class TCPServer: @unchecked Sendable {
     // @unchecked: created on the caller's thread, then used only by the simulator thread's single job.
     let context: OpaquePointer
     let listener: Int32
-    let tables: [Int: UnitTables]
-    let frozen: Bool
+    let port: Int
+    let handler: RequestHandler
     let running: LockedValue<Bool>
-    let served: LockedValue<Int>
-    let logger: Logger
-    let start = SystemWallClock().now()
 
-    init(
-        context: OpaquePointer, listener: Int32, devices: [ModbusSimulator.Device], frozen: Bool,
-        running: LockedValue<Bool>, served: LockedValue<Int>, logger: Logger
-    ) {
+    init(host: String, port: Int, handler: RequestHandler, running: LockedValue<Bool>) throws {
+        guard let context = modbus_new_tcp(host, Int32(port)) else {
+            throw SimulatorError("cannot create a Modbus TCP context for \(host):\(port)")
+        }
+        let listener = modbus_tcp_listen(context, 64)
+        if listener < 0 {
+            let reason = String(cString: modbus_strerror(errno))
+            modbus_free(context)
+            throw SimulatorError("cannot listen on \(host):\(port): \(reason)")
+        }
+        var address = sockaddr_in()
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(listener, $0, &length) }
+        }
+        self.port = Int(UInt16(bigEndian: address.sin_port))
         self.context = context
         self.listener = listener
-        self.frozen = frozen
+        self.handler = handler
         self.running = running
-        self.served = served
-        self.logger = logger
-        var tables: [Int: UnitTables] = [:]
-        for device in devices { tables[device.unit] = UnitTables(map: device.map, unit: device.unit) }
-        self.tables = tables
     }
 
     func serve() {
         var clients: Set<Int32> = []
         var query = [UInt8](repeating: 0, count: Int(MODBUS_TCP_MAX_ADU_LENGTH))
-        let headerLength = Int(modbus_get_header_length(context))
+        let unitIndex = Int(modbus_get_header_length(context)) - 1
         defer {
             for fd in clients { close(fd) }
             close(listener)
@@ -104,7 +117,6 @@ private final class Server: @unchecked Sendable {
         }
         while running.withLock({ $0 }) {
             var readSet = fd_set()
-            fdZero(&readSet)
             fdSet(listener, &readSet)
             var highest = listener
             for fd in clients {
@@ -112,8 +124,7 @@ private final class Server: @unchecked Sendable {
                 highest = max(highest, fd)
             }
             var timeout = timeval(tv_sec: 0, tv_usec: 200_000)
-            let ready = select(highest + 1, &readSet, nil, nil, &timeout)
-            if ready <= 0 { continue }
+            if select(highest + 1, &readSet, nil, nil, &timeout) <= 0 { continue }
             if fdIsSet(listener, &readSet) {
                 let fd = accept(listener, nil, nil)
                 if fd >= 0 { clients.insert(fd) }
@@ -122,7 +133,9 @@ private final class Server: @unchecked Sendable {
                 modbus_set_socket(context, fd)
                 let n = modbus_receive(context, &query)
                 if n > 0 {
-                    answer(query: &query, length: n, unitIndex: headerLength - 1)
+                    handler.handle(
+                        context: context, request: &query, length: n, unitIndex: unitIndex,
+                        unknownUnit: .exception(UInt8(MODBUS_EXCEPTION_GATEWAY_TARGET)))
                 } else if n < 0 {
                     close(fd)
                     clients.remove(fd)
@@ -130,75 +143,105 @@ private final class Server: @unchecked Sendable {
             }
         }
     }
+}
 
-    private func answer(query: inout [UInt8], length: Int32, unitIndex: Int) {
-        let unit = Int(query[unitIndex])
-        guard let table = tables[unit] else {
-            _ = modbus_reply_exception(context, &query, UInt32(MODBUS_EXCEPTION_GATEWAY_TARGET))
-            return
+/// The RTU loop: frames requests itself (libmodbus's RTU server answers one unit id only), checks their CRC and
+/// lets libmodbus build and send the reply.
+private final class RTUServer: @unchecked Sendable {
+    // @unchecked: created on the caller's thread, then used only by the simulator thread's single job.
+    let context: OpaquePointer
+    let handler: RequestHandler
+    let running: LockedValue<Bool>
+
+    init(
+        device: String, baud: Int, parity: Parity, dataBits: Int, stopBits: Int, handler: RequestHandler,
+        running: LockedValue<Bool>
+    ) throws {
+        let p: CChar = switch parity {
+        case .none: CChar(UInt8(ascii: "N"))
+        case .even: CChar(UInt8(ascii: "E"))
+        case .odd: CChar(UInt8(ascii: "O"))
         }
-        let elapsed = frozen ? 0 : Double((SystemWallClock().now() - start).milliseconds) / 1000
-        table.refresh(elapsed: elapsed)
-        _ = modbus_reply(context, &query, length, table.mapping)
-        served.withLock { $0 += 1 }
+        guard let context = modbus_new_rtu(device, Int32(baud), p, Int32(dataBits), Int32(stopBits)) else {
+            throw SimulatorError("cannot create a Modbus RTU context for \(device)")
+        }
+        if modbus_connect(context) != 0 {
+            let reason = String(cString: modbus_strerror(errno))
+            modbus_free(context)
+            throw SimulatorError("cannot open \(device): \(reason)")
+        }
+        self.context = context
+        self.handler = handler
+        self.running = running
+    }
+
+    func serve() {
+        defer {
+            modbus_close(context)
+            modbus_free(context)
+        }
+        let fd = modbus_get_socket(context)
+        var pending: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 512)
+        while running.withLock({ $0 }) {
+            var readSet = fd_set()
+            fdSet(fd, &readSet)
+            var timeout = timeval(tv_sec: 0, tv_usec: 200_000)
+            let ready = select(fd + 1, &readSet, nil, nil, &timeout)
+            if ready == 0 {
+                pending.removeAll()  // a silent interval ends any partial frame
+                continue
+            }
+            if ready < 0 { continue }
+            let n = read(fd, &chunk, chunk.count)
+            if n <= 0 { continue }
+            pending += chunk[0..<n]
+            while let length = RTUFraming.frameLength(pending) {
+                if pending.count < length { break }
+                var frame = Array(pending[0..<length])
+                if RTUFraming.crcIsValid(frame) {
+                    pending.removeFirst(length)
+                    handler.handle(
+                        context: context, request: &frame, length: Int32(length), unitIndex: 0, unknownUnit: .silence)
+                } else {
+                    pending.removeFirst()  // resynchronise on the next byte
+                }
+            }
+        }
     }
 }
 
-/// The register tables libmodbus answers from, for one unit id.
-private final class UnitTables {
-    let map: DeviceMap
-    let unit: Int
-    let mapping: UnsafeMutablePointer<modbus_mapping_t>
-    let holdingStart: Int
-    let inputStart: Int
-
-    init(map: DeviceMap, unit: Int) {
-        self.map = map
-        self.unit = unit
-        func span(_ f: RegisterFunction) -> (start: Int, count: Int) {
-            let points = map.points.filter { $0.function == f }
-            guard let low = points.map(\.address).min(), let high = points.map(\.endAddress).max() else { return (0, 0) }
-            // Serve a little beyond the points so that merged and even-aligned reads succeed.
-            let start = max(0, (low & ~1) - 2)
-            return (start, min(65536, high + 4) - start)
+/// Modbus RTU request framing (MBSL V1.02 §2.5.1) and CRC-16.
+enum RTUFraming {
+    /// The length of the request starting at `bytes[0]`, or nil when more bytes are needed to tell.
+    static func frameLength(_ bytes: [UInt8]) -> Int? {
+        guard bytes.count >= 2 else { return nil }
+        switch bytes[1] {
+        case 1...6: return 8
+        case 15, 16:
+            guard bytes.count >= 7 else { return nil }
+            return 9 + Int(bytes[6])
+        default: return 4  // unknown function: a minimal frame, which fails its CRC and is skipped
         }
-        let holding = span(.holding)
-        let input = span(.input)
-        holdingStart = holding.start
-        inputStart = input.start
-        mapping = modbus_mapping_new_start_address(
-            0, 0, 0, 0, UInt32(holding.start), UInt32(holding.count), UInt32(input.start), UInt32(input.count))!
     }
 
-    deinit {
-        modbus_mapping_free(mapping)
+    static func crc16(_ bytes: ArraySlice<UInt8>) -> UInt16 {
+        var crc: UInt16 = 0xFFFF
+        for byte in bytes {
+            crc ^= UInt16(byte)
+            for _ in 0..<8 { crc = crc & 1 != 0 ? (crc >> 1) ^ 0xA001 : crc >> 1 }
+        }
+        return crc
     }
 
-    func refresh(elapsed: Double) {
-        for point in map.points {
-            let words: [UInt16]
-            if point.type == .string {
-                words = RegisterEncoder.encodeString("SIM\(unit)-\(point.id)", length: point.length)
-            } else {
-                words = RegisterEncoder.encode(SimulatedValues.value(for: point, unit: unit, elapsed: elapsed), as: point)
-            }
-            let base: UnsafeMutablePointer<UInt16>
-            let start: Int
-            switch point.function {
-            case .holding: (base, start) = (mapping.pointee.tab_registers, holdingStart)
-            case .input: (base, start) = (mapping.pointee.tab_input_registers, inputStart)
-            case .coil, .discrete: continue
-            }
-            for (i, word) in words.enumerated() { base[point.address - start + i] = word }
-        }
+    static func crcIsValid(_ frame: [UInt8]) -> Bool {
+        guard frame.count >= 4 else { return false }
+        let crc = crc16(frame[0..<(frame.count - 2)])
+        return frame[frame.count - 2] == UInt8(crc & 0xFF) && frame[frame.count - 1] == UInt8(crc >> 8)
     }
 }
 
 // fd_set helpers: the FD_* macros are not visible from Swift.
-private func fdZero(_ set: inout fd_set) {
-    set = fd_set()
-}
-
 private func fdSet(_ fd: Int32, _ set: inout fd_set) {
     let bits = MemoryLayout.size(ofValue: set.__fds_bits.0) * 8
     withUnsafeMutableBytes(of: &set.__fds_bits) { raw in

@@ -19,7 +19,10 @@ import Testing
     /// one float32 step above the nearest float to 230.2, 0x43663333: it prints as 230.20001.)
     @Test func eastronVendorVector() {
         #expect(abs(number(RegisterDecoder.decode([0x4366, 0x3334], as: point(.f32))) - 230.2) < 1e-4)
-        #expect(RegisterDecoder.decode([0x4366, 0x3333], as: point(.f32)) == .number(230.2))
+        #expect(RegisterDecoder.decode([0x4366, 0x3333], as: point(.f32)) == .number(Double(Float(230.2))))
+        // The payload writes a float32 value in its shortest form.
+        #expect(JSONText.number(number(RegisterDecoder.decode([0x4366, 0x3333], as: point(.f32)))) == "230.2")
+        #expect(JSONText.number(number(RegisterDecoder.decode([0x4366, 0x3334], as: point(.f32)))) == "230.20001")
     }
 
     /// The same float in all four byte orders, as Telegraf and libmodbus name them.

@@ -49,3 +49,28 @@ import Testing
         #expect(ByteSizeNotation.parse("12XB") == nil)
     }
 }
+
+@Suite struct BackoffTests {
+    let t0 = UnixTime(seconds: 1_767_225_600)
+
+    @Test func backsOffExponentiallyAfterThresholdAndCaps() {
+        var b = Backoff(threshold: 3, cap: .seconds(60))
+        #expect(b.recordFailure(at: t0, interval: .seconds(10)) == nil)
+        #expect(b.recordFailure(at: t0, interval: .seconds(10)) == nil)
+        #expect(b.allows(at: t0))
+        #expect(b.recordFailure(at: t0, interval: .seconds(10)) == .seconds(10))
+        #expect(!b.allows(at: t0 + .seconds(9)))
+        #expect(b.allows(at: t0 + .seconds(10)))
+        #expect(b.recordFailure(at: t0, interval: .seconds(10)) == .seconds(20))
+        #expect(b.recordFailure(at: t0, interval: .seconds(10)) == .seconds(40))
+        #expect(b.recordFailure(at: t0, interval: .seconds(10)) == .seconds(60), "capped")
+        #expect(b.recordFailure(at: t0, interval: .seconds(10)) == .seconds(60))
+        b.recordSuccess()
+        #expect(b.allows(at: t0) && b.failures == 0)
+    }
+
+    @Test func capNeverShortensAnInterval() {
+        var b = Backoff(threshold: 1, cap: .seconds(60))
+        #expect(b.recordFailure(at: t0, interval: .seconds(900)) == .seconds(900))
+    }
+}

@@ -1,0 +1,145 @@
+// sitegate's benchmarks: `make bench` runs them all and writes benchmarks/report.md.
+//
+//   sitegate-bench ingest [POLLS]          readings committed per second, one transaction per poll of 15 readings
+//   sitegate-bench drain [READINGS]        drain rate of a backlog to a local mosquitto at QoS 1
+//   sitegate-bench modbus HOST PORT N U    Modbus TCP polls per second through the agent's path (SDM630 plan,
+//                                          U unit ids polled per cycle, one bus-thread job per cycle)
+//
+// Each prints one `name: value unit` line per figure, for the report.
+import Logging
+import SitegateAgent
+import SitegateBuffer
+import SitegateConfig
+import SitegateCore
+import SitegateModbus
+import SitegateMQTT
+import SitegateTestSupport
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+func monotonicSeconds() -> Double {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+}
+
+func samplePoll(_ i: Int, at time: UnixTime) -> Poll {
+    let names = [
+        "voltage_l1", "voltage_l2", "voltage_l3", "current_l1", "current_l2", "current_l3", "power_l1", "power_l2",
+        "power_l3", "power", "frequency", "energy_import", "energy_export", "reactive_energy_import",
+        "reactive_energy_export",
+    ]
+    let units = ["V", "V", "V", "A", "A", "A", "W", "W", "W", "W", "Hz", "kWh", "kWh", "kvarh", "kvarh"]
+    return Poll(
+        deviceID: "meter-\(i % 10)", takenAt: time,
+        readings: (0..<15).map {
+            Reading(pointID: names[$0], unit: units[$0], value: .number(230.12345 + Double(i % 1000) + Double($0)))
+        })
+}
+
+func ingest(polls: Int) async throws {
+    for durability in [Durability.full, .normal] {
+        let dir = try TestEnvironment.makeTemporaryDirectory("bench-ingest")
+        let outbox = try await Outbox(
+            settings: BufferSettings(path: "\(dir)/b.db", durability: durability, maxBytes: 4 << 30))
+        let now = SystemWallClock().now()
+        let start = monotonicSeconds()
+        for i in 0..<polls {
+            try await outbox.append([samplePoll(i, at: now)])
+        }
+        let seconds = monotonicSeconds() - start
+        let stats = try await outbox.stats()
+        outbox.close()
+        print("ingest_\(durability.rawValue): \(Int(Double(polls * 15) / seconds)) readings/s (\(polls) polls of 15 readings, one commit each)")
+        print("bytes_per_reading_\(durability.rawValue): \(String(format2(Double(stats.usedBytes) / Double(polls * 15)))) bytes")
+    }
+    // A poll cycle of ten devices committed together.
+    let dir = try TestEnvironment.makeTemporaryDirectory("bench-ingest")
+    let outbox = try await Outbox(settings: BufferSettings(path: "\(dir)/b.db", durability: .full, maxBytes: 4 << 30))
+    let now = SystemWallClock().now()
+    let start = monotonicSeconds()
+    for cycle in 0..<(polls / 10) {
+        try await outbox.append((0..<10).map { samplePoll(cycle * 10 + $0, at: now) })
+    }
+    let seconds = monotonicSeconds() - start
+    outbox.close()
+    print("ingest_full_cycle10: \(Int(Double(polls * 15) / seconds)) readings/s (cycles of 10 polls per commit)")
+}
+
+func drain(readings: Int) async throws {
+    let polls = readings / 15
+    let dir = try TestEnvironment.makeTemporaryDirectory("bench-drain")
+    let settings = BufferSettings(path: "\(dir)/b.db", durability: .full, maxBytes: 8 << 30)
+    let outbox = try await Outbox(settings: settings)
+    let now = SystemWallClock().now()
+    var i = 0
+    while i < polls {
+        let n = min(1000, polls - i)
+        try await outbox.append((0..<n).map { samplePoll(i + $0, at: now) })
+        i += n
+    }
+    let broker = try await MosquittoBroker(directory: dir)
+    let logger = Logger(label: "bench")
+    let client = try MQTTClient(options: .init(clientID: "bench-drain", host: "127.0.0.1", port: broker.port))
+    let publisher = Publisher(
+        client: client, outbox: outbox, topics: TopicLayout(prefix: "gia/v1", site: "bench", gateway: "gw01"),
+        encoder: SenMLEncoder(siteID: "bench", gatewayID: "gw01"), window: 100, health: HealthBoard(), logger: logger)
+    let start = monotonicSeconds()
+    let task = Task { try await publisher.run() }
+    while try await outbox.stats().depth > 0 {
+        try await Task.sleep(for: .milliseconds(200))
+    }
+    let seconds = monotonicSeconds() - start
+    task.cancel()
+    _ = try? await task.value
+    outbox.close()
+    await broker.stop()
+    print("drain: \(Int(Double(polls * 15) / seconds)) readings/s (\(polls) polls, \(polls * 15) readings, QoS 1, window 100, deleted on PUBACK)")
+}
+
+/// Polls `units` SDM630s (units 1...units) as the agent does: one bus-thread job per poll cycle of all units.
+func modbus(host: String, port: Int, polls: Int, units: Int) async throws {
+    guard case .found(let map, _) = MapLibrary(searchPaths: ["devicemaps/models"]).load("eastron-sdm630") else {
+        throw TestSupportError("run from the repository root")
+    }
+    let plans = (1...units).map { unit in
+        let device = DeviceConfig(
+            id: "bench-\(unit)", busID: "b", unit: unit, model: map.id,
+            groups: [PollGroup(name: "all", interval: .seconds(1), pointIDs: map.points.map(\.id))], minDelay: .zero)
+        return DevicePlan(device: device, map: map, pointIDs: map.points.map(\.id))
+    }
+    let bus = ModbusBus(config: BusConfig(id: "b", transport: .tcp(host: host, port: port)))
+    _ = try await bus.withConnection { t in plans.map { DeviceReader.read($0, on: t) } }  // connect and warm up
+    let start = monotonicSeconds()
+    for _ in 0..<(polls / units) {
+        let outcomes = try await bus.withConnection { t in plans.map { DeviceReader.read($0, on: t) } }
+        guard outcomes.allSatisfy({ $0.errors.isEmpty }) else { throw TestSupportError("\(outcomes.map(\.errors))") }
+    }
+    let seconds = monotonicSeconds() - start
+    bus.shutdown()
+    print("polls=\(polls / units * units) seconds=\(seconds)")
+}
+
+func format2(_ v: Double) -> String {
+    let scaled = (v * 100).rounded()
+    return "\(Int(scaled) / 100).\(String(format: Int(scaled) % 100))"
+}
+
+extension String {
+    init(format value: Int) {
+        self = value < 10 ? "0\(value)" : "\(value)"
+    }
+}
+
+let args = CommandLine.arguments
+switch args.count > 1 ? args[1] : "" {
+case "ingest": try await ingest(polls: args.count > 2 ? Int(args[2])! : 20_000)
+case "drain": try await drain(readings: args.count > 2 ? Int(args[2])! : 1_000_000)
+case "modbus" where args.count == 6:
+    try await modbus(host: args[2], port: Int(args[3])!, polls: Int(args[4])!, units: Int(args[5])!)
+default:
+    print("usage: sitegate-bench ingest [POLLS] | drain [READINGS] | modbus HOST PORT POLLS UNITS")
+    exit(64)
+}
