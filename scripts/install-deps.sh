@@ -24,9 +24,11 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-# The python3 first on PATH may not be Debian's (pyenv, venv): make sure it can import jsonschema too.
+# The python3 first on PATH may not be Debian's (pyenv, venv): make sure it has the independent test tools, the
+# jsonschema validator and pymodbus (a Modbus server written by others, pinned: its API changes between releases).
 if ! python3 -c 'import jsonschema' 2>/dev/null; then
-  python3 -m pip install --quiet jsonschema || {
-    echo "warning: python3 on PATH cannot import jsonschema; schema validation tests will fail" >&2
-  }
+  python3 -m pip install --quiet jsonschema || echo "warning: cannot install jsonschema; schema tests will fail" >&2
+fi
+if ! python3 -c 'import pymodbus, serial, sys; sys.exit(pymodbus.__version__ != "3.6.9")' 2>/dev/null; then
+  python3 -m pip install --quiet "pymodbus[serial]==3.6.9" || echo "warning: cannot install pymodbus; RTU tests will fail" >&2
 fi

@@ -43,11 +43,11 @@ public final class Agent: Sendable {
 
         var services: [any Service] = [publisher]
         for bus in config.buses {
-            let plans = plans(for: bus)
-            guard !plans.isEmpty else { continue }
+            let assignments = assignments(for: bus)
+            guard !assignments.isEmpty else { continue }
             services.append(
                 BusPoller(
-                    bus: ModbusBus(config: bus), plans: plans, outbox: outbox, publisher: publisher, health: health,
+                    bus: ModbusBus(config: bus), assignments: assignments, outbox: outbox, publisher: publisher, health: health,
                     clock: SystemWallClock(), logger: logger))
         }
         let group = ServiceGroup(
@@ -80,9 +80,9 @@ public final class Agent: Sendable {
             username: mqtt.username, password: try mqtt.password.map(Secrets.read))
     }
 
-    /// Each device's point groups on `bus`, planned into transactions, with their schedules.
-    func plans(for bus: BusConfig) -> [(DevicePlan, WallClockSchedule)] {
-        var out: [(DevicePlan, WallClockSchedule)] = []
+    /// Each device's point groups on `bus`, with their schedules.
+    func assignments(for bus: BusConfig) -> [BusPoller.Assignment] {
+        var out: [BusPoller.Assignment] = []
         for device in config.devices where device.busID == bus.id {
             guard let map = config.maps[device.model] else { continue }
             for group in device.groups {
@@ -90,10 +90,9 @@ public final class Agent: Sendable {
                 let numeric = group.pointIDs.filter { map.point($0)?.type.isNumeric ?? false }
                 guard !numeric.isEmpty else { continue }
                 out.append(
-                    (
-                        DevicePlan(device: device, map: map, pointIDs: numeric),
-                        WallClockSchedule(interval: group.interval, offset: group.offset)
-                    ))
+                    BusPoller.Assignment(
+                        device: device, map: map, pointIDs: numeric,
+                        schedule: WallClockSchedule(interval: group.interval, offset: group.offset)))
             }
         }
         return out

@@ -11,10 +11,32 @@ import SitegateModbus
 /// and never caught up. A device that stopped answering is backed off (see `Backoff`) so that it does not eat the
 /// bus time of the others.
 public final class BusPoller: Service {
+    /// One point group of one device, with what is needed to plan it again when the device refuses registers.
+    public struct Assignment: Sendable {
+        public var device: DeviceConfig
+        public var map: DeviceMap
+        public var pointIDs: [String]
+        public var schedule: WallClockSchedule
+
+        public init(device: DeviceConfig, map: DeviceMap, pointIDs: [String], schedule: WallClockSchedule) {
+            self.device = device
+            self.map = map
+            self.pointIDs = pointIDs
+            self.schedule = schedule
+        }
+    }
+
     struct Task: Sendable {
+        var assignment: Assignment
         var plan: DevicePlan
-        var schedule: WallClockSchedule
         var next: UnixTime
+        var schedule: WallClockSchedule { assignment.schedule }
+    }
+
+    /// What a device turned out not to support, learnt from its exceptions.
+    struct DeviceKnowledge: Sendable {
+        var holes: [RegisterFunction: [Range<Int>]] = [:]
+        var unsupported: Set<String> = []
     }
 
     let bus: ModbusBus
@@ -26,7 +48,7 @@ public final class BusPoller: Service {
     private let health: HealthBoard
 
     init(
-        bus: ModbusBus, plans: [(DevicePlan, WallClockSchedule)], outbox: Outbox, publisher: Publisher,
+        bus: ModbusBus, assignments: [Assignment], outbox: Outbox, publisher: Publisher,
         health: HealthBoard, clock: any WallClock, logger: Logger
     ) {
         self.bus = bus
@@ -38,7 +60,11 @@ public final class BusPoller: Service {
         logger[metadataKey: "bus.id"] = "\(bus.config.id)"
         self.logger = logger
         let now = clock.now()
-        initialTasks = plans.map { Task(plan: $0.0, schedule: $0.1, next: $0.1.nextTick(after: now)) }
+        initialTasks = assignments.map {
+            Task(
+                assignment: $0, plan: DevicePlan(device: $0.device, map: $0.map, pointIDs: $0.pointIDs),
+                next: $0.schedule.nextTick(after: now))
+        }
     }
 
     public func run() async throws {
@@ -46,19 +72,22 @@ public final class BusPoller: Service {
         await cancelWhenGracefulShutdown {
             var tasks = self.initialTasks
             var backoffs: [String: Backoff] = [:]
+            var knowledge: [String: DeviceKnowledge] = [:]
             while !Swift.Task.isCancelled {
                 guard let due = tasks.map(\.next).min() else { return }
                 let wait = due - self.clock.now()
                 if wait > .zero {
                     do { try await Swift.Task.sleep(for: wait) } catch { return }
                 }
-                await self.runCycle(&tasks, backoffs: &backoffs)
+                await self.runCycle(&tasks, backoffs: &backoffs, knowledge: &knowledge)
             }
         }
     }
 
     /// Runs every task due now as one poll cycle.
-    private func runCycle(_ tasks: inout [Task], backoffs: inout [String: Backoff]) async {
+    private func runCycle(
+        _ tasks: inout [Task], backoffs: inout [String: Backoff], knowledge: inout [String: DeviceKnowledge]
+    ) async {
         let now = clock.now()
         let due = tasks.indices.filter { tasks[$0].next <= now }
         let active = due.filter { backoffs[tasks[$0].plan.deviceID, default: Backoff()].allows(at: now) }
@@ -76,6 +105,9 @@ public final class BusPoller: Service {
         var cycle: [Poll] = []
         for (index, outcome) in zip(active, outcomes) {
             if let poll = outcome.poll { cycle.append(poll) }
+            if !outcome.learnedHoles.isEmpty || !outcome.unsupportedPoints.isEmpty {
+                learn(from: outcome, device: tasks[index].plan.deviceID, tasks: &tasks, knowledge: &knowledge)
+            }
             record(outcome, for: tasks[index], at: finished, backoff: &backoffs[tasks[index].plan.deviceID, default: Backoff()])
         }
         for index in due {
@@ -88,6 +120,33 @@ public final class BusPoller: Service {
             tasks[index].next = next
         }
         if !cycle.isEmpty { await commit(cycle) }
+    }
+
+    /// A device refused registers inside merged reads: remember where, and plan its groups around them.
+    private func learn(
+        from outcome: ReadOutcome, device deviceID: String, tasks: inout [Task],
+        knowledge: inout [String: DeviceKnowledge]
+    ) {
+        var k = knowledge[deviceID, default: DeviceKnowledge()]
+        for (function, ranges) in outcome.learnedHoles { k.holes[function, default: []] += ranges }
+        k.unsupported.formUnion(outcome.unsupportedPoints)
+        knowledge[deviceID] = k
+        for i in tasks.indices where tasks[i].plan.deviceID == deviceID {
+            let a = tasks[i].assignment
+            let planner = RequestPlanner(defaults: a.map.defaults, holes: k.holes)
+            tasks[i].plan = DevicePlan(
+                device: a.device, map: a.map, pointIDs: a.pointIDs.filter { !k.unsupported.contains($0) },
+                planner: planner)
+        }
+        let holes = outcome.learnedHoles.flatMap { function, ranges in
+            ranges.map { "\(function.rawValue) \(hexRange($0))" }
+        }
+        logger.warning(
+            "device refuses some registers (illegal data address): reads are planned around them from now on",
+            metadata: [
+                "device.id": "\(deviceID)", "modbus.holes": "\(holes.joined(separator: ", "))",
+                "modbus.unsupported_points": "\(outcome.unsupportedPoints.joined(separator: ", "))",
+            ])
     }
 
     /// Counts the outcome, logs a change of the device's state, and advances its backoff.
@@ -164,4 +223,12 @@ public final class BusPoller: Service {
             }
         }
     }
+}
+
+func hexRange(_ r: Range<Int>) -> String {
+    func hex(_ n: Int) -> String {
+        let d = String(n, radix: 16, uppercase: true)
+        return "0x" + String(repeating: "0", count: max(0, 4 - d.count)) + d
+    }
+    return r.count == 1 ? hex(r.lowerBound) : "\(hex(r.lowerBound))-\(hex(r.upperBound - 1))"
 }

@@ -11,7 +11,7 @@ public enum SiteConfigLoader {
     static let bufferKeys = ["path", "durability", "max_size", "max_age", "when_full"]
     static let busKeys = ["id", "tcp", "rtu", "response_timeout", "byte_timeout", "delay"]
     static let tcpKeys = ["host", "port"]
-    static let rtuKeys = ["device", "baud", "parity", "data_bits", "stop_bits"]
+    static let rtuKeys = ["device", "baud", "parity", "data_bits", "stop_bits", "rs485"]
     static let deviceKeys = [
         "id", "bus", "unit", "model", "interval", "offset", "points", "groups", "serial", "word_order", "min_delay",
     ]
@@ -220,6 +220,7 @@ public enum SiteConfigLoader {
             m.rejectUnknownKeys(allowed: busKeys)
             let id = m.identifier("id", rule: "use lowercase letters, digits, '-' and '_'", isValid: IDRules.isName)
             var transport: BusTransport? = nil
+            var rs485 = false
             switch (m.value("tcp"), m.value("rtu")) {
             case (let tcp?, nil):
                 if let t = MappingReader(tcp, context: "tcp", sink: sink) {
@@ -236,6 +237,7 @@ public enum SiteConfigLoader {
                     let parity = r.choice("parity", as: Parity.self) ?? .none
                     let dataBits = r.int("data_bits", range: 5...8) ?? 8
                     let stopBits = r.int("stop_bits", range: 1...2) ?? 1
+                    rs485 = r.bool("rs485") ?? false
                     if let device {
                         transport = .rtu(device: device, baud: baud, parity: parity, dataBits: dataBits, stopBits: stopBits)
                     }
@@ -251,6 +253,7 @@ public enum SiteConfigLoader {
             }
             guard let id, let transport else { continue }
             var bus = BusConfig(id: id, transport: transport)
+            bus.rs485 = rs485
             if let t = m.duration("response_timeout") { bus.responseTimeout = t }
             if let t = m.duration("byte_timeout") { bus.byteTimeout = t }
             if let d = m.duration("delay") { bus.delayBetweenRequests = d }

@@ -21,18 +21,18 @@ public struct RequestPlanner: Sendable, Hashable {
     public var evenPairs: Bool
     /// Largest gap of unwanted registers read through to save a transaction.
     public var maxHole: Int
-    /// Address ranges the device refused inside a merged read; plans never span them.
-    public var holes: [Range<Int>]
+    /// Address ranges (per table) the device refused inside a merged read; plans never span them.
+    public var holes: [RegisterFunction: [Range<Int>]]
 
-    public init(maxRegisters: Int, evenPairs: Bool, maxHole: Int = 16, holes: [Range<Int>] = []) {
+    public init(maxRegisters: Int, evenPairs: Bool, maxHole: Int = 16, holes: [RegisterFunction: [Range<Int>]] = [:]) {
         self.maxRegisters = max(1, maxRegisters)
         self.evenPairs = evenPairs
         self.maxHole = maxHole
         self.holes = holes
     }
 
-    public init(defaults: ProtocolDefaults, maxHole: Int = 16) {
-        self.init(maxRegisters: defaults.maxRegisters, evenPairs: defaults.evenPairs, maxHole: maxHole)
+    public init(defaults: ProtocolDefaults, maxHole: Int = 16, holes: [RegisterFunction: [Range<Int>]] = [:]) {
+        self.init(maxRegisters: defaults.maxRegisters, evenPairs: defaults.evenPairs, maxHole: maxHole, holes: holes)
     }
 
     public func plan(_ points: [PointDefinition]) -> [ReadRequest] {
@@ -48,7 +48,7 @@ public struct RequestPlanner: Sendable, Hashable {
                     let mergedEnd = max(open.endAddress, end)
                     let gap = start - open.endAddress
                     if gap <= maxHole, mergedEnd - open.address <= maxRegisters,
-                        !crossesHole(open.address..<mergedEnd)
+                        !crossesHole(open.address..<mergedEnd, function: function)
                     {
                         open.count = mergedEnd - open.address
                         open.points.append(point)
@@ -72,7 +72,7 @@ public struct RequestPlanner: Sendable, Hashable {
         evenPairs ? (end + 1) & ~1 : end
     }
 
-    private func crossesHole(_ range: Range<Int>) -> Bool {
-        holes.contains { $0.overlaps(range) }
+    private func crossesHole(_ range: Range<Int>, function: RegisterFunction) -> Bool {
+        (holes[function] ?? []).contains { $0.overlaps(range) }
     }
 }

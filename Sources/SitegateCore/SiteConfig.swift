@@ -140,6 +140,15 @@ public enum BusTransport: Sendable, Hashable {
     case rtu(device: String, baud: Int, parity: Parity, dataBits: Int, stopBits: Int)
 }
 
+extension BusTransport {
+    /// The inter-frame silence t3.5 on a serial line (MBSL V1.02 §2.5.1.1); zero over TCP.
+    public var minimumIdle: Duration {
+        guard case .rtu(_, let baud, let parity, let dataBits, let stopBits) = self else { return .zero }
+        let tChar = BusTimingModel.characterTime(baud: baud, dataBits: dataBits, parity: parity, stopBits: stopBits)
+        return .microseconds(Int64((BusTimingModel.t35(baud: baud, characterTime: tChar) * 1e6).rounded(.up)))
+    }
+}
+
 public struct BusConfig: Sendable, Hashable {
     public var id: String
     public var transport: BusTransport
@@ -147,6 +156,8 @@ public struct BusConfig: Sendable, Hashable {
     public var byteTimeout: Duration
     /// Idle time kept between two transactions on this bus (a device's map may ask for more).
     public var delayBetweenRequests: Duration
+    /// Switch the serial port to RS-485 mode (TIOCSRS485), for adapters whose driver needs it.
+    public var rs485: Bool = false
 
     public init(
         id: String, transport: BusTransport, responseTimeout: Duration = .seconds(1),

@@ -7,6 +7,10 @@ public struct ReadOutcome: Sendable {
     public var transactions: Int
     /// Raw registers per published point, in wire order, for diagnosis (`sitegate read`).
     public var raw: [String: [UInt16]]
+    /// Register ranges the device refused inside merged reads: plan around them from now on.
+    public var learnedHoles: [RegisterFunction: [Range<Int>]] = [:]
+    /// Points the device refuses even when read alone (exception "illegal data address").
+    public var unsupportedPoints: [String] = []
 
     public init(poll: Poll?, errors: [ModbusError], transactions: Int, raw: [String: [UInt16]]) {
         self.poll = poll
@@ -27,20 +31,35 @@ public enum DeviceReader {
         var pending: [(point: PointDefinition, words: [UInt16], sentAt: UnixTime)] = []
         var scaleFactors: [String: Int] = [:]
         var transactions = 0
+        var holes: [RegisterFunction: [Range<Int>]] = [:]
+        var unsupported: [String] = []
+        var answered: [(request: ReadRequest, registers: [UInt16], sentAt: UnixTime)] = []
         for request in plan.requests {
             transactions += 1
-            let result: (registers: [UInt16], sentAt: UnixTime)
             do {
-                result = try bus.read(
+                let result = try bus.read(
                     unit: plan.unit, function: request.function, address: request.address, count: request.count,
                     minDelay: plan.minDelay)
+                answered.append((request, result.registers, result.sentAt))
+            } catch .exception(.illegalDataAddress) where request.points.count > 1 {
+                // A merged read crossed registers the device does not have: find them by splitting.
+                let split = Splitter(plan: plan, bus: bus)
+                split.run(request.points)
+                transactions += split.transactions
+                answered += split.answered
+                unsupported += split.unsupported.map(\.id)
+                errors += split.errors
+                holes[request.function, default: []] += split.holes(within: request)
             } catch {
                 errors.append(error)
                 // A silent or unreachable device would cost a timeout per request: give up on it for this poll.
                 if case .exception = error { continue }
                 break
             }
-            if firstSent == nil { firstSent = result.sentAt }
+        }
+        for (request, registers, sentAt) in answered {
+            let result = (registers: registers, sentAt: sentAt)
+            if firstSent == nil || sentAt < firstSent! { firstSent = sentAt }
             for point in request.points {
                 let start = point.address - request.address
                 let words = Array(result.registers[start..<(start + point.length)])
@@ -52,7 +71,10 @@ public enum DeviceReader {
             }
         }
         guard let takenAt = firstSent else {
-            return ReadOutcome(poll: nil, errors: errors, transactions: transactions, raw: raw)
+            var outcome = ReadOutcome(poll: nil, errors: errors, transactions: transactions, raw: raw)
+            outcome.learnedHoles = holes
+            outcome.unsupportedPoints = unsupported
+            return outcome
         }
         for (point, words, sentAt) in pending {
             raw[point.id] = words
@@ -65,9 +87,76 @@ public enum DeviceReader {
             }
             readings.append(Reading(pointID: point.id, unit: point.unit, value: value, offset: sentAt - takenAt))
         }
-        return ReadOutcome(
+        var outcome = ReadOutcome(
             poll: readings.isEmpty ? nil : Poll(deviceID: plan.deviceID, takenAt: takenAt, readings: readings),
             errors: errors, transactions: transactions, raw: raw)
+        outcome.learnedHoles = holes
+        outcome.unsupportedPoints = unsupported
+        return outcome
+    }
+}
+
+/// Bisects a refused merged read: halves of its points are read until every point is either answered (in the
+/// largest groups that work) or refused alone.
+private final class Splitter {
+    let plan: DevicePlan
+    let bus: ModbusTransaction
+    var answered: [(request: ReadRequest, registers: [UInt16], sentAt: UnixTime)] = []
+    var unsupported: [PointDefinition] = []
+    var errors: [ModbusError] = []
+    var transactions = 0
+
+    init(plan: DevicePlan, bus: ModbusTransaction) {
+        self.plan = plan
+        self.bus = bus
+    }
+
+    func run(_ points: [PointDefinition]) {
+        let half = points.count / 2
+        for part in [Array(points[..<half]), Array(points[half...])] where !part.isEmpty {
+            let request = Self.request(for: part, evenPairs: plan.requests.allSatisfy { $0.address % 2 == 0 && $0.count % 2 == 0 })
+            transactions += 1
+            do {
+                let result = try bus.read(
+                    unit: plan.unit, function: request.function, address: request.address, count: request.count,
+                    minDelay: plan.minDelay)
+                answered.append((request, result.registers, result.sentAt))
+            } catch .exception(.illegalDataAddress) {
+                if part.count > 1 {
+                    run(part)
+                } else {
+                    unsupported.append(part[0])
+                    errors.append(.exception(.illegalDataAddress))
+                }
+            } catch {
+                errors.append(error)
+            }
+        }
+    }
+
+    /// The registers of `request` not covered by a read that worked: where the refused addresses are.
+    func holes(within request: ReadRequest) -> [Range<Int>] {
+        let covered = answered.map { $0.request.address..<$0.request.endAddress }.sorted { $0.lowerBound < $1.lowerBound }
+        var holes: [Range<Int>] = []
+        var cursor = request.address
+        for range in covered {
+            if range.lowerBound > cursor { holes.append(cursor..<range.lowerBound) }
+            cursor = max(cursor, range.upperBound)
+        }
+        if cursor < request.endAddress { holes.append(cursor..<request.endAddress) }
+        // Unsupported points are holes too, so that later plans leave them out of merged reads.
+        holes += unsupported.map { $0.address..<$0.endAddress }
+        return holes
+    }
+
+    static func request(for points: [PointDefinition], evenPairs: Bool) -> ReadRequest {
+        var start = points.map(\.address).min()!
+        var end = points.map(\.endAddress).max()!
+        if evenPairs {
+            start &= ~1
+            end = (end + 1) & ~1
+        }
+        return ReadRequest(function: points[0].function, address: start, count: end - start, points: points)
     }
 }
 

@@ -33,7 +33,7 @@ public final class ModbusBus: Sendable {
                 if let c = s.connection { return c }
                 let c = try ModbusConnection(
                     transport: config.transport, responseTimeout: config.responseTimeout,
-                    byteTimeout: config.byteTimeout)
+                    byteTimeout: config.byteTimeout, rs485: config.rs485)
                 s.connection = c
                 return c
             }
@@ -74,7 +74,8 @@ public final class ModbusTransaction {
     public func read(unit: Int, function: RegisterFunction, address: Int, count: Int, minDelay: Duration = .zero)
         throws(ModbusError) -> (registers: [UInt16], sentAt: UnixTime)
     {
-        let gap = max(minDelay, bus.delayBetweenRequests)
+        // libmodbus does not keep the RTU silent interval itself: t3.5 at least, or what the bus and map ask.
+        let gap = max(minDelay, bus.delayBetweenRequests, bus.transport.minimumIdle)
         if let last = lastTransactionEnd, gap > .zero {
             let wait = (last + gap) - clock.now()
             if wait > .zero { sleep(wait) }

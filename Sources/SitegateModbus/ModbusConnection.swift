@@ -10,9 +10,13 @@ import Glibc
 public final class ModbusConnection {
     private let context: OpaquePointer
     public let transport: BusTransport
+    private let rs485: Bool
     private var connected = false
 
-    public init(transport: BusTransport, responseTimeout: Duration, byteTimeout: Duration) throws(ModbusError) {
+    public init(transport: BusTransport, responseTimeout: Duration, byteTimeout: Duration, rs485: Bool = false)
+        throws(ModbusError)
+    {
+        self.rs485 = rs485
         self.transport = transport
         let created: OpaquePointer?
         switch transport {
@@ -53,6 +57,11 @@ public final class ModbusConnection {
             throw .connectionFailed(String(cString: modbus_strerror(code)))
         }
         connected = true
+        if rs485, case .rtu = transport, modbus_rtu_set_serial_mode(context, Int32(MODBUS_RTU_RS485)) != 0 {
+            let code = errno
+            close()
+            throw .connectionFailed("cannot switch the port to RS-485 mode: \(String(cString: modbus_strerror(code)))")
+        }
     }
 
     public func close() {
@@ -66,6 +75,8 @@ public final class ModbusConnection {
     public func read(unit: Int, function: RegisterFunction, address: Int, count: Int) throws(ModbusError) -> [UInt16] {
         try connect()
         modbus_set_slave(context, Int32(unit))
+        // A late answer to an earlier, timed-out request must not be taken for this one.
+        if case .rtu = transport { _ = modbus_flush(context) }
         let result: [UInt16]
         var failure: Int32 = 0
         switch function {

@@ -42,18 +42,70 @@ struct SimulateCommand: AsyncParsableCommand {
     @Flag(help: "Keep values constant (counters do not advance).")
     var frozen = false
 
+    @Option(help: "Serve Modbus RTU on this serial device or pty instead of TCP.")
+    var rtu: String?
+
+    @Option(help: "RTU baud rate.") var baud: Int = 9600
+    @Option(help: "RTU parity: none, even, odd.") var parity: String = "none"
+    @Option(help: "RTU data bits.") var dataBits: Int = 8
+    @Option(help: "RTU stop bits.") var stopBits: Int = 1
+
+    @Option(help: "Fault: answer every request this late (e.g. 200ms).")
+    var delay: String?
+
+    @Option(help: "Fault: comma-separated unit ids that never answer (a dead meter).")
+    var silentUnits: String?
+
+    @Option(
+        help: "Fault: reads touching these wire addresses get this exception, e.g. 0x0040-0x0045:2 (repeatable).")
+    var exception: [String] = []
+
+    @Option(help: "Fault: leave every Nth request unanswered.")
+    var dropEvery: Int = 0
+
+    @Option(help: "Fault: answer every Nth request with garbage bytes.")
+    var garbageEvery: Int = 0
+
     @OptionGroup var logOptions: LogOptions
 
     func run() async throws {
         let logger = logOptions.bootstrap()
         let devices = try devicesToServe()
-        let simulator = try ModbusSimulator(host: host, port: port, devices: devices, frozen: frozen, logger: logger)
-        printFlushed("listening on \(host):\(simulator.port)")
+        let endpoint: ModbusSimulator.Endpoint
+        if let rtu {
+            guard let p = Parity(rawValue: parity) else { throw ValidationError("--parity must be none, even or odd") }
+            endpoint = .rtu(device: rtu, baud: baud, parity: p, dataBits: dataBits, stopBits: stopBits)
+        } else {
+            endpoint = .tcp(host: host, port: port)
+        }
+        let simulator = try ModbusSimulator(
+            endpoint: endpoint, devices: devices, faults: try faults(), frozen: frozen, logger: logger)
+        printFlushed(rtu.map { "serving \($0)" } ?? "listening on \(host):\(simulator.port)")
         let group = ServiceGroup(
             configuration: .init(
                 services: [.init(service: SimulatorService(simulator: simulator))],
                 gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
+    }
+
+    private func faults() throws -> SimulatorFaults {
+        var faults = SimulatorFaults()
+        if let delay {
+            guard let d = DurationNotation.parse(delay) else { throw ValidationError("--delay must be a duration like 200ms") }
+            faults.responseDelay = d
+        }
+        if let silentUnits {
+            faults.silentUnits = Set(silentUnits.split(separator: ",").compactMap { Int($0) })
+        }
+        for rule in exception {
+            guard let parsed = SimulatorFaults.ExceptionRule(rule) else {
+                throw ValidationError("--exception must look like 0x0040-0x0045:2 (addresses, then an exception code 1-11)")
+            }
+            faults.exceptions.append(parsed)
+        }
+        faults.dropEvery = dropEvery
+        faults.garbageEvery = garbageEvery
+        return faults
     }
 
     private func devicesToServe() throws -> [ModbusSimulator.Device] {

@@ -27,7 +27,7 @@ import Testing
              addresses: [0, 0x34], expected: [(0, 2), (0x34, 2)]),
         Case(name: "max registers splits", planner: .init(maxRegisters: 4, evenPairs: false, maxHole: 16),
              addresses: [0, 2, 4], expected: [(0, 4), (4, 2)]),
-        Case(name: "known hole is avoided", planner: .init(maxRegisters: 60, evenPairs: false, maxHole: 16, holes: [4..<6]),
+        Case(name: "known hole is avoided", planner: .init(maxRegisters: 60, evenPairs: false, maxHole: 16, holes: [.input: [4..<6]]),
              addresses: [0, 2, 6], expected: [(0, 4), (6, 2)]),
     ]
 

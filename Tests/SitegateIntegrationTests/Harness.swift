@@ -59,6 +59,73 @@ final class Harness {
         return port
     }
 
+    private(set) var socat: ChildProcess?
+
+    /// A pair of connected ptys (a null-modem cable in software); returns their paths.
+    func startPtyPair() async throws -> (a: String, b: String) {
+        let a = "\(directory)/ttyA", b = "\(directory)/ttyB"
+        socat = try ChildProcess(
+            ["socat", "pty,raw,echo=0,link=\(a)", "pty,raw,echo=0,link=\(b)"], directory: directory, name: "socat")
+        let deadline = ContinuousClock.now + .seconds(10)
+        while !(TextFile.exists(a) && TextFile.exists(b)) {
+            if ContinuousClock.now > deadline { throw TestSupportError("socat made no ptys: \(socat!.standardError)") }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        return (a, b)
+    }
+
+    /// `sitegate simulate` on a serial device (one end of a pty pair).
+    func startRTUSimulator(device: String, units: [Int], frozen: Bool, extra: [String] = []) async throws {
+        var args = [
+            TestEnvironment.sitegateBinary, "simulate", "--model", "eastron-sdm630", "--units",
+            units.map(String.init).joined(separator: ","), "--rtu", device, "--maps", TestEnvironment.shippedMaps,
+        ] + extra
+        if frozen { args.append("--frozen") }
+        let sim = try ChildProcess(args, directory: directory, name: "simulator")
+        simulator = sim
+        _ = try await sim.waitForOutput(containing: "serving", timeout: .seconds(10))
+    }
+
+    /// `sitegate simulate` over TCP with extra arguments (faults).
+    func startSimulator(units: [Int], frozen: Bool, extra: [String]) async throws {
+        var args = [
+            TestEnvironment.sitegateBinary, "simulate", "--model", "eastron-sdm630", "--units",
+            units.map(String.init).joined(separator: ","), "--port", "0", "--maps", TestEnvironment.shippedMaps,
+        ] + extra
+        if frozen { args.append("--frozen") }
+        let sim = try ChildProcess(args, directory: directory, name: "simulator")
+        simulator = sim
+        let output = try await sim.waitForOutput(containing: "listening on", timeout: .seconds(10))
+        guard let line = output.split(separator: "\n").first(where: { $0.hasPrefix("listening on") }),
+            let port = Int(line.split(separator: ":").last ?? "")
+        else { throw TestSupportError("simulator printed no port: \(output)") }
+        simulatorPort = port
+    }
+
+    /// A config with free-form `buses` and `devices` sections.
+    func writeConfig(buses: String, devices: String, name: String = "site.yaml") throws -> String {
+        let text = """
+            site:
+              id: test-park
+              gateway: gw01
+            mqtt:
+              url: \(broker.url)
+              topic_prefix: gia/v1
+            buffer:
+              path: buffer.db
+            maps:
+              - \(TestEnvironment.shippedMaps)
+            buses:
+            \(buses)
+            devices:
+            \(devices)
+
+            """
+        let path = "\(directory)/\(name)"
+        try writeFile(path, text)
+        return path
+    }
+
     /// Writes a site config for `devices` (id, unit) on the simulator's bus and returns its path.
     func writeConfig(
         devices: [(id: String, unit: Int)], interval: String, model: String = "eastron-sdm630", minDelay: String? = nil,
@@ -128,6 +195,7 @@ final class Harness {
     func stopAll() async {
         await agent?.terminate()
         await simulator?.terminate()
+        await socat?.terminate()
         await recorder?.stop()
         await broker.stop()
     }
@@ -150,6 +218,7 @@ struct DataMessage {
 
     var seq: Int64 { (records[0]["seq"] as? NSNumber)?.int64Value ?? -1 }
     var device: String { String(topic.split(separator: "/").dropLast().last ?? "") }
+    var bt: Double { (records[0]["bt"] as? NSNumber)?.doubleValue ?? 0 }
     var isBackfill: Bool { (records[0]["q"] as? String)?.contains("backfill") ?? false }
 
     var values: [String: Double] {
