@@ -15,8 +15,11 @@ public final class Agent: Sendable {
     public let health = HealthBoard()
     let logger: Logger
 
-    public init(config: SiteConfig, logger: Logger) {
+    let version: String
+
+    public init(config: SiteConfig, version: String, logger: Logger) {
         self.config = config
+        self.version = version
         self.logger = logger
     }
 
@@ -34,12 +37,14 @@ public final class Agent: Sendable {
             "buffer opened",
             metadata: ["buffer.path": "\(outbox.path)", "buffer.depth": "\(stats.depth)", "buffer.last_seq": "\(stats.lastSeq)"])
 
-        let client = try MQTTClient(options: try clientOptions())
+        let announcements = Announcements(config: config, version: version, started: SystemWallClock().now())
+        var options = try clientOptions()
+        options.will = MQTTClient.Will(topic: announcements.topics.status, payload: announcements.offline)
+        let client = try MQTTClient(options: options)
         let publisher = Publisher(
-            client: client, outbox: outbox,
-            topics: TopicLayout(prefix: config.mqtt.topicPrefix, site: config.site.id, gateway: config.site.gateway),
+            client: client, outbox: outbox, topics: announcements.topics,
             encoder: SenMLEncoder(siteID: config.site.id, gatewayID: config.site.gateway),
-            window: config.mqtt.inflightWindow, health: health, logger: logger)
+            window: config.mqtt.inflightWindow, health: health, announcements: announcements, logger: logger)
 
         var services: [any Service] = [publisher]
         for bus in config.buses {
@@ -76,8 +81,10 @@ public final class Agent: Sendable {
         }
         return MQTTClient.Options(
             clientID: clientID, host: mqtt.host, port: mqtt.port,
-            keepaliveSeconds: Int(mqtt.keepalive.milliseconds / 1000), maxInflight: mqtt.inflightWindow, tls: tls,
-            username: mqtt.username, password: try mqtt.password.map(Secrets.read))
+            keepaliveSeconds: Int(mqtt.keepalive.milliseconds / 1000), maxInflight: mqtt.inflightWindow,
+            protocolVersion: mqtt.protocolVersion == "5" ? .v5 : .v311,
+            reconnectDelay: (.seconds(1), mqtt.reconnectMax), tls: tls, username: mqtt.username,
+            password: try mqtt.password.map(Secrets.read))
     }
 
     /// Each device's point groups on `bus`, with their schedules.

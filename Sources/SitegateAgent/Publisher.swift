@@ -16,6 +16,7 @@ public final class Publisher: Service {
         case mqtt(MQTTEvent)
         case newData
         case flush
+        case health
     }
 
     /// Where the publisher stands in the outbox. Only the run loop touches it.
@@ -30,6 +31,7 @@ public final class Publisher: Service {
         var backlogDone = false
         var acked: [Int64] = []
         var lastClientError: String?
+        var refusalLogged = false
     }
 
     let client: MQTTClient
@@ -40,14 +42,16 @@ public final class Publisher: Service {
     let logger: Logger
     let clock: any WallClock
     let health: HealthBoard
+    let announcements: Announcements
     private let inputs: AsyncStream<Input>
     private let inputContinuation: AsyncStream<Input>.Continuation
     private let draining = LockedFlag()
 
-    public init(
+    init(
         client: MQTTClient, outbox: Outbox, topics: TopicLayout, encoder: SenMLEncoder, window: Int,
-        health: HealthBoard, clock: any WallClock = SystemWallClock(), logger: Logger
+        health: HealthBoard, announcements: Announcements, clock: any WallClock = SystemWallClock(), logger: Logger
     ) {
+        self.announcements = announcements
         self.client = client
         self.outbox = outbox
         self.topics = topics
@@ -66,16 +70,20 @@ public final class Publisher: Service {
 
     public func run() async throws {
         var cursor = Cursor()
-        if let firstFailure = try client.start() {
-            logger.warning("cannot reach the broker: \(firstFailure); retrying with backoff")
-            health.setBroker(connected: false, detail: firstFailure)
-        }
+        client.start()
         defer { client.stop() }
         let client = self.client
         let continuation = inputContinuation
         try await withThrowingDiscardingTaskGroup { group in
             group.addTask {
                 for await event in client.events { continuation.yield(.mqtt(event)) }
+            }
+            let healthInterval = self.announcements.healthInterval
+            group.addTask {
+                while !Task.isCancelled {
+                    do { try await Task.sleep(for: healthInterval) } catch { return }
+                    continuation.yield(.health)
+                }
             }
             group.addTask {
                 // Acks are deleted in batches; this tick bounds how long a batch waits.
@@ -95,6 +103,8 @@ public final class Publisher: Service {
                 self.draining.set()
                 self.inputContinuation.yield(.flush)
             }
+            // A clean stop sends no last will: say offline ourselves.
+            _ = try? client.publish(topic: self.announcements.topics.status, payload: self.announcements.offline, retain: true)
         }
     }
 
@@ -117,10 +127,31 @@ public final class Publisher: Service {
             }
             c.connected = false
             health.setBroker(connected: false, detail: MQTTClient.disconnectReason(code))
+        case .mqtt(.connectFailed(let reason)):
+            if reason != c.lastClientError {
+                c.lastClientError = reason
+                logger.warning("cannot reach the broker: \(reason); retrying with backoff; readings stay buffered")
+                health.setBroker(connected: false, detail: reason)
+            }
         case .mqtt(.acknowledged(let mid)):
             if let seq = c.ledger.acknowledge(mid: mid) { c.acked.append(seq) }
             // Refill in chunks rather than one query per ack.
             mayFill = window - c.ledger.inflightCount >= max(1, window / 4)
+        case .mqtt(.refused(let mid, let reasonCode)):
+            // MQTT 5: the broker would not take the message (an ACL, a quota). It stays buffered and is offered
+            // again in the next session.
+            if let seq = c.ledger.refuse(mid: mid), !c.refusalLogged {
+                c.refusalLogged = true
+                logger.error(
+                    "the broker refused a data message: \(MQTTClient.reasonString(reasonCode)); it stays buffered (check the broker's ACL for this gateway's topics)",
+                    metadata: ["mqtt.reason_code": "\(reasonCode)", "buffer.seq": "\(seq)"])
+            }
+            mayFill = true
+        case .health:
+            let stats = try? await outbox.stats()
+            if c.connected {
+                publishOther(topic: announcements.topics.health, payload: announcements.health(health, buffer: stats, now: clock.now()), retain: false, &c)
+            }
         case .mqtt(.message):
             break
         case .mqtt(.log(_, let message)):
@@ -148,9 +179,24 @@ public final class Publisher: Service {
         let lastSeq = (try? await outbox.stats().lastSeq) ?? 0
         c.liveFrom = lastSeq + 1
         c.liveCursor = lastSeq
+        // Rescan the backlog from the start: polls the broker refused last session are offered again.
+        c.backlogCursor = 0
         c.backlogDone = false
+        c.refusalLogged = false
         logger.info("connected to the broker", metadata: ["mqtt.backlog_below_seq": "\(c.liveFrom)"])
         health.setBroker(connected: true, detail: "connected")
+        publishOther(topic: announcements.topics.status, payload: announcements.online, retain: true, &c)
+        for meta in announcements.metas { publishOther(topic: meta.topic, payload: meta.payload, retain: true, &c) }
+    }
+
+    /// Status, meta and health: not buffered; registered so that their acks are never taken for a poll's.
+    private func publishOther(topic: String, payload: String, retain: Bool, _ c: inout Cursor) {
+        do {
+            let mid = try client.publish(topic: topic, payload: payload, retain: retain)
+            c.ledger.registerOther(mid: mid)
+        } catch {
+            logger.debug("publish failed", metadata: ["mqtt.topic": "\(topic)", "error": "\(error)"])
+        }
     }
 
     /// Hands polls to libmosquitto until the window is full: live ones first, then the backlog, each in seq order.
@@ -209,5 +255,19 @@ public final class Publisher: Service {
         } catch {
             logger.error("cannot delete acknowledged polls from the buffer", metadata: ["error": "\(error)"])
         }
+    }
+}
+
+extension Publisher {
+    /// A publisher for the drain benchmark: no status, meta or (in practice) health messages.
+    public static func forBenchmark(client: MQTTClient, outbox: Outbox, logger: Logger) -> Publisher {
+        let topics = TopicLayout(prefix: "gia/v1", site: "bench", gateway: "gw01")
+        return Publisher(
+            client: client, outbox: outbox, topics: topics, encoder: SenMLEncoder(siteID: "bench", gatewayID: "gw01"),
+            window: 100, health: HealthBoard(),
+            announcements: Announcements(
+                topics: topics, online: "{}", offline: "{}", metas: [], healthInterval: .seconds(3600),
+                started: SystemWallClock().now()),
+            logger: logger)
     }
 }

@@ -6,7 +6,8 @@ public enum SiteConfigLoader {
     static let siteKeys = ["id", "gateway", "name", "location"]
     static let mqttKeys = [
         "url", "topic_prefix", "client_id", "username", "password_file", "password_credential", "ca_file", "cert_file",
-        "key_file", "key_credential", "tls_insecure", "keepalive", "inflight",
+        "key_file", "key_credential", "tls_insecure", "keepalive", "inflight", "protocol", "health_interval",
+        "reconnect_max",
     ]
     static let bufferKeys = ["path", "durability", "max_size", "max_age", "when_full"]
     static let busKeys = ["id", "tcp", "rtu", "response_timeout", "byte_timeout", "delay"]
@@ -184,6 +185,27 @@ public enum SiteConfigLoader {
             }
         }
         if let w = m.int("inflight", range: 1...65535) { settings.inflightWindow = w }
+        if let version = m.string("protocol") {
+            if ["3.1.1", "5"].contains(version) {
+                settings.protocolVersion = version
+            } else {
+                sink.error("'protocol' must be \"3.1.1\" or \"5\", found '\(version)'", at: m.value("protocol")!)
+            }
+        }
+        if let r = m.duration("reconnect_max") {
+            if r < .seconds(1) || r > .seconds(3600) {
+                sink.error("'reconnect_max' must be between 1s and 1h", at: m.value("reconnect_max")!)
+            } else {
+                settings.reconnectMax = r
+            }
+        }
+        if let h = m.duration("health_interval") {
+            if h < .seconds(5) {
+                sink.error("'health_interval' must be at least 5s", at: m.value("health_interval")!)
+            } else {
+                settings.healthInterval = h
+            }
+        }
         return settings
     }
 

@@ -73,6 +73,12 @@ public struct MQTTSettings: Sendable, Hashable {
     public var keepalive: Duration
     /// How many QoS 1 messages may await their PUBACK at once.
     public var inflightWindow: Int
+    /// "3.1.1" or "5".
+    public var protocolVersion: String = "3.1.1"
+    /// How often the health message is published.
+    public var healthInterval: Duration = .seconds(60)
+    /// Longest wait between reconnect attempts (the wait doubles from 1 s up to this, randomised to 50-100%).
+    public var reconnectMax: Duration = .seconds(60)
 
     public init(
         host: String, port: Int, useTLS: Bool = false, topicPrefix: String = "gia/v1", clientID: String? = nil,

@@ -13,4 +13,13 @@ public struct TopicLayout: Sendable, Hashable {
     public var gatewayRoot: String { "\(prefix)/\(site)/\(gateway)" }
 
     public func data(device: String) -> String { "\(gatewayRoot)/\(device)/data" }
+
+    /// Retained: what the device is, its map and points.
+    public func meta(device: String) -> String { "\(gatewayRoot)/\(device)/meta" }
+
+    /// Retained: online (birth) or offline (last will or clean stop).
+    public var status: String { "\(gatewayRoot)/status" }
+
+    /// Periodic: read and error counters, buffer state.
+    public var health: String { "\(gatewayRoot)/health" }
 }

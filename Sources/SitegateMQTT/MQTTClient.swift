@@ -5,10 +5,11 @@ import SitegateThreads
 import Glibc
 #endif
 
-/// A libmosquitto client whose network loop runs on libmosquitto's own thread and reconnects by itself.
+/// A libmosquitto client with a network thread of its own that reconnects with capped exponential backoff and
+/// jitter, so that a whole park reconnecting after a broker restart does not arrive at once.
 ///
-/// QoS 1 messages that were in flight when the connection dropped are kept by libmosquitto and sent again after the
-/// reconnect with the same message id, so `acknowledged(mid:)` still arrives for them.
+/// QoS 1 messages in flight when the connection drops are kept by libmosquitto and re-sent after the reconnect
+/// with the same message id, so `acknowledged(mid:)` still arrives for them.
 public final class MQTTClient: Sendable {
     /// TLS settings: certificate verification is on unless `insecure`.
     public struct TLS: Sendable {
@@ -26,33 +27,57 @@ public final class MQTTClient: Sendable {
         }
     }
 
+    /// A message the broker publishes for us when we vanish without a clean disconnect.
+    public struct Will: Sendable {
+        public var topic: String
+        public var payload: String
+        public var retain: Bool
+
+        public init(topic: String, payload: String, retain: Bool = true) {
+            self.topic = topic
+            self.payload = payload
+            self.retain = retain
+        }
+    }
+
+    public enum ProtocolVersion: String, Sendable, CaseIterable {
+        case v311 = "3.1.1"
+        case v5 = "5"
+    }
+
     public struct Options: Sendable {
         public var clientID: String
-        public var tls: TLS?
-        public var username: String?
-        public var password: String?
         public var host: String
         public var port: Int
         public var keepaliveSeconds: Int
         public var cleanSession: Bool
         public var maxInflight: Int
-        public var reconnectDelay: (min: Int, max: Int)
+        public var protocolVersion: ProtocolVersion
+        /// Reconnect delays: doubled per failed attempt from `min` up to `max`, each randomised to 50-100%.
+        public var reconnectDelay: (min: Duration, max: Duration)
+        public var tls: TLS?
+        public var username: String?
+        public var password: String?
+        public var will: Will?
 
         public init(
             clientID: String, host: String, port: Int, keepaliveSeconds: Int = 30, cleanSession: Bool = true,
-            maxInflight: Int = 100, reconnectDelay: (min: Int, max: Int) = (1, 30), tls: TLS? = nil,
-            username: String? = nil, password: String? = nil
+            maxInflight: Int = 100, protocolVersion: ProtocolVersion = .v311,
+            reconnectDelay: (min: Duration, max: Duration) = (.seconds(1), .seconds(60)), tls: TLS? = nil,
+            username: String? = nil, password: String? = nil, will: Will? = nil
         ) {
-            self.tls = tls
-            self.username = username
-            self.password = password
             self.clientID = clientID
             self.host = host
             self.port = port
             self.keepaliveSeconds = keepaliveSeconds
             self.cleanSession = cleanSession
             self.maxInflight = maxInflight
+            self.protocolVersion = protocolVersion
             self.reconnectDelay = reconnectDelay
+            self.tls = tls
+            self.username = username
+            self.password = password
+            self.will = will
         }
     }
 
@@ -60,10 +85,12 @@ public final class MQTTClient: Sendable {
     private let bridge: MosquittoBridge
     private let handle: Handle
     private let options: Options
+    private let thread: DedicatedThread
+    private let running = LockedValue(false)
     private let stopped = LockedValue(false)
 
-    /// The libmosquitto handle. libmosquitto's public calls lock internally once the loop thread runs, so the handle
-    /// may be used from any thread; `stop()` is the only place that destroys it.
+    /// The libmosquitto handle. With `mosquitto_threaded_set(true)` libmosquitto locks internally, so publishing
+    /// from any thread while the network thread runs is safe; `stop()` is the only place that destroys it.
     private struct Handle: @unchecked Sendable {
         let pointer: OpaquePointer
     }
@@ -81,23 +108,36 @@ public final class MQTTClient: Sendable {
             throw MQTTError(operation: "mosquitto_new", code: MOSQ_ERR_NOMEM.rawValue, message: "out of memory")
         }
         handle = Handle(pointer: pointer)
+        thread = DedicatedThread(name: "mqtt")
         bridge.install(on: pointer)
-        _ = mosquitto_int_option(pointer, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V311)
-        _ = mosquitto_max_inflight_messages_set(pointer, UInt32(options.maxInflight))
-        _ = mosquitto_reconnect_delay_set(
-            pointer, UInt32(options.reconnectDelay.min), UInt32(options.reconnectDelay.max), true)
         do {
-            try configureSecurity(pointer, options)
+            try configure(pointer, options)
         } catch {
             mosquitto_destroy(pointer)
             Unmanaged<MosquittoBridge>.fromOpaque(userdata).release()
+            thread.shutdown()
             throw error
         }
     }
 
-    private func configureSecurity(_ pointer: OpaquePointer, _ options: Options) throws(MQTTError) {
+    private func configure(_ pointer: OpaquePointer, _ options: Options) throws(MQTTError) {
+        // Our own network thread calls mosquitto_loop; publishes come from other threads.
+        try check(mosquitto_threaded_set(pointer, true), "enable thread safety")
+        let version = options.protocolVersion == .v5 ? MQTT_PROTOCOL_V5 : MQTT_PROTOCOL_V311
+        try check(mosquitto_int_option(pointer, MOSQ_OPT_PROTOCOL_VERSION, version), "set the protocol version")
+        _ = mosquitto_max_inflight_messages_set(pointer, UInt32(options.maxInflight))
+        if options.protocolVersion == .v5 {
+            _ = mosquitto_int_option(pointer, MOSQ_OPT_SEND_MAXIMUM, Int32(min(options.maxInflight, 65535)))
+        }
         if let username = options.username {
             try check(mosquitto_username_pw_set(pointer, username, options.password), "set the username")
+        }
+        if let will = options.will {
+            let bytes = Array(will.payload.utf8)
+            let rc = bytes.withUnsafeBytes {
+                mosquitto_will_set(pointer, will.topic, Int32($0.count), $0.baseAddress, 1, will.retain)
+            }
+            try check(rc, "set the last will")
         }
         guard let tls = options.tls else { return }
         if tls.caFile == nil {
@@ -113,23 +153,16 @@ public final class MQTTClient: Sendable {
         try check(mosquitto_tls_insecure_set(pointer, tls.insecure), "set TLS host name checking")
     }
 
-    /// Starts connecting in the background; the outcome arrives as `connected` or `disconnected` events.
-    /// Returns why the first attempt failed, if it did: the loop thread keeps retrying with backoff.
-    @discardableResult
-    public func start() throws(MQTTError) -> String? {
-        let rc = mosquitto_connect_async(
-            handle.pointer, options.host, Int32(options.port), Int32(options.keepaliveSeconds))
-        let errorNumber = errno
-        // Only bad arguments are fatal; anything the network did is retried by the loop thread.
-        if rc == MOSQ_ERR_INVAL.rawValue || rc == MOSQ_ERR_NOMEM.rawValue {
-            throw Self.error("connect to \(options.host):\(options.port)", rc)
-        }
-        try check(mosquitto_loop_start(handle.pointer), "start the network loop")
-        switch rc {
-        case MOSQ_ERR_SUCCESS.rawValue: return nil
-        case MOSQ_ERR_EAI.rawValue: return "the broker's host name '\(options.host)' does not resolve"
-        case MOSQ_ERR_ERRNO.rawValue: return String(cString: strerror(errorNumber)).lowercased()
-        default: return String(cString: mosquitto_strerror(rc))
+    /// Starts the network thread: it connects, and reconnects after every failure with backoff and jitter.
+    /// Connection attempts that fail are reported as `.connectFailed` events.
+    public func start() {
+        running.withLock { $0 = true }
+        let handle = self.handle
+        let options = self.options
+        let running = self.running
+        let bridge = self.bridge
+        thread.submit {
+            NetworkLoop(handle: handle.pointer, options: options, running: running, bridge: bridge).run()
         }
     }
 
@@ -150,15 +183,16 @@ public final class MQTTClient: Sendable {
         try check(mosquitto_subscribe(handle.pointer, nil, pattern, qos), "subscribe to \(pattern)")
     }
 
-    /// Disconnects, stops the loop thread and frees the handle. Safe to call twice.
+    /// Disconnects cleanly (no last will), stops the network thread and frees the handle. Safe to call twice.
     public func stop() {
         let wasStopped = stopped.withLock { s in
             defer { s = true }
             return s
         }
         guard !wasStopped else { return }
+        running.withLock { $0 = false }
         _ = mosquitto_disconnect(handle.pointer)
-        _ = mosquitto_loop_stop(handle.pointer, false)
+        thread.shutdown()
         mosquitto_destroy(handle.pointer)
         // libmosquitto can no longer call back: give up the retain taken in init.
         Unmanaged.passUnretained(bridge).release()
@@ -173,12 +207,85 @@ public final class MQTTClient: Sendable {
         MQTTError(operation: operation, code: rc, message: String(cString: mosquitto_strerror(rc)))
     }
 
-    /// The broker's reason for refusing a connection (CONNACK return code, MQTT 3.1.1).
+    /// The broker's reason for refusing a connection (CONNACK return or reason code).
     public static func connackReason(_ code: Int32) -> String {
-        String(cString: mosquitto_connack_string(code))
+        code >= 0x80 ? String(cString: mosquitto_reason_string(code)) : String(cString: mosquitto_connack_string(code))
     }
 
     public static func disconnectReason(_ code: Int32) -> String {
         String(cString: mosquitto_strerror(code))
+    }
+
+    public static func reasonString(_ code: Int32) -> String {
+        String(cString: mosquitto_reason_string(code))
+    }
+}
+
+/// The network thread's loop: connect, serve the socket, and after a failure wait with backoff and jitter.
+private struct NetworkLoop {
+    let handle: OpaquePointer
+    let options: MQTTClient.Options
+    let running: LockedValue<Bool>
+    let bridge: MosquittoBridge
+
+    func run() {
+        var attempt = 0
+        var connected = false
+        while running.withLock({ $0 }) {
+            if !connected {
+                let rc =
+                    attempt == 0
+                    ? mosquitto_connect(handle, options.host, Int32(options.port), Int32(options.keepaliveSeconds))
+                    : mosquitto_reconnect(handle)
+                let errorNumber = errno
+                if rc != MOSQ_ERR_SUCCESS.rawValue {
+                    bridge.yield(.connectFailed(reason: Self.describe(rc, errno: errorNumber, host: options.host)))
+                    attempt += 1
+                    sleep(for: delay(after: attempt))
+                    continue
+                }
+                attempt = max(attempt, 1)
+                connected = true
+            }
+            let rc = mosquitto_loop(handle, 200, 1)
+            if rc != MOSQ_ERR_SUCCESS.rawValue {
+                // The connection is gone; on_disconnect has told the consumer. Wait, then reconnect.
+                connected = false
+                guard running.withLock({ $0 }) else { break }
+                attempt += 1
+                sleep(for: delay(after: attempt))
+            } else if bridge.takeConnected() {
+                attempt = 1  // a good session resets the backoff
+            }
+        }
+        // Let a clean DISCONNECT go out.
+        for _ in 0..<5 where mosquitto_loop(handle, 50, 1) == MOSQ_ERR_SUCCESS.rawValue {}
+    }
+
+    /// Capped exponential backoff, randomised to 50-100% so that many gateways spread out.
+    func delay(after attempt: Int) -> Duration {
+        let base = options.reconnectDelay.min * (1 << min(attempt - 1, 16))
+        let capped = min(base, options.reconnectDelay.max)
+        return capped * Double.random(in: 0.5...1.0)
+    }
+
+    func sleep(for d: Duration) {
+        // Sleep in slices so that stop() is not held up by a long backoff.
+        var left = d
+        while left > .zero && running.withLock({ $0 }) {
+            let slice = min(left, .milliseconds(100))
+            var ts = timespec(tv_sec: Int(slice.components.seconds), tv_nsec: Int(slice.components.attoseconds / 1_000_000_000))
+            nanosleep(&ts, nil)
+            left -= slice
+        }
+    }
+
+    static func describe(_ rc: Int32, errno: Int32, host: String) -> String {
+        switch rc {
+        case MOSQ_ERR_EAI.rawValue: return "the broker's host name '\(host)' does not resolve"
+        case MOSQ_ERR_ERRNO.rawValue: return String(cString: strerror(errno)).lowercased()
+        case MOSQ_ERR_TLS.rawValue: return "TLS handshake failed"
+        default: return String(cString: mosquitto_strerror(rc))
+        }
     }
 }

@@ -4,8 +4,12 @@ public enum MQTTEvent: Sendable, Hashable {
     case connected(code: Int32)
     /// The connection ended; `code` 0 means we asked for it.
     case disconnected(code: Int32)
+    /// A connection attempt failed before CONNACK (name resolution, refused, TLS); the client retries by itself.
+    case connectFailed(reason: String)
     /// The broker acknowledged message `mid` (PUBACK for QoS 1).
     case acknowledged(mid: Int32)
+    /// MQTT 5 only: the broker refused message `mid` with a reason code (e.g. 0x87 not authorised).
+    case refused(mid: Int32, reasonCode: Int32)
     /// A message arrived on a subscription.
     case message(topic: String, payload: [UInt8])
     /// libmosquitto reported an error or warning (TLS handshake failures arrive this way, with OpenSSL's reason).

@@ -1,4 +1,5 @@
 import CMosquitto
+import SitegateThreads
 
 /// The one place where libmosquitto's callbacks enter Swift.
 ///
@@ -9,6 +10,19 @@ import CMosquitto
 final class MosquittoBridge: Sendable {
     let events: AsyncStream<MQTTEvent>
     private let continuation: AsyncStream<MQTTEvent>.Continuation
+    /// Set by on_connect (accepted), taken by the network loop to reset its backoff.
+    private let connectedFlag = LockedValue(false)
+
+    func yield(_ event: MQTTEvent) {
+        continuation.yield(event)
+    }
+
+    func takeConnected() -> Bool {
+        connectedFlag.withLock { flag in
+            defer { flag = false }
+            return flag
+        }
+    }
 
     init() {
         (events, continuation) = AsyncStream.makeStream(of: MQTTEvent.self, bufferingPolicy: .unbounded)
@@ -21,13 +35,17 @@ final class MosquittoBridge: Sendable {
     /// Installs the callbacks. The closures capture nothing; they find the bridge through `userdata`.
     func install(on handle: OpaquePointer) {
         mosquitto_connect_callback_set(handle) { _, userdata, rc in
-            MosquittoBridge.from(userdata).continuation.yield(.connected(code: rc))
+            let bridge = MosquittoBridge.from(userdata)
+            if rc == 0 { bridge.connectedFlag.withLock { $0 = true } }
+            bridge.continuation.yield(.connected(code: rc))
         }
         mosquitto_disconnect_callback_set(handle) { _, userdata, rc in
             MosquittoBridge.from(userdata).continuation.yield(.disconnected(code: rc))
         }
-        mosquitto_publish_callback_set(handle) { _, userdata, mid in
-            MosquittoBridge.from(userdata).continuation.yield(.acknowledged(mid: mid))
+        // The v5 callback also fires for MQTT 3.1.1 (reason code 0); it carries the broker's refusals under MQTT 5.
+        mosquitto_publish_v5_callback_set(handle) { _, userdata, mid, reasonCode, _ in
+            let event: MQTTEvent = reasonCode >= 0x80 ? .refused(mid: mid, reasonCode: reasonCode) : .acknowledged(mid: mid)
+            MosquittoBridge.from(userdata).continuation.yield(event)
         }
         Self.installLog(on: handle)
         mosquitto_message_callback_set(handle) { _, userdata, message in

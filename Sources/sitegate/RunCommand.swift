@@ -20,6 +20,6 @@ struct RunCommand: AsyncParsableCommand {
     func run() async throws {
         let config = try loadConfig(configOption.config)
         let logger = logOptions.bootstrap(configured: config.logLevel)
-        try await Agent(config: config, logger: logger).run()
+        try await Agent(config: config, version: SitegateVersion.current, logger: logger).run()
     }
 }

@@ -65,3 +65,25 @@ import Testing
         #expect(ledger.inflightCount == 0)
     }
 }
+
+@Suite struct PublishLedgerTests {
+    /// A status message's ack must never be taken for a poll's, whatever the order of events.
+    @Test func otherMessagesNeverAcknowledgePolls() {
+        var ledger = PublishLedger()
+        ledger.registerOther(mid: 1)
+        #expect(ledger.acknowledge(mid: 1) == nil)
+        #expect(ledger.register(mid: 1, seq: 10) == nil, "mid 1 reused by a poll: not acked by the old ack")
+        #expect(ledger.acknowledge(mid: 1) == 10)
+        // Ack first, then the registration as another message.
+        #expect(ledger.acknowledge(mid: 2) == nil)
+        ledger.registerOther(mid: 2)
+        #expect(ledger.register(mid: 2, seq: 11) == nil)
+    }
+
+    @Test func refusedPollLeavesTheWindow() {
+        var ledger = PublishLedger()
+        ledger.register(mid: 5, seq: 50)
+        #expect(ledger.refuse(mid: 5) == 50)
+        #expect(ledger.inflightCount == 0 && !ledger.isInflight(seq: 50))
+    }
+}

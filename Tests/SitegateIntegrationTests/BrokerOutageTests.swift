@@ -17,7 +17,8 @@ import Testing
         await h.broker.stop()
         try await Task.sleep(for: .seconds(4))  // ~60 polls pile up in the buffer
         try await h.broker.start()
-        try await Task.sleep(for: .seconds(4))
+        try await h.waitForMessages(timeout: .seconds(30)) { $0.contains(where: \.isBackfill) }
+        try await Task.sleep(for: .seconds(2))
 
         let exit = await h.agent!.terminate()
         #expect(exit == 0)

@@ -112,3 +112,45 @@ func validateWithSchema(_ recordedPath: String) async throws {
         status == 0 && validator.standardOutput.contains(" passed, 0 failed"),
         "schema validation:\n\(validator.standardOutput.suffix(3000))\n\(validator.standardError.suffix(2000))")
 }
+
+/// Status (birth and offline), meta and health messages next to the data.
+@Suite(.serialized, .timeLimit(.minutes(2))) struct AnnouncementTests {
+    static func json(_ payload: String) -> [String: Any]? {
+        try? JSONSerialization.jsonObject(with: Data(payload.utf8)) as? [String: Any]
+    }
+
+    @Test func statusMetaAndHealth() async throws {
+        try await Harness.with("announce") { h in
+            try await h.startSimulator(units: [1, 2], frozen: true)
+            let config = try h.writeConfig(
+                devices: [("main-incomer", 1), ("hall", 2)], interval: "1s",
+                mqtt: "  url: \(h.broker.url)\n  topic_prefix: gia/v1\n  health_interval: 5s")
+            try h.startRecorder()
+            try h.startAgent(config: config)
+            let root = "gia/v1/test-park/gw01"
+            let deadline = ContinuousClock.now + .seconds(30)
+            while !(h.recorder!.messages.contains { $0.topic == "\(root)/health" }) {
+                guard ContinuousClock.now < deadline else { throw TestSupportError("no health message") }
+                try await Task.sleep(for: .milliseconds(200))
+            }
+            #expect(await h.agent!.terminate() == 0)
+            try await Task.sleep(for: .milliseconds(500))
+            let messages = h.recorder!.messages
+            let statuses = messages.filter { $0.topic == "\(root)/status" }.compactMap { Self.json($0.payload) }
+            #expect(statuses.first?["state"] as? String == "online")
+            #expect(statuses.last?["state"] as? String == "offline", "a clean stop says offline")
+            #expect((statuses.first?["config_hash"] as? String)?.hasPrefix("fnv1a64:") == true)
+            let meta = try #require(messages.first { $0.topic == "\(root)/main-incomer/meta" }.flatMap { Self.json($0.payload) })
+            #expect(meta["manufacturer"] as? String == "Eastron")
+            #expect((meta["points"] as? [[String: Any]])?.count == 15)
+            #expect((meta["map"] as? [String: Any])?["id"] as? String == "eastron-sdm630")
+            let health = try #require(messages.last { $0.topic == "\(root)/health" }.flatMap { Self.json($0.payload) })
+            let devices = try #require(health["devices"] as? [String: Any])
+            #expect(Set(devices.keys) == ["main-incomer", "hall"])
+            #expect(((devices["hall"] as? [String: Any])?["reads_ok"] as? Int ?? 0) >= 3)
+            #expect((health["buffer"] as? [String: Any])?["depth"] != nil)
+            await h.stopAll()
+            try await validateWithSchema(h.recorder!.outputPath)
+        }
+    }
+}

@@ -111,6 +111,7 @@ final class Harness {
             mqtt:
               url: \(broker.url)
               topic_prefix: gia/v1
+              reconnect_max: 2s
             buffer:
               path: buffer.db
             maps:
@@ -131,7 +132,7 @@ final class Harness {
         devices: [(id: String, unit: Int)], interval: String, model: String = "eastron-sdm630", minDelay: String? = nil,
         mqtt: String? = nil, name: String = "site.yaml"
     ) throws -> String {
-        let mqttBlock = mqtt ?? "  url: \(broker.url)\n  topic_prefix: gia/v1"
+        let mqttBlock = mqtt ?? "  url: \(broker.url)\n  topic_prefix: gia/v1\n  reconnect_max: 2s"
         var text = """
             site:
               id: test-park

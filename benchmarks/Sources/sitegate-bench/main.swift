@@ -83,9 +83,7 @@ func drain(readings: Int) async throws {
     let broker = try await MosquittoBroker(directory: dir)
     let logger = Logger(label: "bench")
     let client = try MQTTClient(options: .init(clientID: "bench-drain", host: "127.0.0.1", port: broker.port))
-    let publisher = Publisher(
-        client: client, outbox: outbox, topics: TopicLayout(prefix: "gia/v1", site: "bench", gateway: "gw01"),
-        encoder: SenMLEncoder(siteID: "bench", gatewayID: "gw01"), window: 100, health: HealthBoard(), logger: logger)
+    let publisher = Publisher.forBenchmark(client: client, outbox: outbox, logger: logger)
     let start = monotonicSeconds()
     let task = Task { try await publisher.run() }
     while try await outbox.stats().depth > 0 {
