@@ -47,14 +47,19 @@ public final class Agent: Sendable {
             window: config.mqtt.inflightWindow, health: health, announcements: announcements, logger: logger)
 
         var services: [any Service] = [publisher]
+        var buses: [String: ModbusBus] = [:]
         for bus in config.buses {
             let assignments = assignments(for: bus)
             guard !assignments.isEmpty else { continue }
+            let modbus = ModbusBus(config: bus)
+            buses[bus.id] = modbus
             services.append(
                 BusPoller(
-                    bus: ModbusBus(config: bus), assignments: assignments, outbox: outbox, publisher: publisher, health: health,
+                    bus: modbus, assignments: assignments, outbox: outbox, publisher: publisher, health: health,
                     clock: SystemWallClock(), logger: logger))
         }
+        services.append(
+            ControlServer(path: config.controlSocket, agent: self, outbox: outbox, buses: buses, logger: logger))
         let group = ServiceGroup(
             configuration: .init(
                 services: services.map { .init(service: $0) },
@@ -65,6 +70,39 @@ public final class Agent: Sendable {
             metadata: ["site.id": "\(config.site.id)", "devices": "\(config.devices.count)", "buses": "\(config.buses.count)"])
         try await group.run()
         logger.info("sitegate stopped")
+    }
+
+    /// The running agent's state for `sitegate status`: devices, buffer, broker.
+    func statusJSON(outbox: Outbox) async -> String {
+        let (devices, bufferHealth, broker) = health.snapshot()
+        let stats = try? await outbox.stats()
+        let deviceFields = config.devices.map { device -> String in
+            let h = devices[device.id] ?? DeviceHealth()
+            let errors = h.errorsByKind.keys.sorted().map { "\(JSONText.quoted($0)):\(h.errorsByKind[$0]!)" }
+            var fields = [
+                "\"id\":\(JSONText.quoted(device.id))", "\"bus\":\(JSONText.quoted(device.busID))", "\"unit\":\(device.unit)",
+                "\"model\":\(JSONText.quoted(device.model))", "\"state\":\(JSONText.quoted(h.state.rawValue))",
+                "\"reads_ok\":\(h.successes)", "\"errors\":{\(errors.joined(separator: ","))}",
+                "\"missed_ticks\":\(h.missedTicks)", "\"backoff\":\(h.backingOff)",
+                "\"last_good_read\":" + (h.lastGoodRead.map { JSONText.quoted("\($0)") } ?? "null"),
+                "\"last_response_ms\":" + (h.lastResponseTime.map { "\($0.milliseconds)" } ?? "null"),
+            ]
+            if let e = h.lastError { fields.append("\"last_error\":\(JSONText.quoted(e))") }
+            return "{" + fields.joined(separator: ",") + "}"
+        }
+        var buffer = ["\"not_committed\":\(bufferHealth.notCommitted)", "\"paused\":\(bufferHealth.paused)"]
+        if let b = stats {
+            buffer += [
+                "\"depth\":\(b.depth)", "\"oldest\":" + (b.oldestTakenAt.map { JSONText.quoted("\($0)") } ?? "null"),
+                "\"used_bytes\":\(b.usedBytes)", "\"max_bytes\":\(b.maxBytes)", "\"drops\":\(b.drops.count)",
+                "\"last_seq\":\(b.lastSeq)",
+            ]
+        }
+        return "{\"site\":\(JSONText.quoted(config.site.id)),\"gateway\":\(JSONText.quoted(config.site.gateway)),"
+            + "\"version\":\(JSONText.quoted(version)),\"time\":\(JSONText.quoted("\(SystemWallClock().now())")),"
+            + "\"broker\":{\"url\":\(JSONText.quoted("\(config.mqtt.useTLS ? "mqtts" : "mqtt")://\(config.mqtt.host):\(config.mqtt.port)")),"
+            + "\"connected\":\(broker.connected),\"detail\":\(JSONText.quoted(broker.detail)),\"published\":\(broker.published)},"
+            + "\"devices\":[\(deviceFields.joined(separator: ","))],\"buffer\":{\(buffer.joined(separator: ","))}}"
     }
 
     /// The MQTT client's settings, with secrets read now (never logged).

@@ -164,6 +164,7 @@ public final class BusPoller: Service {
         let backingOff = backoff.isBackingOff
         health.update(plan.deviceID) { h in
             h.backingOff = backingOff
+            if outcome.poll != nil { h.lastResponseTime = outcome.duration }
             guard let changed = h.record(outcome, at: time) else { return }
             switch changed {
             case .ok:

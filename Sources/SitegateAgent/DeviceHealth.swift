@@ -12,6 +12,8 @@ public struct DeviceHealth: Sendable, Hashable {
     /// Ticks not polled because the device is backed off.
     public var backoffSkips = 0
     public var backingOff = false
+    /// How long the last successful poll took on the bus.
+    public var lastResponseTime: Duration?
     public var lastGoodRead: UnixTime?
     public var lastError: String?
     public var consecutiveFailures = 0

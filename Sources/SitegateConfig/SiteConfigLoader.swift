@@ -2,7 +2,7 @@ import SitegateCore
 
 /// Loads a site config and the device maps it names, validating everything before anything runs.
 public enum SiteConfigLoader {
-    static let topKeys = ["site", "mqtt", "buffer", "maps", "buses", "devices", "log"]
+    static let topKeys = ["site", "mqtt", "buffer", "maps", "buses", "devices", "log", "control_socket"]
     static let siteKeys = ["id", "gateway", "name", "location"]
     static let mqttKeys = [
         "url", "topic_prefix", "client_id", "username", "password_file", "password_credential", "ca_file", "cert_file",
@@ -74,6 +74,7 @@ public enum SiteConfigLoader {
             site: site, mqtt: mqtt, buffer: buffer, mapSearchPaths: searchPaths, buses: buses, devices: devices,
             maps: maps, path: file)
         config.logLevel = logLevel
+        if let socket = top.string("control_socket") { config.controlSocket = TextFile.resolve(socket, relativeTo: baseDirectory) }
         if !sink.hasErrors { checkBusLoad(config, busNodes: top.list("buses") ?? [], sink: sink) }
         return config
     }

@@ -12,6 +12,8 @@ public struct SiteConfig: Sendable {
     public var path: String
     /// The log level the config asks for, if any (the command line wins).
     public var logLevel: LogLevel?
+    /// The agent's control socket, for `sitegate status`, `watch` and `read`.
+    public var controlSocket: String = "/run/sitegate/sitegate.sock"
 
     public init(
         site: SiteIdentity, mqtt: MQTTSettings, buffer: BufferSettings, mapSearchPaths: [String], buses: [BusConfig],

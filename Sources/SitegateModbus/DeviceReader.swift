@@ -11,6 +11,8 @@ public struct ReadOutcome: Sendable {
     public var learnedHoles: [RegisterFunction: [Range<Int>]] = [:]
     /// Points the device refuses even when read alone (exception "illegal data address").
     public var unsupportedPoints: [String] = []
+    /// Time from the first request sent to the last answer received.
+    public var duration: Duration?
 
     public init(poll: Poll?, errors: [ModbusError], transactions: Int, raw: [String: [UInt16]]) {
         self.poll = poll
@@ -24,6 +26,13 @@ public struct ReadOutcome: Sendable {
 /// its points: never a stale value with a fresh timestamp.
 public enum DeviceReader {
     public static func read(_ plan: DevicePlan, on bus: ModbusTransaction) -> ReadOutcome {
+        let started = SystemWallClock().now()
+        var outcome = readOnce(plan, on: bus)
+        outcome.duration = SystemWallClock().now() - started
+        return outcome
+    }
+
+    private static func readOnce(_ plan: DevicePlan, on bus: ModbusTransaction) -> ReadOutcome {
         var readings: [Reading] = []
         var errors: [ModbusError] = []
         var raw: [String: [UInt16]] = [:]

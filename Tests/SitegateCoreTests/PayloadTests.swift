@@ -87,3 +87,15 @@ import Testing
         #expect(ledger.inflightCount == 0 && !ledger.isInflight(seq: 50))
     }
 }
+
+@Suite struct JSONValueTests {
+    @Test func parsesWhatTheAgentWrites() {
+        let v = JSONValue.parse(#"{"a":[1,2.5,-3e2],"b":{"c":"x\"y\u0041"},"d":true,"e":null}"#)
+        #expect(v?["a"]?.array?.map(\.number) == [1, 2.5, -300])
+        #expect(v?["b"]?["c"]?.string == "x\"yA")
+        #expect(v?["d"]?.bool == true && v?["e"] == .null)
+        #expect(JSONValue.parse("{\"a\":}") == nil)
+        #expect(JSONValue.parse("[1,2") == nil)
+        #expect(JSONValue.parse(String(repeating: "[", count: 100)) == nil)
+    }
+}

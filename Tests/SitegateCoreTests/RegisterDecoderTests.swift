@@ -87,3 +87,29 @@ import Testing
         }
     }
 }
+
+@Suite struct RegisterAddressTests {
+    @Test(arguments: [
+        ("30073", nil as RegisterFunction?, 72, RegisterFunction.input),
+        ("40001", nil, 0, .holding),
+        ("300053", nil, 52, .input),  // Carlo Gavazzi 6-digit
+        ("0x0048", .input, 72, .input),
+        ("72", nil, 72, .holding),
+    ])
+    func parses(text: String, function: RegisterFunction?, wire: Int, table: RegisterFunction) throws {
+        let a = try RegisterAddress.parse(text, function: function).get()
+        #expect(a.wire == wire && a.function == table)
+    }
+
+    @Test func conflictsAndNonsenseAreErrors() {
+        #expect(throws: AddressError.self) { try RegisterAddress.parse("30073", function: .holding).get() }
+        #expect(throws: AddressError.self) { try RegisterAddress.parse("0xZZ", function: nil).get() }
+        #expect(throws: AddressError.self) { try RegisterAddress.parse("70000", function: nil).get() }
+        #expect(try! RegisterAddress.parse("30073", function: .holding, forceWire: true).get().wire == 30073)
+    }
+
+    @Test func plausibleFloatMarksTheRightWordOrder() {
+        let rows = RawDecodings.thirtyTwo([0x4366, 0x3333])
+        #expect(rows.filter(\.plausible).map(\.order) == [.abcd])
+    }
+}

@@ -114,6 +114,7 @@ final class Harness {
               reconnect_max: 2s
             buffer:
               path: buffer.db
+            control_socket: control.sock
             maps:
               - \(TestEnvironment.shippedMaps)
             buses:
@@ -141,6 +142,7 @@ final class Harness {
             \(mqttBlock)
             buffer:
               path: buffer.db
+            control_socket: control.sock
             maps:
               - \(TestEnvironment.shippedMaps)
             buses:
@@ -192,6 +194,20 @@ final class Harness {
         throw TestSupportError(
             "timed out after \(dataMessages().count) messages; agent log:\n\(agent?.standardError.suffix(3000) ?? "")")
     }
+
+    /// Runs `sitegate ARGS` to the end; returns its exit status, standard output and standard error.
+    func sitegate(_ arguments: [String], timeout: Duration = .seconds(60)) async throws -> (status: Int32, out: String, err: String) {
+        commandRuns += 1
+        let p = try ChildProcess(
+            [TestEnvironment.sitegateBinary] + arguments, directory: directory, name: "cli-\(commandRuns)")
+        guard let status = await p.wait(timeout: timeout) else {
+            await p.terminate()
+            throw TestSupportError("sitegate \(arguments.joined(separator: " ")) did not finish")
+        }
+        return (status, p.standardOutput, p.standardError)
+    }
+
+    private var commandRuns = 0
 
     func stopAll() async {
         await agent?.terminate()

@@ -1,0 +1,199 @@
+import Logging
+import ServiceLifecycle
+import SitegateBuffer
+import SitegateCore
+import SitegateModbus
+import SitegateThreads
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The agent's local control socket (a Unix socket under /run/sitegate): `sitegate status`, `watch` and `read`
+/// talk to the running agent through it, so that the CLI never fights the agent for a serial port.
+///
+/// Protocol: the client sends one line, `status` or `read DEVICE`, and reads one JSON document until EOF.
+/// The socket is created mode 0660 so that members of the service's group can use it.
+final class ControlServer: Service {
+    let path: String
+    let agent: Agent
+    let outbox: Outbox
+    let buses: [String: ModbusBus]
+    let logger: Logger
+    private let thread = DedicatedThread(name: "control")
+
+    init(path: String, agent: Agent, outbox: Outbox, buses: [String: ModbusBus], logger: Logger) {
+        self.path = path
+        self.agent = agent
+        self.outbox = outbox
+        self.buses = buses
+        self.logger = logger
+    }
+
+    func run() async throws {
+        defer { thread.shutdown() }
+        let path = self.path
+        let listener: Int32
+        do {
+            listener = try await thread.run { try UnixSocket.listen(path: path) }
+        } catch {
+            // Status is a convenience: the agent keeps running without it.
+            logger.warning("no control socket: \(error); sitegate status and read will not reach this agent")
+            return
+        }
+        defer {
+            close(listener)
+            unlink(path)
+        }
+        await withGracefulShutdownHandler {
+            while true {
+                let client: Int32
+                do { client = try await self.thread.run { try UnixSocket.accept(listener) } } catch { break }
+                let request = (try? await self.thread.run { try UnixSocket.readLine(client) }) ?? ""
+                let response = await self.respond(to: request)
+                _ = try? await self.thread.run { UnixSocket.writeAll(client, response) }
+                close(client)
+            }
+        } onGracefulShutdown: {
+            // Unblocks accept() on the control thread.
+            shutdown(listener, Int32(SHUT_RDWR))
+        }
+    }
+
+    private func respond(to request: String) async -> String {
+        let words = request.split(separator: " ", maxSplits: 1).map(String.init)
+        switch words.first {
+        case "status":
+            return await agent.statusJSON(outbox: outbox)
+        case "read" where words.count == 2:
+            return await read(device: words[1])
+        default:
+            return "{\"error\":\(JSONText.quoted("unknown request '\(request)'; use status or read DEVICE"))}"
+        }
+    }
+
+    /// One poll of every configured point of a device, on its bus's own thread, between the agent's own polls.
+    private func read(device id: String) async -> String {
+        guard let device = agent.config.device(id), let map = agent.config.maps[device.model],
+            let bus = buses[device.busID]
+        else {
+            return "{\"error\":\(JSONText.quoted("no device '\(id)' in the running config"))}"
+        }
+        let ids = Array(Set(device.groups.flatMap(\.pointIDs))).sorted()
+        let plan = DevicePlan(device: device, map: map, pointIDs: ids)
+        do {
+            let outcome = try await bus.withConnection { DeviceReader.read(plan, on: $0) }
+            return ReadReport.json(device: device, map: map, plan: plan, outcome: outcome)
+        } catch {
+            return "{\"error\":\(JSONText.quoted("\(error)"))}"
+        }
+    }
+}
+
+/// Blocking Unix-socket helpers for the control thread and the CLI.
+public enum UnixSocket {
+    public struct Failure: Error, CustomStringConvertible, Sendable {
+        public var description: String
+    }
+
+    static func address(_ path: String) throws(Failure) -> sockaddr_un {
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        let bytes = Array(path.utf8)
+        guard bytes.count < MemoryLayout.size(ofValue: address.sun_path) else {
+            throw Failure(description: "socket path too long: \(path)")
+        }
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in
+            for (i, b) in bytes.enumerated() { raw[i] = b }
+            raw[bytes.count] = 0
+        }
+        return address
+    }
+
+    public static func listen(path: String) throws(Failure) -> Int32 {
+        var address = try address(path)
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw Failure(description: "socket: \(String(cString: strerror(errno)))") }
+        unlink(path)  // a stale socket from a killed agent
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        guard bound == 0, Glibc.listen(fd, 8) == 0 else {
+            let reason = String(cString: strerror(errno))
+            close(fd)
+            throw Failure(description: "cannot listen on \(path): \(reason)")
+        }
+        chmod(path, 0o660)
+        return fd
+    }
+
+    static func accept(_ listener: Int32) throws(Failure) -> Int32 {
+        let fd = Glibc.accept(listener, nil, nil)
+        guard fd >= 0 else { throw Failure(description: "accept: \(String(cString: strerror(errno)))") }
+        var timeout = timeval(tv_sec: 5, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        return fd
+    }
+
+    public static func connect(path: String, timeoutSeconds: Int = 30) throws(Failure) -> Int32 {
+        var address = try address(path)
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw Failure(description: "socket: \(String(cString: strerror(errno)))") }
+        let rc = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+            }
+        }
+        guard rc == 0 else {
+            let reason = String(cString: strerror(errno))
+            close(fd)
+            throw Failure(description: reason)
+        }
+        var timeout = timeval(tv_sec: timeoutSeconds, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        return fd
+    }
+
+    public static func readLine(_ fd: Int32) throws(Failure) -> String {
+        var bytes: [UInt8] = []
+        var byte: UInt8 = 0
+        while bytes.count < 4096 {
+            let n = read(fd, &byte, 1)
+            if n <= 0 || byte == 10 { break }
+            bytes.append(byte)
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    public static func readAll(_ fd: Int32) -> String {
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 8192)
+        while true {
+            let n = read(fd, &chunk, chunk.count)
+            if n <= 0 { break }
+            bytes += chunk[0..<n]
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    @discardableResult
+    public static func writeAll(_ fd: Int32, _ text: String) -> Bool {
+        let bytes = Array(text.utf8)
+        var offset = 0
+        while offset < bytes.count {
+            let n = bytes[offset...].withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+            if n <= 0 { return false }
+            offset += n
+        }
+        return true
+    }
+
+    /// Sends `request` to the agent's control socket and returns its answer.
+    public static func ask(path: String, _ request: String) throws(Failure) -> String {
+        let fd = try connect(path: path)
+        defer { close(fd) }
+        writeAll(fd, request + "\n")
+        shutdown(fd, Int32(SHUT_WR))
+        return readAll(fd)
+    }
+}

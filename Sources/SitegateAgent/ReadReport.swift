@@ -1,0 +1,42 @@
+import SitegateCore
+import SitegateModbus
+
+/// The JSON answer to `sitegate read DEVICE`: one line per point with its raw registers, value and status.
+public enum ReadReport {
+    public static func json(device: DeviceConfig, map: DeviceMap, plan: DevicePlan, outcome: ReadOutcome) -> String {
+        var values: [String: Reading] = [:]
+        for r in outcome.poll?.readings ?? [] { values[r.pointID] = r }
+        let points = plan.points.map { p -> String in
+            var fields = [
+                "\"id\":\(JSONText.quoted(p.id))", "\"address\":\(p.address)",
+                "\"function\":\(JSONText.quoted(p.function.rawValue))", "\"type\":\(JSONText.quoted(p.type.rawValue))",
+            ]
+            if let unit = p.unit { fields.append("\"unit\":\(JSONText.quoted(unit))") }
+            if let raw = outcome.raw[p.id] {
+                fields.append("\"raw\":\(JSONText.quoted(raw.map(hex4).joined(separator: " ")))")
+            }
+            switch values[p.id]?.value {
+            case .number(let v)?:
+                fields.append("\"value\":\(JSONText.number(v)),\"status\":\"ok\"")
+            case .text(let s)?:
+                fields.append("\"text\":\(JSONText.quoted(s)),\"status\":\"ok\"")
+            case .invalid?:
+                fields.append("\"status\":\"invalid\"")
+            case nil:
+                let status = outcome.unsupportedPoints.contains(p.id) ? "refused" : "no answer"
+                fields.append("\"status\":\(JSONText.quoted(status))")
+            }
+            return "{" + fields.joined(separator: ",") + "}"
+        }
+        let errors = outcome.errors.map { JSONText.quoted("\($0)") }
+        return "{\"device\":\(JSONText.quoted(device.id)),\"model\":\(JSONText.quoted(map.id)),\"unit\":\(device.unit),"
+            + "\"bus\":\(JSONText.quoted(device.busID)),\"transactions\":\(outcome.transactions),"
+            + "\"taken_at\":" + (outcome.poll.map { JSONText.quoted("\($0.takenAt)") } ?? "null") + ","
+            + "\"errors\":[\(errors.joined(separator: ","))],\"points\":[\(points.joined(separator: ","))]}"
+    }
+}
+
+func hex4(_ w: UInt16) -> String {
+    let s = String(w, radix: 16, uppercase: true)
+    return String(repeating: "0", count: 4 - s.count) + s
+}

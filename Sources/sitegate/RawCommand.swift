@@ -1,0 +1,139 @@
+import ArgumentParser
+import SitegateCore
+import SitegateModbus
+
+struct RawCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "raw",
+        abstract: "Read registers and show every way to decode them, side by side.",
+        discussion: """
+            Addresses are wire addresses (72 or 0x0048) or register numbers from a manual (30073, 40001, 300053);
+            the conversion is printed. Decodings that look like a meter value are marked with *: compare them with
+            the meter's display to find the type and word order for a device map.
+
+            Examples:
+              sitegate raw --tcp 192.168.1.50 --unit 1 --address 30073 --count 4
+              sitegate raw --rtu /dev/ttyUSB0 --baud 9600 --unit 3 --function 4 --address 0x0000 --count 6
+            """
+    )
+
+    @OptionGroup var bus: BusOptions
+
+    @Option(help: "Unit id (slave address), 0-255.") var unit: Int = 1
+    @Option(help: "Function code: 1 coils, 2 discrete inputs, 3 holding registers, 4 input registers.")
+    var function: Int?
+    @Option(help: "First address: wire address or register number.") var address: String
+    @Option(help: "How many registers or bits, 1-125.") var count: Int = 2
+    @Flag(help: "Take a 5- or 6-digit address as a wire address, not a register number.") var wire = false
+    @Option(help: "Response timeout.") var timeout: String = "1s"
+    @Flag(help: "Print JSON for scripts.") var json = false
+
+    func run() async throws {
+        let requested: RegisterFunction? = try function.map { code in
+            guard let f = RegisterFunction.allCases.first(where: { Int($0.functionCode) == code }) else {
+                throw ValidationError("--function must be 1, 2, 3 or 4")
+            }
+            return f
+        }
+        guard (1...125).contains(count), (0...255).contains(unit) else {
+            throw ValidationError("--count must be 1-125 and --unit 0-255")
+        }
+        let parsed: RegisterAddress
+        switch RegisterAddress.parse(address, function: requested, forceWire: wire) {
+        case .success(let a): parsed = a
+        case .failure(let e): throw ValidationError(e.description)
+        }
+        guard parsed.wire + count <= 65536 else { throw ValidationError("the read runs past address 0xFFFF") }
+        let config = try bus.busConfig(timeout: try parseDuration(timeout, option: "--timeout"))
+        let modbus = ModbusBus(config: config)
+        defer { modbus.shutdown() }
+        let unit = self.unit, count = self.count
+        let result: [UInt16]
+        do {
+            result = try await modbus.withConnection { t in
+                try t.read(unit: unit, function: parsed.function, address: parsed.wire, count: count).registers
+            }
+        } catch let error as ModbusError {
+            printError("error: \(error)")
+            throw ExitCode(1)
+        }
+        if json {
+            print(RawReport.json(unit: unit, address: parsed, registers: result))
+        } else {
+            print(RawReport.text(unit: unit, address: parsed, registers: result))
+        }
+    }
+}
+
+/// The tables `sitegate raw` prints.
+enum RawReport {
+    static func text(unit: Int, address: RegisterAddress, registers: [UInt16]) -> String {
+        let f = address.function
+        var lines = [
+            "unit \(unit), \(f.rawValue) (function \(f.functionCode)), \(address.explanation), \(registers.count) values"
+        ]
+        if f == .coil || f == .discrete {
+            lines.append(registers.enumerated().map { "\(hexAddress(address.wire + $0.offset)): \($0.element)" }.joined(separator: "\n"))
+            return lines.joined(separator: "\n")
+        }
+        var rows = [["ADDRESS", "REGISTER", "HEX", "U16", "I16"]]
+        for (i, w) in registers.enumerated() {
+            let a = address.wire + i
+            rows.append([
+                hexAddress(a), RegisterAddress.modiconNumber(a, f), hex4(w), String(w), String(Int16(bitPattern: w)),
+            ])
+        }
+        lines.append(Table.render(rows))
+        let wide = RawDecodings.thirtyTwo(registers)
+        if !wide.isEmpty {
+            lines.append("")
+            lines.append("32-bit values (ABCD = most significant register first; * = looks like a meter value):")
+            var rows = [["ADDRESS", "ORDER", "HEX", "U32", "I32", "F32"]]
+            for d in wide {
+                rows.append([
+                    hexAddress(address.wire + d.offset), d.order.rawValue, d.hex, String(d.unsigned), String(d.signed),
+                    formatFloat(d.float) + (d.plausible ? " *" : ""),
+                ])
+            }
+            lines.append(Table.render(rows))
+        }
+        let wider = RawDecodings.sixtyFour(registers)
+        if !wider.isEmpty {
+            lines.append("")
+            lines.append("64-bit values:")
+            var rows = [["ADDRESS", "ORDER", "HEX", "U64", "I64", "F64"]]
+            for d in wider {
+                rows.append([
+                    hexAddress(address.wire + d.offset), d.order.rawValue, d.hex, String(d.unsigned), String(d.signed),
+                    formatFloat(d.float) + (d.plausible ? " *" : ""),
+                ])
+            }
+            lines.append(Table.render(rows))
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    static func json(unit: Int, address: RegisterAddress, registers: [UInt16]) -> String {
+        func wide(_ d: RawDecodings.Wide) -> String {
+            "{\"address\":\(address.wire + d.offset),\"order\":\"\(d.order.rawValue)\",\"hex\":\"\(d.hex)\","
+                + "\"unsigned\":\(d.unsigned),\"signed\":\(d.signed),"
+                + "\"float\":\(d.float.isFinite ? JSONText.number(d.float) : "null"),\"plausible\":\(d.plausible)}"
+        }
+        return "{\"unit\":\(unit),\"function\":\(address.function.functionCode),\"address\":\(address.wire),"
+            + "\"explanation\":\(JSONText.quoted(address.explanation)),"
+            + "\"registers\":[\(registers.map(String.init).joined(separator: ","))],"
+            + "\"u32\":[\(RawDecodings.thirtyTwo(registers).map(wide).joined(separator: ","))],"
+            + "\"u64\":[\(RawDecodings.sixtyFour(registers).map(wide).joined(separator: ","))]}"
+    }
+
+    static func formatFloat(_ v: Double) -> String {
+        guard v.isFinite else { return v.isNaN ? "NaN" : (v > 0 ? "inf" : "-inf") }
+        let f = Float(v)
+        return Double(f) == v ? f.description : v.description
+    }
+}
+
+func hex4(_ w: UInt16) -> String {
+    let s = String(w, radix: 16, uppercase: true)
+    return String(repeating: "0", count: 4 - s.count) + s
+}

@@ -1,0 +1,77 @@
+import ArgumentParser
+import SitegateAgent
+import SitegateConfig
+import SitegateCore
+import SitegateModbus
+
+struct ReadCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "read",
+        abstract: "Poll one configured device once and show every point: raw registers, value, unit, status.",
+        discussion: """
+            While the agent runs, the read goes through the agent (its bus thread), so it never collides with the
+            agent's own polls on a serial line. Without a running agent it reads the bus directly.
+
+            Examples:
+              sitegate read main-incomer
+              sitegate read main-incomer --json
+            """
+    )
+
+    @Argument(help: "The device id from the site config.") var device: String
+    @OptionGroup var agent: AgentSocketOptions
+    @Flag(help: "Print JSON for scripts.") var json = false
+
+    func run() async throws {
+        let report: JSONValue
+        if let answer = try? UnixSocket.ask(path: agent.socketPath, "read \(device)") {
+            guard let parsed = JSONValue.parse(answer) else {
+                printError("error: the agent sent an answer that is not JSON")
+                throw ExitCode(1)
+            }
+            if let message = parsed["error"]?.string {
+                printError("error: \(message)")
+                throw ExitCode(1)
+            }
+            report = parsed
+            if !json { printError("(read through the running agent)") }
+        } else {
+            report = try await readDirectly()
+            if !json { printError("(no running agent on \(agent.socketPath): read the bus directly)") }
+        }
+        if json {
+            print(JSONText.render(report))
+            return
+        }
+        print("\(report["device"]?.string ?? device): \(report["model"]?.string ?? "?"), unit \(report["unit"]?.int ?? 0) on bus \(report["bus"]?.string ?? "?"), taken \(report["taken_at"]?.string ?? "-"), \(report["transactions"]?.int ?? 0) transactions")
+        var rows = [["POINT", "ADDRESS", "RAW", "VALUE", "UNIT", "STATUS"]]
+        for p in report["points"]?.array ?? [] {
+            let value = p["value"]?.number.map(RawReport.formatFloat) ?? p["text"]?.string ?? ""
+            rows.append([
+                p["id"]?.string ?? "?", hexAddress(p["address"]?.int ?? 0), p["raw"]?.string ?? "", value,
+                p["unit"]?.string ?? "", p["status"]?.string ?? "",
+            ])
+        }
+        print(Table.render(rows))
+        let errors = report["errors"]?.array?.compactMap(\.string) ?? []
+        for e in errors { print("error: \(e)") }
+        if !errors.isEmpty { throw ExitCode(2) }
+    }
+
+    private func readDirectly() async throws -> JSONValue {
+        let config = try loadConfig(agent.config)
+        guard let d = config.device(device), let map = config.maps[d.model], let busConfig = config.bus(d.busID) else {
+            throw ValidationError("no device '\(device)' in \(agent.config)")
+        }
+        let ids = Array(Set(d.groups.flatMap(\.pointIDs))).sorted()
+        let plan = DevicePlan(device: d, map: map, pointIDs: ids)
+        let bus = ModbusBus(config: busConfig)
+        defer { bus.shutdown() }
+        let outcome = try await bus.withConnection { DeviceReader.read(plan, on: $0) }
+        if case .connectionFailed(let why)? = outcome.errors.first, case .rtu(let port, _, _, _, _) = busConfig.transport {
+            printError("error: cannot open \(port): \(why) (is another program using the port?)")
+            throw ExitCode(1)
+        }
+        return JSONValue.parse(ReadReport.json(device: d, map: map, plan: plan, outcome: outcome)) ?? .null
+    }
+}

@@ -1,0 +1,157 @@
+import ArgumentParser
+import SitegateConfig
+import SitegateCore
+import SitegateModbus
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+struct ScanCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "scan",
+        abstract: "Find the unit ids that answer on a bus and guess their meter model from the map library.",
+        discussion: """
+            Each unit id gets one short probe (--timeout); a device that answers, even with an exception, is
+            there. Known models are recognised by reading each map's first registers and checking that the values
+            look like what the map says (a voltage near 230 V, a frequency near 50 Hz, ...).
+
+            Examples:
+              sitegate scan --rtu /dev/ttyUSB0 --baud 9600
+              sitegate scan --tcp 10.20.0.15:502 --units 1-60 --timeout 300ms
+            """
+    )
+
+    @OptionGroup var bus: BusOptions
+    @Option(help: "Unit ids to try: a range like 1-247, or a list like 1,2,10.") var units: String = "1-247"
+    @Option(help: "How long to wait for each unit id.") var timeout: String = "200ms"
+    @Option(name: .customLong("maps"), help: "Folder of device maps used to recognise models (repeatable).")
+    var maps: [String] = []
+
+    func run() async throws {
+        let ids = try parseUnits(units)
+        let perUnit = try parseDuration(timeout, option: "--timeout")
+        let config = try bus.busConfig(timeout: perUnit)
+        let folders = maps.isEmpty ? ["devicemaps/models", "/usr/share/sitegate/devicemaps/models"] : maps
+        let library = MapLibrary(searchPaths: folders)
+        let candidates = library.availableModels().compactMap { model -> DeviceMap? in
+            if case .found(let m, _) = library.load(model) { return m }
+            return nil
+        }
+        let modbus = ModbusBus(config: config)
+        defer { modbus.shutdown() }
+        var found: [(unit: Int, guess: ModelGuess?)] = []
+        let started = SystemWallClock().now()
+        for (n, unit) in ids.enumerated() {
+            let present = try await modbus.withConnection { t in Self.probe(unit: unit, on: t) }
+            if present {
+                let guess = try await modbus.withConnection { t in ModelGuess.best(unit: unit, candidates: candidates, on: t) }
+                found.append((unit, guess))
+            }
+            progress(done: n + 1, of: ids.count, found: found.count, since: started)
+        }
+        printError("")
+        if found.isEmpty {
+            print("no device answered on unit ids \(units); check wiring (A/B swapped?), baud rate, parity and termination")
+            throw ExitCode(2)
+        }
+        var rows = [["UNIT", "MODEL", "MATCH", "SAMPLE"]]
+        for f in found {
+            rows.append([
+                String(f.unit), f.guess?.map.id ?? "unknown", f.guess.map { "\($0.plausible)/\($0.checked) values plausible" } ?? "-",
+                f.guess?.sample ?? "",
+            ])
+        }
+        print(Table.render(rows))
+    }
+
+    /// A unit is there when it answers at all; a gateway's "target failed to respond" means it is not.
+    static func probe(unit: Int, on t: ModbusTransaction) -> Bool {
+        for function in [RegisterFunction.holding, .input] {
+            do {
+                _ = try t.read(unit: unit, function: function, address: 0, count: 1)
+                return true
+            } catch .exception(let code) {
+                if code != .gatewayTargetFailedToRespond && code != .gatewayPathUnavailable { return true }
+                return false
+            } catch {
+                continue
+            }
+        }
+        return false
+    }
+
+    private func parseUnits(_ text: String) throws -> [Int] {
+        var out: [Int] = []
+        for part in text.split(separator: ",") {
+            let bounds = part.split(separator: "-").compactMap { Int($0) }
+            if bounds.count == 2, bounds[0] <= bounds[1] { out += Array(bounds[0]...bounds[1]) } else if bounds.count == 1 { out.append(bounds[0]) } else {
+                throw ValidationError("--units must look like 1-247 or 1,2,10")
+            }
+        }
+        guard !out.isEmpty, out.allSatisfy({ (0...255).contains($0) }) else { throw ValidationError("unit ids are 0-255") }
+        return out
+    }
+
+    private func progress(done: Int, of total: Int, found: Int, since start: UnixTime) {
+        let width = 30
+        let filled = width * done / total
+        let elapsed = Double((SystemWallClock().now() - start).milliseconds) / 1000
+        let left = done > 0 ? elapsed / Double(done) * Double(total - done) : 0
+        let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled)
+        let line = "\r[\(bar)] \(done)/\(total) unit ids, \(found) found, about \(Int(left.rounded())) s left "
+        let bytes = Array(line.utf8)
+        _ = bytes.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
+    }
+}
+
+/// Which map fits a device best: its first read decoded, and how many values look right for their units.
+struct ModelGuess: Sendable {
+    var map: DeviceMap
+    var plausible: Int
+    var checked: Int
+    var sample: String
+
+    static func best(unit: Int, candidates: [DeviceMap], on t: ModbusTransaction) -> ModelGuess? {
+        var best: ModelGuess? = nil
+        for map in candidates {
+            let points = map.points.filter { $0.readByDefault && $0.type.isNumeric }
+            guard let request = RequestPlanner(defaults: map.defaults).plan(points).first,
+                let answer = try? t.read(unit: unit, function: request.function, address: request.address, count: request.count)
+            else { continue }
+            var plausible = 0
+            var sample: [String] = []
+            for p in request.points {
+                let start = p.address - request.address
+                guard case .number(let v) = RegisterDecoder.decode(answer.registers[start..<(start + p.length)], as: p) else { continue }
+                if Self.isPlausible(v, unit: p.unit) {
+                    plausible += 1
+                    if sample.count < 2 { sample.append("\(p.id) \(RawReport.formatFloat(v)) \(p.unit ?? "")") }
+                }
+            }
+            let guess = ModelGuess(map: map, plausible: plausible, checked: request.points.count, sample: sample.joined(separator: ", "))
+            // Prefer more evidence (plausible values), then a larger share of plausible values: an SDM630 and an
+            // SDM120 both have a voltage at 0x0000, but only the SDM630 has two more after it.
+            if plausible > 0,
+                best == nil || plausible > best!.plausible
+                    || (plausible == best!.plausible && plausible * guess.checked < best!.plausible * best!.checked)
+            {
+                best = guess
+            }
+        }
+        return best
+    }
+
+    static func isPlausible(_ v: Double, unit: String?) -> Bool {
+        switch unit {
+        case "V": return (80...500).contains(v)
+        case "Hz": return (45...65).contains(v)
+        case "A": return (0.001...10000).contains(abs(v))
+        case "W", "var", "VA": return abs(v) < 1e7 && v != 0
+        case "kWh", "kvarh", "Wh", "m3", "J", "count": return v > 0 && v < 1e12
+        case "/": return (-1...1).contains(v) && v != 0
+        case "Cel": return (-40...200).contains(v) && v != 0
+        default: return false
+        }
+    }
+}
