@@ -27,6 +27,8 @@ let package = Package(
         cLibrary("CMosquitto", pkgConfig: "libmosquitto", apt: "libmosquitto-dev"),
         cLibrary("CSQLite", pkgConfig: "sqlite3", apt: "libsqlite3-dev"),
         cLibrary("CYAML", pkgConfig: "yaml-0.1", apt: "libyaml-dev"),
+        // Only to report the broker's TLS session (version, certificate) in `sitegate mqtt-test`.
+        cLibrary("COpenSSL", pkgConfig: "openssl", apt: "libssl-dev"),
 
         // Pure logic: models, decoding, planning, schedules, payloads. No C, no I/O.
         .target(name: "SitegateCore", swiftSettings: strictSettings),
@@ -51,7 +53,7 @@ let package = Package(
         // libmosquitto behind one callback bridge.
         .target(
             name: "SitegateMQTT",
-            dependencies: ["SitegateCore", "SitegateThreads", "CMosquitto", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["SitegateCore", "SitegateThreads", "CMosquitto", "COpenSSL", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strictSettings
         ),
         // The long-running services: pollers and publisher.

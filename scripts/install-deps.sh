@@ -6,6 +6,7 @@ set -euo pipefail
 packages=(
   pkg-config
   libmodbus-dev libmosquitto-dev libsqlite3-dev libyaml-dev   # C libraries sitegate links
+  libssl-dev openssl                                          # TLS session details; test certificates
   mosquitto mosquitto-clients                                 # the broker and mosquitto_sub for demo and tests
   socat mbpoll                                                # serial pty pairs; an independent Modbus client
   python3 python3-jsonschema                                  # independent SenML schema validation in tests

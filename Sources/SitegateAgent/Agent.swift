@@ -106,7 +106,7 @@ public final class Agent: Sendable {
     }
 
     /// The MQTT client's settings, with secrets read now (never logged).
-    func clientOptions() throws -> MQTTClient.Options {
+    public func clientOptions() throws -> MQTTClient.Options {
         let mqtt = config.mqtt
         var tls: MQTTClient.TLS? = nil
         if mqtt.useTLS {

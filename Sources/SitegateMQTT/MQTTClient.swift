@@ -179,6 +179,9 @@ public final class MQTTClient: Sendable {
         return mid
     }
 
+    /// For read-only inspection (the TLS session); never destroyed while the client lives.
+    var handleForInspection: OpaquePointer { handle.pointer }
+
     public func subscribe(_ pattern: String, qos: Int32 = 1) throws(MQTTError) {
         try check(mosquitto_subscribe(handle.pointer, nil, pattern, qos), "subscribe to \(pattern)")
     }

@@ -15,7 +15,8 @@ struct Sitegate: AsyncParsableCommand {
         version: SitegateVersion.current,
         subcommands: [
             RunCommand.self, CheckCommand.self, PlanCommand.self, StatusCommand.self, WatchCommand.self, ReadCommand.self,
-            RawCommand.self, ScanCommand.self, MapsCommand.self, BufferCommand.self, SimulateCommand.self,
+            RawCommand.self, ScanCommand.self, MQTTTestCommand.self, MapsCommand.self, BufferCommand.self,
+            SimulateCommand.self,
         ]
     )
 }

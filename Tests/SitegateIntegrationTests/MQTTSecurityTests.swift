@@ -133,3 +133,68 @@ import Testing
         }
     }
 }
+
+/// `sitegate mqtt-test` names the cause of each failure.
+@Suite(.serialized, .timeLimit(.minutes(2))) struct MQTTTestCommandTests {
+    @Test func reportsTLSSessionAndEachFailure() async throws {
+        let certs = try await MQTTSecurityTests.makeCertificates(in: try Harness.prepare("certs"))
+        try await Harness.with("mqtttest", tls: certs.tls, authentication: MQTTSecurityTests.authentication) { h in
+            try writeFile("\(h.directory)/password", MQTTSecurityTests.gatewayPassword)
+            // mqtt-test also subscribes: give the gateway account read access to its test topic.
+            func config(_ name: String, mqtt: String) throws -> String {
+                try h.writeConfig(
+                    buses: "  - { id: lan, tcp: { host: 127.0.0.1, port: 1502 } }",
+                    devices: "  - { id: m1, bus: lan, unit: 1, model: eastron-sdm630, interval: 10s }", name: name)
+                    .replacingMQTT(with: mqtt)
+            }
+            let tls = MQTTSecurityTests.mqttBlock(port: h.broker.tlsPort!, ca: certs.ca, passwordFile: "\(h.directory)/password")
+            let good = try await h.sitegate(["mqtt-test", "--config", try config("good.yaml", mqtt: tls)])
+            // The ACL lets gw01 write but not read its topics: the test reports exactly that.
+            #expect(good.out.contains("tls:         TLSv1."), "\(good.out)")
+            #expect(good.out.contains("certificate: /CN=127.0.0.1, issued by /CN=sitegate test CA"))
+            #expect(good.out.contains("published:"))
+            #expect(good.status == 1 && good.out.contains("did not come back"), "\(good.out)")
+
+            let wrongCA = MQTTSecurityTests.mqttBlock(port: h.broker.tlsPort!, ca: certs.wrongCA, passwordFile: "\(h.directory)/password")
+            let ca = try await h.sitegate(["mqtt-test", "--timeout", "4s", "--config", try config("ca.yaml", mqtt: wrongCA)])
+            #expect(ca.status == 1 && ca.out.contains("TLS failure: the broker's certificate is not trusted"), "\(ca.out)")
+
+            try writeFile("\(h.directory)/wrong", "nope")
+            let badPassword = MQTTSecurityTests.mqttBlock(port: h.broker.tlsPort!, ca: certs.ca, passwordFile: "\(h.directory)/wrong")
+            let pw = try await h.sitegate(["mqtt-test", "--timeout", "4s", "--config", try config("pw.yaml", mqtt: badPassword)])
+            #expect(pw.status == 1 && pw.out.contains("not authorised"), "\(pw.out)")
+
+            let closed = try FreePort.find()
+            let refused = try await h.sitegate([
+                "mqtt-test", "--timeout", "3s", "--config", try config("refused.yaml", mqtt: "  url: mqtt://127.0.0.1:\(closed)"),
+            ])
+            #expect(refused.status == 1 && refused.out.contains("connection refused"), "\(refused.out)")
+        }
+    }
+
+    @Test func roundTripOnAnOpenBroker() async throws {
+        try await Harness.with("mqtttest-open") { h in
+            let path = try h.writeConfig(
+                buses: "  - { id: lan, tcp: { host: 127.0.0.1, port: 1502 } }",
+                devices: "  - { id: m1, bus: lan, unit: 1, model: eastron-sdm630, interval: 10s }")
+            let r = try await h.sitegate(["mqtt-test", "--config", path])
+            #expect(r.status == 0, "\(r.out)\(r.err)")
+            #expect(r.out.contains("read back:   same message after"))
+            #expect(r.out.contains("tls:         none"))
+        }
+    }
+}
+
+extension String {
+    /// Rewrites the mqtt section of the config file at this path.
+    func replacingMQTT(with block: String) throws -> String {
+        let text = try readFile(self)
+        var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        guard let start = lines.firstIndex(of: "mqtt:") else { return self }
+        var end = start + 1
+        while end < lines.count, lines[end].hasPrefix(" ") { end += 1 }
+        lines.replaceSubrange((start + 1)..<end, with: block.split(separator: "\n").map(String.init))
+        try writeFile(self, lines.joined(separator: "\n"))
+        return self
+    }
+}
