@@ -77,7 +77,7 @@ let package = Package(
             name: "sitegate",
             dependencies: [
                 "SitegateCore", "SitegateConfig", "SitegateModbus", "SitegateBuffer", "SitegateMQTT",
-                "SitegateAgent", "SitegateSimulator",
+                "SitegateAgent", "SitegateSimulator", "CModbus", "CMosquitto", "CSQLite",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

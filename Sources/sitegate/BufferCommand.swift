@@ -1,5 +1,6 @@
 import ArgumentParser
 import SitegateBuffer
+import SitegateConfig
 import SitegateCore
 
 #if canImport(Glibc)
@@ -16,6 +17,11 @@ struct BufferCommand: AsyncParsableCommand {
     /// Opens the buffer named by the site config (it may be in use by the running agent: SQLite's WAL allows that).
     static func open(_ option: ConfigOption) async throws -> (Outbox, SiteConfig) {
         let config = try loadConfig(option.config)
+        // Never create an empty buffer as a side effect of looking at it.
+        guard TextFile.exists(config.buffer.path) else {
+            printError("error: no buffer at \(config.buffer.path) (the agent creates it at its first start)")
+            throw ExitCode(1)
+        }
         return (try await Outbox(settings: config.buffer), config)
     }
 

@@ -16,7 +16,7 @@ struct Sitegate: AsyncParsableCommand {
         subcommands: [
             RunCommand.self, CheckCommand.self, PlanCommand.self, StatusCommand.self, WatchCommand.self, ReadCommand.self,
             RawCommand.self, ScanCommand.self, MQTTTestCommand.self, MapsCommand.self, BufferCommand.self,
-            SimulateCommand.self,
+            SupportBundleCommand.self, SimulateCommand.self,
         ]
     )
 }

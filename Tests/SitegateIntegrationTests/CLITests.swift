@@ -105,6 +105,14 @@ import Testing
             let deadRead = try await h.sitegate(["read", "dead", "--config", config])
             #expect(deadRead.status == 2 && deadRead.out.contains("no answer"))
 
+            let bundle = try await h.sitegate(["support-bundle", "--config", config, "--output", "\(h.directory)/support.tar.gz"])
+            #expect(bundle.status == 0, "\(bundle.err)")
+            let listing = try ChildProcess(["tar", "tzf", "\(h.directory)/support.tar.gz"], directory: h.directory, name: "tar")
+            _ = await listing.wait(timeout: .seconds(10))
+            for file in ["./site.yaml", "./check.txt", "./versions.txt", "./status.json", "./buffer.txt", "./maps/eastron-sdm630.yaml"] {
+                #expect(listing.standardOutput.contains(file), "\(file) in the bundle")
+            }
+
             #expect(await h.agent!.terminate() == 0)
             // The broker goes away; the agent buffers; the buffer commands see it.
             await h.broker.stop()

@@ -1,0 +1,171 @@
+import ArgumentParser
+import CModbus
+import CMosquitto
+import CSQLite
+import SitegateAgent
+import SitegateBuffer
+import SitegateConfig
+import SitegateCore
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+struct SupportBundleCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "support-bundle",
+        abstract: "Collect what support needs into one archive: config, maps, versions, status, buffer, logs.",
+        discussion: """
+            Secrets are never in the config (only file references), and the files they point to are not collected.
+
+            Example:
+              sitegate support-bundle --output /tmp/site-support.tar.gz
+            """
+    )
+
+    @OptionGroup var agent: AgentSocketOptions
+    @Option(help: "Where to write the archive (.tar.gz).") var output: String = "sitegate-support.tar.gz"
+
+    func run() async throws {
+        var template = Array("/tmp/sitegate-support.XXXXXX".utf8CString)
+        guard let made = mkdtemp(&template) else { throw ValidationError("cannot create a temporary folder") }
+        let dir = String(cString: made)
+        var notes: [String] = []
+
+        // The config, as written, and what validation says about it.
+        if let text = try? TextFile.read(agent.config) {
+            try write("\(dir)/site.yaml", text)
+        } else {
+            notes.append("config \(agent.config) could not be read")
+        }
+        var config: SiteConfig? = nil
+        do {
+            let loaded = try SiteConfigLoader.load(path: agent.config)
+            config = loaded.config
+            try write("\(dir)/check.txt", (["ok"] + loaded.warnings.map(\.description)).joined(separator: "\n") + "\n")
+        } catch let error as ConfigurationError {
+            try write("\(dir)/check.txt", error.description + "\n")
+        }
+        if let config {
+            try? mkdirs("\(dir)/maps")
+            for map in config.maps.values {
+                if let text = try? TextFile.read(map.path) { try write("\(dir)/maps/\(map.id).yaml", text) }
+            }
+        }
+        try write("\(dir)/versions.txt", versions())
+
+        // The running agent's view, if one runs.
+        if let status = try? UnixSocket.ask(path: agent.socketPath, "status") {
+            try write("\(dir)/status.json", status + "\n")
+        } else {
+            notes.append("no running agent answered on \(agent.socketPath)")
+        }
+        if let config, !TextFile.exists(config.buffer.path) {
+            notes.append("no buffer at \(config.buffer.path)")
+        } else if let config {
+            do {
+                let outbox = try await Outbox(settings: config.buffer)
+                let s = try await outbox.stats()
+                let check = try await outbox.integrityCheck()
+                outbox.close()
+                try write(
+                    "\(dir)/buffer.txt",
+                    """
+                    path: \(config.buffer.path)
+                    unsent polls: \(s.depth)
+                    oldest unsent: \(s.oldestTakenAt.map { "\($0)" } ?? "-")
+                    last seq: \(s.lastSeq)
+                    used bytes: \(s.usedBytes) of \(s.maxBytes); file bytes: \(s.fileBytes)
+                    dropped: \(s.drops.count) (\(s.drops.oldest.map { "\($0)" } ?? "-") to \(s.drops.newest.map { "\($0)" } ?? "-"))
+                    integrity: \(check)
+
+                    """)
+            } catch {
+                notes.append("buffer: \(error)")
+            }
+        }
+        // Recent logs from the journal, when there is one.
+        let journal = Command.run(["journalctl", "-u", "sitegate", "-n", "5000", "--no-pager", "-o", "short-iso"])
+        if journal.status == 0 {
+            try write("\(dir)/journal.txt", journal.output)
+        } else {
+            notes.append("no journal logs (journalctl: \(journal.output.prefix(200)))")
+        }
+        try write("\(dir)/notes.txt", (notes.isEmpty ? ["nothing missing"] : notes).joined(separator: "\n") + "\n")
+
+        let tar = Command.run(["tar", "-czf", output, "-C", dir, "."])
+        _ = Command.run(["rm", "-rf", dir])
+        guard tar.status == 0 else {
+            printError("error: tar failed: \(tar.output)")
+            throw ExitCode(1)
+        }
+        print("wrote \(output)")
+        for note in notes { print("note: \(note)") }
+    }
+
+    private func versions() -> String {
+        var lines = ["sitegate \(SitegateVersion.current)"]
+        lines.append("libmodbus \(libmodbus_version_major).\(libmodbus_version_minor).\(libmodbus_version_micro)")
+        var major: Int32 = 0, minor: Int32 = 0, revision: Int32 = 0
+        mosquitto_lib_version(&major, &minor, &revision)
+        lines.append("libmosquitto \(major).\(minor).\(revision)")
+        lines.append("sqlite \(String(cString: sqlite3_libversion()))")
+        var u = utsname()
+        uname(&u)
+        let field = { (t: Any) -> String in
+            withUnsafeBytes(of: t) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+        }
+        lines.append("kernel \(field(u.sysname)) \(field(u.release)) \(field(u.machine))")
+        if let release = try? TextFile.read("/etc/os-release"),
+            let pretty = release.split(separator: "\n").first(where: { $0.hasPrefix("PRETTY_NAME=") })
+        {
+            lines.append("os \(pretty.dropFirst(12).filter { $0 != "\"" })")
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    private func write(_ path: String, _ text: String) throws {
+        guard let f = fopen(path, "wb") else { throw ValidationError("cannot write \(path)") }
+        defer { fclose(f) }
+        let bytes = Array(text.utf8)
+        _ = fwrite(bytes, 1, bytes.count, f)
+    }
+
+    private func mkdirs(_ path: String) throws {
+        if mkdir(path, 0o755) != 0 && errno != EEXIST { throw ValidationError("cannot create \(path)") }
+    }
+}
+
+/// Runs a command to the end and collects its standard output and error together.
+enum Command {
+    static func run(_ arguments: [String]) -> (status: Int32, output: String) {
+        var pipeFDs: [Int32] = [0, 0]
+        guard pipe(&pipeFDs) == 0 else { return (-1, "pipe failed") }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_adddup2(&actions, pipeFDs[1], 1)
+        posix_spawn_file_actions_adddup2(&actions, pipeFDs[1], 2)
+        posix_spawn_file_actions_addclose(&actions, pipeFDs[0])
+        var pid: pid_t = 0
+        var argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
+        defer { for p in argv { free(p) } }
+        let rc = posix_spawnp(&pid, arguments[0], &actions, nil, &argv, environ)
+        close(pipeFDs[1])
+        guard rc == 0 else {
+            close(pipeFDs[0])
+            return (-1, "\(arguments[0]): \(String(cString: strerror(rc)))")
+        }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let n = read(pipeFDs[0], &chunk, chunk.count)
+            if n <= 0 { break }
+            bytes += chunk[0..<n]
+        }
+        close(pipeFDs[0])
+        var status: Int32 = 0
+        waitpid(pid, &status, 0)
+        return ((status & 0x7F) == 0 ? (status >> 8) & 0xFF : 128 + (status & 0x7F), String(decoding: bytes, as: UTF8.self))
+    }
+}
