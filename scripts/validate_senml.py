@@ -42,7 +42,11 @@ REPO = Path(__file__).resolve().parent.parent
 DEFAULT_SCHEMA = REPO / "docs" / "senml-pack.schema.json"
 
 # RFC 8798 secondary units among those the schema allows; using any of them requires bver 26 (RFC 9100).
-SECONDARY_UNITS = {"Wh", "kWh", "kW", "kVA", "kvar", "varh", "kvarh", "kVAh", "h", "hPa"}
+SECONDARY_UNITS = {
+    "ms", "min", "h", "MHz", "kW", "kVA", "kvar", "Ah", "Wh", "kWh", "varh", "kvarh", "kVAh", "Wh/km", "KiB", "GB",
+    "Mbit/s", "B/s", "MB/s", "mV", "mA", "dBm", "ug/m3", "mm/h", "m/h", "ppm", "/100", "/1000", "hPa", "mm", "cm",
+    "km", "km/h",
+}
 BVER_SECONDARY = 26
 BASE_FIELDS = ("bn", "bt", "bver", "seq")
 
@@ -212,7 +216,8 @@ class Totals:
 def check_stream(
     name: str, stream: TextIO, validator: Draft202012Validator, prefix: str | None, totals: Totals, out: TextIO
 ) -> None:
-    gateways: dict[tuple[str, str, str], GatewayStream] = {}
+    gateways: dict[tuple[str, str, str, bool], GatewayStream] = {}
+    seen_by_gateway: dict[tuple[str, str, str], dict[int, tuple[str, int]]] = {}
 
     def fail(lineno: int, topic: str, reasons: list[str]) -> None:
         totals.failed += 1
@@ -288,9 +293,12 @@ def check_stream(
             fail(lineno, topic, reasons)
             continue
 
-        # Order per gateway: strictly increasing seq, repeats of an earlier message allowed.
+        # Order per gateway and stream: live polls and the backlog (backfill) each come in strictly increasing
+        # seq order, and live polls may overtake the backlog; repeats of an earlier message are allowed.
         seq = doc[0]["seq"]
-        gw = gateways.setdefault((topic_prefix, site, gateway), GatewayStream())
+        backfill = "backfill" in str(doc[0].get("q", ""))
+        seen = seen_by_gateway.setdefault((topic_prefix, site, gateway), {})
+        gw = gateways.setdefault((topic_prefix, site, gateway, backfill), GatewayStream(seen=seen))
         content = canonical(doc)
         if seq in gw.seen:
             first_content, first_line = gw.seen[seq]
@@ -303,7 +311,7 @@ def check_stream(
                         "legitimate only if the gateway's buffer database was replaced"
                     ],
                 )
-                gateways[(topic_prefix, site, gateway)] = GatewayStream(seq, lineno, {seq: (content, lineno)})
+                seen[seq] = (content, lineno)
                 continue
             totals.repeats += 1
             totals.passed += 1
@@ -319,7 +327,8 @@ def check_stream(
                 ],
             )
             # Judge what follows against the new numbering, so that one reset is reported once.
-            gateways[(topic_prefix, site, gateway)] = GatewayStream(seq, lineno, {seq: (content, lineno)})
+            seen[seq] = (content, lineno)
+            gw.last_seq, gw.last_line = seq, lineno
             continue
         if gw.last_seq is not None and seq > gw.last_seq + 1:
             totals.gaps += 1

@@ -110,6 +110,11 @@ public final class Agent: Sendable {
         let mqtt = config.mqtt
         var tls: MQTTClient.TLS? = nil
         if mqtt.useTLS {
+            for (key, file) in [("ca_file", mqtt.caFile), ("cert_file", mqtt.certFile)] {
+                if let file, (try? TextFile.read(file)) == nil {
+                    throw Secrets.MissingSecret(description: "\(key) \(file) cannot be read")
+                }
+            }
             tls = MQTTClient.TLS(
                 caFile: mqtt.caFile, certFile: mqtt.certFile, keyFile: try mqtt.key.map(Secrets.path(of:)),
                 insecure: mqtt.tlsInsecure)

@@ -108,7 +108,9 @@ public final class BusPoller: Service {
             if !outcome.learnedHoles.isEmpty || !outcome.unsupportedPoints.isEmpty {
                 learn(from: outcome, device: tasks[index].plan.deviceID, tasks: &tasks, knowledge: &knowledge)
             }
-            record(outcome, for: tasks[index], at: finished, backoff: &backoffs[tasks[index].plan.deviceID, default: Backoff()])
+            record(
+                outcome, for: tasks[index], at: finished, due: tasks[index].next,
+                backoff: &backoffs[tasks[index].plan.deviceID, default: Backoff()])
         }
         for index in due {
             let (next, missed) = tasks[index].schedule.advance(from: tasks[index].next, now: finished)
@@ -150,13 +152,14 @@ public final class BusPoller: Service {
     }
 
     /// Counts the outcome, logs a change of the device's state, and advances its backoff.
-    private func record(_ outcome: ReadOutcome, for task: Task, at time: UnixTime, backoff: inout Backoff) {
+    private func record(_ outcome: ReadOutcome, for task: Task, at time: UnixTime, due: UnixTime, backoff: inout Backoff) {
         let plan = task.plan
         let meta: Logger.Metadata = ["device.id": "\(plan.deviceID)", "modbus.unit": "\(plan.unit)"]
         if outcome.poll != nil {
             if backoff.isBackingOff { logger.info("device answers again; backoff ended", metadata: meta) }
             backoff.recordSuccess()
-        } else if let delay = backoff.recordFailure(at: time, interval: task.schedule.interval), delay == task.schedule.interval {
+        } else if let delay = backoff.recordFailure(at: due, interval: task.schedule.interval), delay == task.schedule.interval {
+            // Counted from the tick the poll was due at, so a backoff of one interval skips no tick.
             logger.warning(
                 "device keeps failing: polling it less often (up to every \(DurationNotation.format(backoff.cap)))",
                 metadata: meta)
@@ -185,7 +188,12 @@ public final class BusPoller: Service {
     private func commit(_ polls: [Poll]) async {
         do {
             let result = try await outbox.append(polls)
-            if !result.seqs.isEmpty { publisher.notifyNewData() }
+            if !result.seqs.isEmpty {
+                publisher.notifyNewData()
+                if health.firstTime("commit") {
+                    logger.info("first poll committed", metadata: ["startup.ms": "\(ProcessUptime.milliseconds() ?? -1)"])
+                }
+            }
             let (startedDropping, pausedChanged) = health.updateBuffer { b -> (Bool, Bool) in
                 let firstDrops = b.drops.count == 0 && result.drop.count > 0
                 b.drops.merge(result.drop)

@@ -39,6 +39,8 @@ final class ControlServer: Service {
         } catch {
             // Status is a convenience: the agent keeps running without it.
             logger.warning("no control socket: \(error); sitegate status and read will not reach this agent")
+            // A service that returns early would stop the whole agent: wait for shutdown instead.
+            try? await gracefulShutdown()
             return
         }
         defer {

@@ -21,6 +21,12 @@ public final class HealthBoard: Sendable {
     }
 
     private let devices = LockedValue<[String: DeviceHealth]>([:])
+    private let firsts = LockedValue<Set<String>>([])
+
+    /// True the first time `milestone` is reached in this process (start-up figures are logged once).
+    func firstTime(_ milestone: String) -> Bool {
+        firsts.withLock { $0.insert(milestone).inserted }
+    }
     private let buffer = LockedValue(BufferHealth())
     private let broker = LockedValue(BrokerHealth())
 

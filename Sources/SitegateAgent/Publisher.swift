@@ -134,7 +134,12 @@ public final class Publisher: Service {
                 health.setBroker(connected: false, detail: reason)
             }
         case .mqtt(.acknowledged(let mid)):
-            if let seq = c.ledger.acknowledge(mid: mid) { c.acked.append(seq) }
+            if let seq = c.ledger.acknowledge(mid: mid) {
+                c.acked.append(seq)
+                if health.firstTime("ack") {
+                    logger.info("first poll acknowledged by the broker", metadata: ["startup.ms": "\(ProcessUptime.milliseconds() ?? -1)"])
+                }
+            }
             // Refill in chunks rather than one query per ack.
             mayFill = window - c.ledger.inflightCount >= max(1, window / 4)
         case .mqtt(.refused(let mid, let reasonCode)):

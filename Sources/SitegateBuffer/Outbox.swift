@@ -93,6 +93,12 @@ public final class Outbox: Sendable {
         try await withStore("integrity check") { try $0.integrityCheck() }
     }
 
+    /// Checks a buffer file without opening it for use (no recovery, no writes): "ok" when sound, SQLite's
+    /// findings otherwise.
+    public static func integrityCheck(path: String) -> String {
+        do { return try OutboxStore.integrityCheck(path: path) } catch { return "\(error)" }
+    }
+
     /// Deletes every buffered poll (counted as drops).
     public func purge() async throws -> DropReport {
         try await withStore("purge") { try $0.purge() }

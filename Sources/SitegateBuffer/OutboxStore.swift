@@ -44,6 +44,10 @@ final class OutboxStore {
 
     private static func open(_ settings: BufferSettings, clock: any WallClock) throws(SQLiteError) -> SQLiteDatabase {
         let db = try SQLiteDatabase(path: settings.path)
+        // Dropped polls must give disk space back when the disk is full: pages freed by deletes can be returned
+        // to the file system with incremental_vacuum. This takes effect only in a new, empty database, so it
+        // comes before anything (journal_mode=WAL included) writes the file header.
+        try db.execute("PRAGMA auto_vacuum=INCREMENTAL")
         try db.execute("PRAGMA journal_mode=WAL")
         try db.execute("PRAGMA synchronous=\(settings.durability == .full ? "FULL" : "NORMAL")")
         // Keep the write-ahead log small: flash space is scarce, and a full disk must not be filled by the log.
@@ -54,9 +58,6 @@ final class OutboxStore {
         if try check.step(), check.text(0) != "ok" {
             throw SQLiteError(resultCode: SQLITE_CORRUPT, message: check.text(0), operation: "quick_check")
         }
-        // Dropped polls must give disk space back when the disk is full: pages freed by deletes can be returned
-        // to the file system with incremental_vacuum. (Takes effect only before the first table is created.)
-        try db.execute("PRAGMA auto_vacuum=INCREMENTAL")
         try db.transaction { () throws(SQLiteError) in
             let exists = try db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'outbox'")
             if try !exists.step() {
@@ -324,6 +325,17 @@ final class OutboxStore {
             drops: DropReport(
                 count: Int(meta["drops"] ?? 0), oldest: meta["drops_oldest_ms"].map(UnixTime.init(milliseconds:)),
                 newest: meta["drops_newest_ms"].map(UnixTime.init(milliseconds:))))
+    }
+
+    /// `PRAGMA integrity_check` on a database file opened read-only, with no recovery: for `sitegate buffer check`,
+    /// which must report damage rather than repair it.
+    static func integrityCheck(path: String) throws(SQLiteError) -> String {
+        let db = try SQLiteDatabase(path: path, readOnly: true)
+        defer { db.close() }
+        let s = try db.prepare("PRAGMA integrity_check")
+        var lines: [String] = []
+        while try s.step() { lines.append(s.text(0)) }
+        return lines.joined(separator: "\n")
     }
 
     func integrityCheck() throws(SQLiteError) -> String {

@@ -8,6 +8,7 @@ import Glibc
 public enum Secrets {
     public struct MissingSecret: Error, Sendable, CustomStringConvertible {
         public var description: String
+        public init(description: String) { self.description = description }
     }
 
     /// The file that holds the secret.

@@ -46,7 +46,8 @@ public enum RegisterDecoder {
         var value = raw * point.scale
         if scaleFactor != 0 { value *= power10(scaleFactor) }
         value += point.offset
-        return .number(value)
+        // A scale that overflows is no value, not an infinity in a payload.
+        return value.isFinite ? .number(value) : .invalid
     }
 
     /// The numeric value of `bits` read as `type`, before scaling.

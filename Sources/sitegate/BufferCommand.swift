@@ -148,9 +148,13 @@ struct BufferCommand: AsyncParsableCommand {
         @OptionGroup var configOption: ConfigOption
 
         func run() async throws {
-            let (outbox, _) = try await BufferCommand.open(configOption)
-            defer { outbox.close() }
-            let result = try await outbox.integrityCheck()
+            let config = try loadConfig(configOption.config)
+            guard TextFile.exists(config.buffer.path) else {
+                printError("error: no buffer at \(config.buffer.path)")
+                throw ExitCode(1)
+            }
+            // Read-only and without recovery: a damaged buffer is reported, not moved aside.
+            let result = Outbox.integrityCheck(path: config.buffer.path)
             print(result)
             if result != "ok" { throw ExitCode(1) }
         }

@@ -1,0 +1,163 @@
+#!/usr/bin/env python3
+"""Footprint and start-up benchmark (issue 9).
+
+100 simulated meters x 30 points, polled every second over Modbus TCP and published to a local mosquitto at QoS 1:
+CPU seconds per 1,000 readings and peak RSS of the agent, against a plain C loop over the same libraries doing the
+same reads and publishes, in the same run. Then the agent's start-up: process start to first poll committed and
+to first poll acknowledged by the broker.
+
+Usage: footprint.py SITEGATE_BINARY C_LOOP_BINARY [SECONDS]   (prints markdown)
+"""
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+METERS = 100
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def start_broker(work):
+    port = free_port()
+    conf = os.path.join(work, "mosquitto.conf")
+    with open(conf, "w") as f:
+        f.write(f"user root\nlistener {port} 127.0.0.1\nallow_anonymous true\nmax_queued_messages 0\n")
+    p = subprocess.Popen(["mosquitto", "-c", conf], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    for _ in range(100):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.1).close()
+            return p, port
+        except OSError:
+            time.sleep(0.05)
+    raise SystemExit("mosquitto did not start")
+
+
+def start_simulator(binary, work):
+    out = open(os.path.join(work, "sim.out"), "w+")
+    p = subprocess.Popen([binary, "simulate", "--model", "bench-30", "--maps", os.path.join(ROOT, "benchmarks/maps"),
+                          "--units", ",".join(str(u) for u in range(1, METERS + 1)), "--port", "0"],
+                         stdout=out, stderr=subprocess.DEVNULL)
+    for _ in range(100):
+        out.seek(0)
+        m = re.search(r"listening on .*:(\d+)", out.read())
+        if m:
+            return p, int(m.group(1))
+        time.sleep(0.05)
+    raise SystemExit("simulator did not start")
+
+
+def proc_figures(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    ticks = os.sysconf("SC_CLK_TCK")
+    cpu = (int(fields[11]) + int(fields[12])) / ticks
+    rss = hwm = 0
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                hwm = int(line.split()[1])
+            if line.startswith("VmRSS:"):
+                rss = int(line.split()[1])
+    return cpu, hwm, rss
+
+
+def write_config(work, sim_port, broker_port, interval):
+    path = os.path.join(work, f"site-{interval}.yaml")
+    devices = "\n".join(
+        f"  - {{ id: m{u}, bus: lan, unit: {u}, model: bench-30, interval: {interval} }}" for u in range(1, METERS + 1))
+    with open(path, "w") as f:
+        f.write(f"""site: {{ id: bench, gateway: gw01 }}
+mqtt: {{ url: "mqtt://127.0.0.1:{broker_port}", topic_prefix: gia/v1 }}
+buffer: {{ path: {work}/buffer-{interval}.db }}
+control_socket: {work}/control.sock
+maps: [{ROOT}/benchmarks/maps]
+buses:
+  - {{ id: lan, tcp: {{ host: 127.0.0.1, port: {sim_port} }} }}
+devices:
+{devices}
+""")
+    return path
+
+
+def count_lines(path):
+    with open(path) as f:
+        return sum(1 for _ in f)
+
+
+def main():
+    sitegate, c_loop = sys.argv[1], sys.argv[2]
+    seconds = int(sys.argv[3]) if len(sys.argv) > 3 else 60
+    work = tempfile.mkdtemp(prefix="sitegate-footprint.")
+    broker, broker_port = start_broker(work)
+    sim, sim_port = start_simulator(sitegate, work)
+    try:
+        # The C loop.
+        c = subprocess.run([c_loop, "127.0.0.1", str(sim_port), str(METERS), str(broker_port), str(seconds)],
+                           capture_output=True, text=True, check=True)
+        m = re.search(r"cpu_seconds=([\d.]+) max_rss_kb=(\d+) readings=(\d+)", c.stdout)
+        c_cpu, c_rss, c_readings = float(m.group(1)), int(m.group(2)), int(m.group(3))
+
+        # The agent, over the same length of time.
+        config = write_config(work, sim_port, broker_port, "1s")
+        sub_out = os.path.join(work, "received.txt")
+        sub = subprocess.Popen(["mosquitto_sub", "-p", str(broker_port), "-t", "gia/v1/bench/gw01/+/data", "-q", "1"],
+                               stdout=open(sub_out, "w"), stderr=subprocess.DEVNULL)
+        time.sleep(0.3)
+        agent = subprocess.Popen([sitegate, "run", "--config", config, "--log-level", "warning"],
+                                 stderr=open(os.path.join(work, "agent.log"), "w"))
+        time.sleep(seconds)
+        a_cpu, a_hwm, a_rss = proc_figures(agent.pid)
+        agent.send_signal(signal.SIGTERM)
+        agent.wait(timeout=30)
+        time.sleep(0.5)
+        sub.terminate()
+        a_readings = count_lines(sub_out) * 30
+
+        # Start-up: a fresh buffer, a 100 ms interval so that the first tick comes at once.
+        config = write_config(work, sim_port, broker_port, "100ms")
+        log = os.path.join(work, "startup.log")
+        agent = subprocess.Popen([sitegate, "run", "--config", config, "--log-level", "info"], stderr=open(log, "w"))
+        commit = ack = None
+        for _ in range(200):
+            time.sleep(0.05)
+            text = open(log).read()
+            c_m = re.search(r"startup.ms=(\d+).*first poll committed", text)
+            a_m = re.search(r"startup.ms=(\d+).*first poll acknowledged", text)
+            commit, ack = (int(c_m.group(1)) if c_m else None), (int(a_m.group(1)) if a_m else None)
+            if commit is not None and ack is not None:
+                break
+        agent.send_signal(signal.SIGTERM)
+        agent.wait(timeout=30)
+    finally:
+        sim.terminate()
+        broker.terminate()
+
+    c_per_k = c_cpu / (c_readings / 1000)
+    a_per_k = a_cpu / (a_readings / 1000) if a_readings else float("nan")
+    print(f"{METERS} meters x 30 points every second for {seconds} s, Modbus TCP simulator and mosquitto on loopback.")
+    print()
+    print("| | readings | CPU s | CPU s per 1,000 readings | peak RSS |")
+    print("|---|---|---|---|---|")
+    print(f"| plain C loop (libmodbus + libmosquitto) | {c_readings} | {c_cpu:.2f} | {c_per_k:.4f} | {c_rss / 1024:.1f} MiB |")
+    print(f"| sitegate agent | {a_readings} | {a_cpu:.2f} | {a_per_k:.4f} | {a_hwm / 1024:.1f} MiB (now {a_rss / 1024:.1f}) |")
+    print()
+    print(f"CPU ratio sitegate / C: **{a_per_k / c_per_k:.2f}** (target <= 2); peak RSS **{a_hwm / 1024:.1f} MiB** (target <= 20)")
+    print()
+    print(f"Start-up (100 meters, 100 ms interval): first poll committed **{commit} ms** after process start, "
+          f"first poll acknowledged by the broker **{ack} ms**.")
+
+
+if __name__ == "__main__":
+    main()
