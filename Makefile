@@ -3,7 +3,7 @@ SWIFT ?= swift
 BUILD_FLAGS ?=
 export SITEGATE_BIN := $(CURDIR)/.build/debug/sitegate
 
-.PHONY: all deps build test demo release bench clean
+.PHONY: all deps build test demo release bench soak fuzz fuzz-short test-tsan test-asan clean
 
 all: build
 
@@ -13,10 +13,36 @@ deps:
 build: deps
 	$(SWIFT) build $(BUILD_FLAGS)
 
-# Builds everything, then runs unit and integration tests against real mosquitto and simulator processes.
-test: deps
+# Builds everything, runs a short fuzz of the loaders and decoders, then every unit and integration test against
+# real mosquitto, simulator, socat and pymodbus processes.
+test: deps fuzz-short
 	$(SWIFT) build --build-tests $(BUILD_FLAGS)
 	$(SWIFT) test --skip-build $(BUILD_FLAGS)
+
+# The concurrency-heavy suites under ThreadSanitizer; the agent they start is built with it too and exits 66 on a
+# race. A separate build folder: sanitizer builds cannot share one with the normal build.
+TSAN_SUITES = SitegateBufferTests|SitegateCoreTests|EndToEndTests|BrokerOutageTests|MQTTSecurityTests|AnnouncementTests
+test-tsan: deps
+	$(SWIFT) build --build-tests --sanitize=thread --scratch-path .build-tsan
+	SITEGATE_BIN=$(CURDIR)/.build-tsan/debug/sitegate TSAN_OPTIONS="halt_on_error=1 exitcode=66" \
+		$(SWIFT) test --skip-build --sanitize=thread --scratch-path .build-tsan --filter '$(TSAN_SUITES)'
+
+# Every suite but the long crash-safety runs under AddressSanitizer.
+test-asan: deps
+	$(SWIFT) build --build-tests --sanitize=address --scratch-path .build-asan
+	SITEGATE_BIN=$(CURDIR)/.build-asan/debug/sitegate ASAN_OPTIONS="detect_leaks=0" \
+		$(SWIFT) test --skip-build --sanitize=address --scratch-path .build-asan --skip CrashSafetyTests
+
+# libFuzzer: a short run of each target (part of make test) and a long one (FUZZ_SECONDS, default 600 per target).
+fuzz-short: deps
+	@scripts/fuzz.sh 20
+fuzz: deps
+	@scripts/fuzz.sh $${FUZZ_SECONDS:-600}
+
+# The soak run: SOAK_MINUTES (default 30) against faulty simulated meters and a restarting broker.
+soak: deps
+	$(SWIFT) build -c release --product sitegate
+	python3 benchmarks/soak.py .build/release/sitegate $${SOAK_MINUTES:-30}
 
 demo: build
 	@scripts/demo.sh

@@ -95,6 +95,9 @@ let package = Package(
             path: "benchmarks/Sources/sitegate-bench",
             swiftSettings: strictSettings
         ),
+        // libFuzzer targets (scripts/fuzz.sh builds them with -sanitize=fuzzer); plain builds replay inputs.
+        .executableTarget(name: "fuzz-loaders", dependencies: ["SitegateConfig", "SitegateCore"], swiftSettings: strictSettings),
+        .executableTarget(name: "fuzz-decoding", dependencies: ["SitegateCore"], swiftSettings: strictSettings),
         // Launching mosquitto, socat and the simulator for tests; free ports.
         .target(name: "SitegateTestSupport", dependencies: ["SitegateCore"], swiftSettings: strictSettings),
 

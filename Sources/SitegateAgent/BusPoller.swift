@@ -189,7 +189,8 @@ public final class BusPoller: Service {
         do {
             let result = try await outbox.append(polls)
             if !result.seqs.isEmpty {
-                publisher.notifyNewData()
+                publisher.notifyNewData(
+                    zip(result.seqs, polls).map { StoredPoll(seq: $0, committedAt: result.committedAt, poll: $1) })
                 if health.firstTime("commit") {
                     logger.info("first poll committed", metadata: ["startup.ms": "\(ProcessUptime.milliseconds() ?? -1)"])
                 }

@@ -84,7 +84,7 @@ final class ControlServer: Service {
         let ids = Array(Set(device.groups.flatMap(\.pointIDs))).sorted()
         let plan = DevicePlan(device: device, map: map, pointIDs: ids)
         do {
-            let outcome = try await bus.withConnection { DeviceReader.read(plan, on: $0) }
+            let outcome = try await bus.withConnection { DeviceReader.read(plan, on: $0, keepRaw: true) }
             return ReadReport.json(device: device, map: map, plan: plan, outcome: outcome)
         } catch {
             return "{\"error\":\(JSONText.quoted("\(error)"))}"

@@ -52,6 +52,8 @@ final class OutboxStore {
         try db.execute("PRAGMA synchronous=\(settings.durability == .full ? "FULL" : "NORMAL")")
         // Keep the write-ahead log small: flash space is scarce, and a full disk must not be filled by the log.
         try db.execute("PRAGMA wal_autocheckpoint=256")
+        // A small page cache: the buffer is written once and read once, and edge boxes are short of memory.
+        try db.execute("PRAGMA cache_size=-512")
         try db.execute("PRAGMA journal_size_limit=1048576")
         // A damaged file must be found now, not at the first commit: quick_check reads every page once.
         let check = try db.prepare("PRAGMA quick_check")
@@ -123,6 +125,7 @@ final class OutboxStore {
     /// Commits `polls` in one transaction, keeping the buffer inside its bounds.
     func append(_ polls: [Poll], now: UnixTime) throws(SQLiteError) -> AppendResult {
         var result = AppendResult()
+        result.committedAt = now
         if settings.whenFull == .pause, try usedBytes() >= settings.maxBytes {
             result.paused = true
             return result
@@ -377,6 +380,8 @@ public struct AppendResult: Sendable {
     public var drop = DropReport()
     /// The buffer is full and its policy is to pause: nothing was committed.
     public var paused = false
+    /// The commit time recorded with the polls.
+    public var committedAt = UnixTime(nanoseconds: 0)
 }
 
 public struct BufferStats: Sendable, Hashable {

@@ -1,6 +1,8 @@
 /// Minimal JSON text building for payloads: escaping and number formatting, no Foundation.
 public enum JSONText {
     public static func quoted(_ s: String) -> String {
+        // Ids, units and times need no escaping: skip the per-character walk.
+        if s.utf8.allSatisfy({ $0 >= 0x20 && $0 != 0x22 && $0 != 0x5C }) { return "\"" + s + "\"" }
         var out = "\""
         for scalar in s.unicodeScalars {
             switch scalar {

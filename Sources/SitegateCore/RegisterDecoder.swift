@@ -10,27 +10,35 @@ public enum DecodedValue: Sendable, Hashable {
 public enum RegisterDecoder {
     /// Reassembles `registers` (in wire order) into one big-endian integer of 16 × count bits, A being the most
     /// significant byte, according to `order`.
-    public static func assemble(_ registers: some Collection<UInt16>, order: WordOrder) -> UInt64 {
-        let words = Array(registers)
-        let ordered: [UInt16]
+    /// Concrete (not generic) so that callers in other modules get a specialised, allocation-free loop.
+    public static func assemble(_ registers: ArraySlice<UInt16>, order: WordOrder) -> UInt64 {
+        var bits: UInt64 = 0
         switch order {
-        case .abcd: ordered = words
-        case .cdab: ordered = words.reversed()
-        case .badc: ordered = words.map(\.byteSwapped)
-        case .dcba: ordered = words.reversed().map(\.byteSwapped)
+        case .abcd: for w in registers { bits = bits << 16 | UInt64(w) }
+        case .cdab: for w in registers.reversed() { bits = bits << 16 | UInt64(w) }
+        case .badc: for w in registers { bits = bits << 16 | UInt64(w.byteSwapped) }
+        case .dcba: for w in registers.reversed() { bits = bits << 16 | UInt64(w.byteSwapped) }
         }
-        return ordered.reduce(0) { ($0 << 16) | UInt64($1) }
+        return bits
+    }
+
+    public static func assemble(_ registers: [UInt16], order: WordOrder) -> UInt64 {
+        assemble(registers[...], order: order)
     }
 
     /// The raw integer before scaling, or nil for strings.
-    public static func rawBits(_ registers: some Collection<UInt16>, type: ValueType, order: WordOrder) -> UInt64? {
+    public static func rawBits(_ registers: ArraySlice<UInt16>, type: ValueType, order: WordOrder) -> UInt64? {
         guard type != .string else { return nil }
         return assemble(registers, order: order)
     }
 
     /// Decodes one point. `registers` must hold exactly `point.length` words.
     /// `scaleFactor` is the SunSpec power of ten read from the point's scale register, if it has one.
-    public static func decode(_ registers: some Collection<UInt16>, as point: PointDefinition, scaleFactor: Int = 0)
+    public static func decode(_ registers: [UInt16], as point: PointDefinition, scaleFactor: Int = 0) -> DecodedValue {
+        decode(registers[...], as: point, scaleFactor: scaleFactor)
+    }
+
+    public static func decode(_ registers: ArraySlice<UInt16>, as point: PointDefinition, scaleFactor: Int = 0)
         -> DecodedValue
     {
         precondition(registers.count == point.length, "point \(point.id) needs \(point.length) registers")
@@ -66,7 +74,7 @@ public enum RegisterDecoder {
     }
 
     /// ASCII, two characters per register, high byte first; stops at the first NUL and trims spaces.
-    public static func decodeString(_ registers: some Collection<UInt16>) -> String {
+    public static func decodeString(_ registers: ArraySlice<UInt16>) -> String {
         var bytes: [UInt8] = []
         for word in registers {
             bytes.append(UInt8(word >> 8))

@@ -25,20 +25,16 @@ public struct ReadOutcome: Sendable {
 /// Executes a device plan on a bus thread and decodes what comes back. A failed transaction yields no readings for
 /// its points: never a stale value with a fresh timestamp.
 public enum DeviceReader {
-    public static func read(_ plan: DevicePlan, on bus: ModbusTransaction) -> ReadOutcome {
+    /// - Parameter keepRaw: keep each point's registers in the outcome (for `sitegate read`; the agent does not).
+    public static func read(_ plan: DevicePlan, on bus: ModbusTransaction, keepRaw: Bool = false) -> ReadOutcome {
         let started = SystemWallClock().now()
-        var outcome = readOnce(plan, on: bus)
+        var outcome = readOnce(plan, on: bus, keepRaw: keepRaw)
         outcome.duration = SystemWallClock().now() - started
         return outcome
     }
 
-    private static func readOnce(_ plan: DevicePlan, on bus: ModbusTransaction) -> ReadOutcome {
-        var readings: [Reading] = []
+    private static func readOnce(_ plan: DevicePlan, on bus: ModbusTransaction, keepRaw: Bool) -> ReadOutcome {
         var errors: [ModbusError] = []
-        var raw: [String: [UInt16]] = [:]
-        var firstSent: UnixTime? = nil
-        var pending: [(point: PointDefinition, words: [UInt16], sentAt: UnixTime)] = []
-        var scaleFactors: [String: Int] = [:]
         var transactions = 0
         var holes: [RegisterFunction: [Range<Int>]] = [:]
         var unsupported: [String] = []
@@ -66,35 +62,39 @@ public enum DeviceReader {
                 break
             }
         }
-        for (request, registers, sentAt) in answered {
-            let result = (registers: registers, sentAt: sentAt)
-            if firstSent == nil || sentAt < firstSent! { firstSent = sentAt }
-            for point in request.points {
-                let start = point.address - request.address
-                let words = Array(result.registers[start..<(start + point.length)])
-                if point.id.hasPrefix(DevicePlan.scaleFactorPrefix) {
-                    scaleFactors["\(point.function.rawValue)/\(point.address)"] = Int(Int16(bitPattern: words[0]))
-                } else {
-                    pending.append((point, words, result.sentAt))
-                }
-            }
-        }
-        guard let takenAt = firstSent else {
-            var outcome = ReadOutcome(poll: nil, errors: errors, transactions: transactions, raw: raw)
+        guard let takenAt = answered.map(\.sentAt).min() else {
+            var outcome = ReadOutcome(poll: nil, errors: errors, transactions: transactions, raw: [:])
             outcome.learnedHoles = holes
             outcome.unsupportedPoints = unsupported
             return outcome
         }
-        for (point, words, sentAt) in pending {
-            raw[point.id] = words
-            let sf = point.scaleRegister.flatMap { scaleFactors["\(point.function.rawValue)/\($0)"] } ?? 0
-            let value: Reading.Value
-            switch RegisterDecoder.decode(words, as: point, scaleFactor: sf) {
-            case .number(let v): value = .number(v)
-            case .text(let s): value = .text(s)
-            case .invalid: value = .invalid(raw: words.map(hex4).joined())
+        // SunSpec-style scale factors first, since points may come before their scale register.
+        var scaleFactors: [Int: Int] = [:]
+        if plan.points.contains(where: { $0.scaleRegister != nil }) {
+            for (request, registers, _) in answered {
+                for point in request.points where point.id.hasPrefix(DevicePlan.scaleFactorPrefix) {
+                    scaleFactors[point.address] = Int(Int16(bitPattern: registers[point.address - request.address]))
+                }
             }
-            readings.append(Reading(pointID: point.id, unit: point.unit, value: value, offset: sentAt - takenAt))
+        }
+        var readings: [Reading] = []
+        readings.reserveCapacity(plan.points.count)
+        var raw: [String: [UInt16]] = [:]
+        // Decoded straight from the answer's registers: no copy per point on the hot path.
+        for (request, registers, sentAt) in answered {
+            for point in request.points where !point.id.hasPrefix(DevicePlan.scaleFactorPrefix) {
+                let start = point.address - request.address
+                let words = registers[start..<(start + point.length)]
+                if keepRaw { raw[point.id] = Array(words) }
+                let sf = point.scaleRegister.flatMap { scaleFactors[$0] } ?? 0
+                let value: Reading.Value
+                switch RegisterDecoder.decode(words, as: point, scaleFactor: sf) {
+                case .number(let v): value = .number(v)
+                case .text(let s): value = .text(s)
+                case .invalid: value = .invalid(raw: words.map(hex4).joined())
+                }
+                readings.append(Reading(pointID: point.id, unit: point.unit, value: value, offset: sentAt - takenAt))
+            }
         }
         var outcome = ReadOutcome(
             poll: readings.isEmpty ? nil : Poll(deviceID: plan.deviceID, takenAt: takenAt, readings: readings),

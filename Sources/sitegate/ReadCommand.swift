@@ -67,7 +67,7 @@ struct ReadCommand: AsyncParsableCommand {
         let plan = DevicePlan(device: d, map: map, pointIDs: ids)
         let bus = ModbusBus(config: busConfig)
         defer { bus.shutdown() }
-        let outcome = try await bus.withConnection { DeviceReader.read(plan, on: $0) }
+        let outcome = try await bus.withConnection { DeviceReader.read(plan, on: $0, keepRaw: true) }
         if case .connectionFailed(let why)? = outcome.errors.first, case .rtu(let port, _, _, _, _) = busConfig.transport {
             printError("error: cannot open \(port): \(why) (is another program using the port?)")
             throw ExitCode(1)
