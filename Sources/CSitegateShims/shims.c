@@ -10,3 +10,4 @@ int sitegate_set_thread_name(const char *name) {
     return 0;
 #endif
 }
+

@@ -189,8 +189,7 @@ public final class BusPoller: Service {
         do {
             let result = try await outbox.append(polls)
             if !result.seqs.isEmpty {
-                publisher.notifyNewData(
-                    zip(result.seqs, polls).map { StoredPoll(seq: $0, committedAt: result.committedAt, poll: $1) })
+                publisher.notifyNewData()
                 if health.firstTime("commit") {
                     logger.info("first poll committed", metadata: ["startup.ms": "\(ProcessUptime.milliseconds() ?? -1)"])
                 }

@@ -14,7 +14,7 @@ import SitegateMQTT
 public final class Publisher: Service {
     enum Input: Sendable {
         case mqtt(MQTTEvent)
-        case newData([StoredPoll])
+        case newData
         case flush
         case health
     }
@@ -30,9 +30,7 @@ public final class Publisher: Service {
         var backlogCursor: Int64 = 0
         var backlogDone = false
         var acked: [Int64] = []
-        /// Polls just committed, handed over by the pollers: live data goes out without reading it back from
-        /// the database. Bounded; when it cannot tell what comes next, the database answers (`dirty`).
-        var liveQueue: [StoredPoll] = []
+        /// The database may hold polls not handed over yet (set by new commits and a new session).
         var dirty = true
         var lastClientError: String?
         var refusalLogged = false
@@ -67,12 +65,11 @@ public final class Publisher: Service {
         (inputs, inputContinuation) = AsyncStream.makeStream(of: Input.self, bufferingPolicy: .unbounded)
     }
 
-    /// Called by pollers after a commit, with what they committed.
-    public func notifyNewData(_ polls: [StoredPoll]) {
-        inputContinuation.yield(.newData(polls))
+    /// Called by pollers after a commit: there is something new to send. (Handing the polls over in memory
+    /// instead was measured: no CPU saved, 2.4 MiB more resident memory at 100 meters; the database answers.)
+    public func notifyNewData() {
+        inputContinuation.yield(.newData)
     }
-
-    static let liveQueueLimit = 500
 
     public func run() async throws {
         var cursor = Cursor()
@@ -172,14 +169,8 @@ public final class Publisher: Service {
                 logger.error("broker connection: \(message)")
                 health.setBroker(connected: false, detail: message)
             }
-        case .newData(let polls):
-            c.liveQueue += polls
-            if c.liveQueue.count > Self.liveQueueLimit {
-                c.liveQueue.removeAll()  // offline for a while: the database has it all
-                c.dirty = true
-            } else if polls.count > 1 || (c.liveQueue.count > 1 && c.liveQueue[c.liveQueue.count - 2].seq > polls[0].seq) {
-                c.liveQueue.sort { $0.seq < $1.seq }
-            }
+        case .newData:
+            c.dirty = true
             mayFill = true
         case .flush:
             await deleteAcknowledged(&c)
@@ -198,7 +189,6 @@ public final class Publisher: Service {
         let lastSeq = (try? await outbox.stats().lastSeq) ?? 0
         c.liveFrom = lastSeq + 1
         c.liveCursor = lastSeq
-        c.liveQueue.removeAll { $0.seq <= lastSeq }
         c.dirty = true
         // Rescan the backlog from the start: polls the broker refused last session are offered again.
         c.backlogCursor = 0
@@ -224,22 +214,7 @@ public final class Publisher: Service {
     private func fill(_ c: inout Cursor) async {
         do {
             var room = window - c.ledger.inflightCount
-            // Live polls from memory, as long as they follow the cursor without a gap.
-            while room > 0, let first = c.liveQueue.first {
-                if first.seq <= c.liveCursor {
-                    c.liveQueue.removeFirst()
-                    continue
-                }
-                if first.seq != c.liveCursor + 1 {
-                    c.dirty = true  // another bus's commit not announced yet, or the queue was cut
-                    break
-                }
-                guard publish(first, &c) else { return }
-                c.liveCursor = first.seq
-                c.liveQueue.removeFirst()
-                room -= 1
-            }
-            // Live polls from the database, when memory cannot tell.
+            // Live polls first, in seq order.
             if room > 0 && c.dirty {
                 let live = try await outbox.polls(after: max(c.liveCursor, c.liveFrom - 1), limit: room)
                 for stored in live {

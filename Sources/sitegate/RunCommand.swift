@@ -2,6 +2,10 @@ import ArgumentParser
 import SitegateAgent
 import SitegateCore
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 struct RunCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "run",
