@@ -98,6 +98,8 @@ let package = Package(
         // libFuzzer targets (scripts/fuzz.sh builds them with -sanitize=fuzzer); plain builds replay inputs.
         .executableTarget(name: "fuzz-loaders", dependencies: ["SitegateConfig", "SitegateCore"], swiftSettings: strictSettings),
         .executableTarget(name: "fuzz-decoding", dependencies: ["SitegateCore"], swiftSettings: strictSettings),
+        // sd_notify over its datagram protocol, and the progress watchdog that gates WATCHDOG=1. No C library.
+        .target(name: "SitegateSystemd", swiftSettings: strictSettings),
         // Launching mosquitto, socat and the simulator for tests; free ports.
         .target(name: "SitegateTestSupport", dependencies: ["SitegateCore"], swiftSettings: strictSettings),
 
@@ -105,6 +107,12 @@ let package = Package(
         .testTarget(
             name: "SitegateConfigTests",
             dependencies: ["SitegateConfig", "SitegateCore", "SitegateTestSupport"],
+            swiftSettings: strictSettings
+        ),
+        // The notifier against a socket of its own, the watchdog, and the unit files under systemd-analyze.
+        .testTarget(
+            name: "SitegateSystemdTests",
+            dependencies: ["SitegateSystemd", "SitegateTestSupport"],
             swiftSettings: strictSettings
         ),
         .testTarget(
