@@ -35,8 +35,9 @@ done
 
 install -m 0644 README.md docs/*.md docs/*.json "$destdir$docdir/"
 
-# The unit names /usr/bin/sitegate; another PREFIX gets its own path.
-sed "s#^ExecStart=/usr/bin/sitegate #ExecStart=$bindir/sitegate #" systemd/sitegate.service \
+# The unit names /usr/bin/sitegate and /usr/share/doc/sitegate; another PREFIX gets its own paths.
+sed -e "s#^ExecStart=/usr/bin/sitegate #ExecStart=$bindir/sitegate #" \
+  -e "s#^Documentation=file:/usr/share/doc/sitegate/#Documentation=file:$docdir/#" systemd/sitegate.service \
   > "$destdir$unitdir/sitegate.service"
 chmod 0644 "$destdir$unitdir/sitegate.service"
 install -m 0644 systemd/sitegate.sysusers "$destdir$sysusersdir/sitegate.conf"

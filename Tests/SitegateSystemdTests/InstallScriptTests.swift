@@ -50,6 +50,7 @@ import Glibc
         #expect(Self.exists("\(root)/usr/local/lib/sysusers.d/sitegate.conf"))
         let unit = try readFile("\(root)/usr/local/lib/systemd/system/sitegate.service")
         #expect(unit.contains("\nExecStart=/usr/local/bin/sitegate run --config /etc/sitegate/site.yaml\n"))
+        #expect(unit.contains("\nDocumentation=file:/usr/local/share/doc/sitegate/operations.md\n"))
         #expect(
             try readFile("\(root)/etc/sitegate/site.yaml").contains("  - /usr/local/share/sitegate/devicemaps/models\n")
         )
