@@ -66,6 +66,10 @@
 // 7. Logging (Sources/sitegate/Sitegate.swift, LogOptions.bootstrap; add "SitegateLogging" to the executable's
 //    dependencies): `var handler = JournalLogHandler.standardError(label: label)` instead of
 //    `StreamLogHandler.standardError(label: label)`.
+//
+// 8. Then enable Tests/SitegateSystemdTests/AgentNotifyTests.swift (remove its `.disabled`): it runs `sitegate run`
+//    against a notify socket of its own. In docs/operations.md, drop the interim `Type=exec` drop-in and turn the
+//    "Planned" rows of the status table into "Works".
 
 #if canImport(Glibc)
 import Glibc
