@@ -9,9 +9,11 @@
 //        let now = ContinuousClock.now
 //        watchdog.withLock { w in
 //            for bus in config.buses {
-//                guard let longest = plans(for: bus).map(\.1.interval).max() else { continue }
+//                let plans = plans(for: bus)
+//                guard let longest = plans.map(\.1.interval).max() else { continue }
 //                w.register("bus:\(bus.id)", allowance: WatchdogAllowance.poller(
-//                    longestInterval: longest, responseTimeout: bus.responseTimeout), now: now)
+//                    longestInterval: longest, responseTimeout: bus.responseTimeout,
+//                    transactionsPerCycle: plans.reduce(0) { $0 + $1.0.requests.count }), now: now)
 //            }
 //            w.register("publisher", allowance: WatchdogAllowance.publisher(keepalive: config.mqtt.keepalive),
 //                       now: now, idle: true)
@@ -19,12 +21,13 @@
 //
 //    Pass `watchdog` to each BusPoller and to the Publisher.
 //
-// 2. BusPoller.poll(_:), at its end, after every attempt whether the meter answered or not:
+// 2. BusPoller.runCycle(_:backoffs:knowledge:), at its end, after every cycle whether the meters answered or not
+//    (devices in backoff included):
 //
 //        watchdog.withLock { $0.progressed("bus:\(bus.config.id)", now: .now) }
 //
-//    and after a successful commit, while the broker is connected (HealthBoard's broker state): new data means an
-//    acknowledgement is now owed, so a publisher that stops reading its inputs is caught too:
+//    and in commit(_:), when `result.seqs` is not empty and the broker is connected (HealthBoard's broker state):
+//    new data means an acknowledgement is now owed, so a publisher that stops reading its inputs is caught too:
 //
 //        watchdog.withLock { $0.setIdle("publisher", false, now: .now) }
 //

@@ -1,10 +1,13 @@
 /// How long a component of the agent may go without progress before `ProgressWatchdog` withholds the ping.
 public enum WatchdogAllowance {
-    /// A bus poller: twice its longest poll interval plus one response timeout. A healthy poller finishes an attempt
-    /// at least once per interval; the slack covers one tick skipped because the previous round ran long, and one
-    /// transaction that waits out its timeout.
-    public static func poller(longestInterval: Duration, responseTimeout: Duration) -> Duration {
-        longestInterval * 2 + responseTimeout
+    /// A bus poller: twice its longest poll interval, plus one response timeout for each transaction of a cycle.
+    /// A healthy poller finishes a cycle at least once per interval; the slack covers one tick skipped because the
+    /// previous cycle ran long, and a cycle in which every meter on the line is silent and each transaction waits
+    /// out its timeout (a cut RS-485 line). `transactionsPerCycle`: the read requests of all the bus's devices.
+    public static func poller(
+        longestInterval: Duration, responseTimeout: Duration, transactionsPerCycle: Int = 1
+    ) -> Duration {
+        longestInterval * 2 + responseTimeout * max(1, transactionsPerCycle)
     }
 
     /// The publisher while busy: three MQTT keepalives. libmosquitto declares a silent connection dead after one and

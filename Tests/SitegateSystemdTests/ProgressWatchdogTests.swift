@@ -127,6 +127,15 @@ struct TestInstant: InstantProtocol {
         #expect(
             WatchdogAllowance.poller(longestInterval: .seconds(900), responseTimeout: .milliseconds(500))
                 == .milliseconds(1_800_500))
+        // Ten silent meters of three reads each, 1 s timeout: one cycle can take 30 s.
+        #expect(
+            WatchdogAllowance.poller(
+                longestInterval: .seconds(10), responseTimeout: .seconds(1), transactionsPerCycle: 30)
+                == .seconds(50))
+        #expect(
+            WatchdogAllowance.poller(
+                longestInterval: .seconds(10), responseTimeout: .seconds(1), transactionsPerCycle: 0)
+                == .seconds(21))
         #expect(WatchdogAllowance.publisher(keepalive: .seconds(30)) == .seconds(90))
     }
 
