@@ -53,7 +53,7 @@ fi
 if [ -z "$destdir" ]; then
   # The unit loads these credentials and fails to start when a source file is missing; empty means unused.
   install -d -m 0700 "$confdir/credentials"
-  for secret in mqtt-password mqtt-client.key; do
+  for secret in mqtt-password mqtt-client-key; do
     [ -e "$confdir/credentials/$secret" ] || install -m 0600 /dev/null "$confdir/credentials/$secret"
   done
   echo "installed; next: systemd-sysusers $sysusersdir/sitegate.conf && systemctl daemon-reload"

@@ -94,7 +94,7 @@ struct UnitFileTests {
         #expect(
             values("LoadCredential") == [
                 "mqtt-password:/etc/sitegate/credentials/mqtt-password",
-                "mqtt-client-key:/etc/sitegate/credentials/mqtt-client.key",
+                "mqtt-client-key:/etc/sitegate/credentials/mqtt-client-key",
             ])
         #expect(Set(values("DeviceAllow")) == ["char-ttyUSB rw", "char-ttyACM rw", "char-ttyAMA rw", "char-ttyS rw"])
         #expect(values("RestrictAddressFamilies") == ["AF_UNIX AF_INET AF_INET6"])
