@@ -1,9 +1,18 @@
 # sitegate: the README's two commands are `make demo` and `make test`.
 SWIFT ?= swift
 BUILD_FLAGS ?=
-export SITEGATE_BIN := $(CURDIR)/.build/debug/sitegate
+# The build folder: the --scratch-path given in BUILD_FLAGS (a worktree's own, say), else .build. The tests and
+# the demo run the binary built there.
+SCRATCH_PATH ?= $(or $(lastword $(shell printf '%s\n' $(BUILD_FLAGS) | \
+	sed -n -e 's/^--scratch-path=//p' -e '/^--scratch-path$$/{n;p;}')),.build)
+export SITEGATE_BIN := $(abspath $(SCRATCH_PATH))/debug/sitegate
+RELEASE_BIN := $(abspath $(SCRATCH_PATH))/release/sitegate
 
-.PHONY: all deps build test demo release bench soak fuzz fuzz-short test-tsan test-asan clean
+# Installing: PREFIX=/usr/local by default, PREFIX=/usr for a package; DESTDIR stages into a folder.
+PREFIX ?= /usr/local
+DESTDIR ?=
+
+.PHONY: all deps build test demo release install deb package-test bench soak fuzz fuzz-short test-tsan test-asan clean
 
 all: build
 
@@ -47,13 +56,27 @@ soak: deps
 demo: build
 	@scripts/demo.sh
 
-# A static-stdlib, stripped release binary: the footprint figure we track.
+# A static-stdlib, stripped release binary: the footprint figure we track. No Swift runtime needed to run it.
 release: deps
-	$(SWIFT) build -c release --static-swift-stdlib -Xlinker -s
-	@ls -l .build/release/sitegate
+	$(SWIFT) build -c release --static-swift-stdlib -Xlinker -s --scratch-path $(SCRATCH_PATH)
+	@ls -l $(RELEASE_BIN)
+
+# The release binary, device maps, docs, the systemd unit and sysusers file, and an example /etc/sitegate/site.yaml
+# that never replaces an existing one (scripts/install.sh).
+install: release
+	PREFIX=$(PREFIX) DESTDIR=$(DESTDIR) SITEGATE_RELEASE_BIN=$(RELEASE_BIN) scripts/install.sh
+
+# out/sitegate_VERSION_ARCH.deb (scripts/build-deb.sh); dpkg-shlibdeps comes with dpkg-dev, file is for package-test.
+deb: release
+	@scripts/install-deps.sh dpkg-dev file
+	SITEGATE_RELEASE_BIN=$(RELEASE_BIN) scripts/build-deb.sh
+
+# Builds the release binary and the .deb (a few minutes), then checks the package's contents. Not part of `test`.
+package-test: deb
+	scripts/test-deb.sh out/sitegate_$$($(RELEASE_BIN) --version)_$$(dpkg --print-architecture).deb
 
 clean:
-	rm -rf .build
+	rm -rf $(SCRATCH_PATH)
 
 # Every benchmark in benchmarks/, written to benchmarks/report.md (release builds: several minutes).
 bench: deps

@@ -19,7 +19,8 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
-        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        // SitegateLogging implements `LogHandler.log(event:)` (SLG-0005); built and tested with 1.16.2.
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
     ],
     targets: [
@@ -98,6 +99,14 @@ let package = Package(
         // libFuzzer targets (scripts/fuzz.sh builds them with -sanitize=fuzzer); plain builds replay inputs.
         .executableTarget(name: "fuzz-loaders", dependencies: ["SitegateConfig", "SitegateCore"], swiftSettings: strictSettings),
         .executableTarget(name: "fuzz-decoding", dependencies: ["SitegateCore"], swiftSettings: strictSettings),
+        // sd_notify over its datagram protocol, and the progress watchdog that gates WATCHDOG=1. No C library.
+        .target(name: "SitegateSystemd", swiftSettings: strictSettings),
+        // swift-log to standard error in the line format journald reads (priority prefix, logfmt metadata).
+        .target(
+            name: "SitegateLogging",
+            dependencies: ["SitegateCore", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strictSettings
+        ),
         // Launching mosquitto, socat and the simulator for tests; free ports.
         .target(name: "SitegateTestSupport", dependencies: ["SitegateCore"], swiftSettings: strictSettings),
 
@@ -107,10 +116,24 @@ let package = Package(
             dependencies: ["SitegateConfig", "SitegateCore", "SitegateTestSupport"],
             swiftSettings: strictSettings
         ),
+        // The notifier against a socket of its own, the watchdog, and the unit files under systemd-analyze.
+        .testTarget(
+            name: "SitegateSystemdTests",
+            dependencies: ["SitegateSystemd", "SitegateTestSupport"],
+            swiftSettings: strictSettings
+        ),
         .testTarget(
             name: "SitegateBufferTests",
             dependencies: [
                 "SitegateBuffer", "SitegateCore", "SitegateConfig", "SitegateThreads", "SitegateTestSupport",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "SitegateLoggingTests",
+            dependencies: [
+                "SitegateLogging", "SitegateCore", "SitegateThreads", "SitegateTestSupport",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strictSettings

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Installs the Debian packages sitegate needs to build, test and run the demo. Idempotent: installs only what is
-# missing. Uses sudo when not root.
+# Installs the Debian packages sitegate needs to build, test and run the demo, plus any named as arguments (the
+# packaging targets add theirs). Idempotent: installs only what is missing. Uses sudo when not root.
 set -euo pipefail
 
 packages=(
@@ -10,7 +10,9 @@ packages=(
   mosquitto mosquitto-clients                                 # the broker and mosquitto_sub for demo and tests
   socat mbpoll                                                # serial pty pairs; an independent Modbus client
   python3 python3-jsonschema                                  # independent SenML schema validation in tests
+  systemd                                                     # systemd-analyze, systemd-sysusers: unit file tests
 )
+packages+=("$@")
 
 missing=()
 for p in "${packages[@]}"; do

@@ -1,0 +1,64 @@
+import SitegateTestSupport
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The contract between the unit (Type=notify, WatchdogSec=) and the agent, with the test standing in for systemd:
+/// `sitegate run` sends READY=1 once started, WATCHDOG=1 at half of WATCHDOG_USEC, STOPPING=1 on SIGTERM. Neither
+/// the broker nor the meter answers here: readiness must not wait for them.
+@Suite(
+    .disabled("the agent does not speak sd_notify yet: Sources/SitegateSystemd/SystemdNotifier.swift lists the steps"),
+    .timeLimit(.minutes(1))
+)
+struct AgentNotifyTests {
+    /// The next datagram for which `matches` holds, polling without blocking the task.
+    static func next(
+        _ receiver: NotifyReceiver, within timeout: Duration, where matches: (String) -> Bool
+    ) async
+        -> String?
+    {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            while let message = receiver.receive(timeout: .zero) {
+                if matches(message) { return message }
+            }
+            try? await Task.sleep(for: .milliseconds(50))
+        }
+        return nil
+    }
+
+    @Test func readyWatchdogAndStopping() async throws {
+        let work = try TestEnvironment.makeTemporaryDirectory("sitegate-notify")
+        let config = """
+            site: { id: test-park, gateway: gw01 }
+            mqtt: { url: "mqtt://127.0.0.1:\(try FreePort.find())" }
+            buffer: { path: \(work)/buffer.db }
+            maps: [\(TestEnvironment.shippedMaps)]
+            buses:
+              - { id: lan, tcp: { host: 127.0.0.1, port: \(try FreePort.find()) }, response_timeout: 200ms }
+            devices:
+              - { id: meter, bus: lan, unit: 1, model: eastron-sdm630, interval: 1s }
+            """
+        try writeFile("\(work)/site.yaml", config)
+        let receiver = try NotifyReceiver(
+            abstractName: "sitegate-test-agent-\(getpid())-\(UInt32.random(in: 0...9999))")
+        let agent = try ChildProcess(
+            [TestEnvironment.sitegateBinary, "run", "--config", "\(work)/site.yaml"], directory: work, name: "agent",
+            environment: ["NOTIFY_SOCKET": receiver.notifySocket, "WATCHDOG_USEC": "2000000"])
+        defer { agent.signal(SIGKILL) }
+
+        let ready = await Self.next(receiver, within: .seconds(15)) { $0.split(separator: "\n").contains("READY=1") }
+        #expect(ready != nil, "no READY=1; agent log:\n\(agent.standardError.suffix(2000))")
+        let ping = await Self.next(receiver, within: .seconds(5)) { $0.split(separator: "\n").contains("WATCHDOG=1") }
+        #expect(ping != nil, "no WATCHDOG=1 within 5 s of a 2 s watchdog")
+
+        agent.signal(SIGTERM)
+        let stopping = await Self.next(receiver, within: .seconds(10)) {
+            $0.split(separator: "\n").contains("STOPPING=1")
+        }
+        #expect(stopping != nil, "no STOPPING=1 after SIGTERM")
+        #expect(await agent.wait(timeout: .seconds(25)) == 0, "\(agent.standardError.suffix(2000))")
+    }
+}
