@@ -61,7 +61,7 @@ let package = Package(
         .target(
             name: "SitegateAgent",
             dependencies: [
-                "SitegateCore", "SitegateConfig", "SitegateModbus", "SitegateBuffer", "SitegateMQTT",
+                "SitegateCore", "SitegateConfig", "SitegateModbus", "SitegateBuffer", "SitegateMQTT", "SitegateSystemd", "SitegateThreads",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -78,7 +78,7 @@ let package = Package(
             name: "sitegate",
             dependencies: [
                 "SitegateCore", "SitegateConfig", "SitegateModbus", "SitegateBuffer", "SitegateMQTT",
-                "SitegateAgent", "SitegateSimulator", "CModbus", "CMosquitto", "CSQLite",
+                "SitegateAgent", "SitegateSimulator", "SitegateLogging", "CModbus", "CMosquitto", "CSQLite",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

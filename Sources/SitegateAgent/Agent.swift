@@ -5,20 +5,25 @@ import SitegateConfig
 import SitegateCore
 import SitegateModbus
 import SitegateMQTT
+import SitegateSystemd
+import SitegateThreads
 import UnixSignals
 
 /// The running gateway: one poller per bus, one publisher, one outbox, wired from a validated config.
 ///
 /// Data flows one way: schedule -> bus -> readings -> outbox -> publisher -> broker.
 public final class Agent: Sendable {
-    public let config: SiteConfig
+    /// The config in force; a reload replaces it.
+    public var config: SiteConfig { current.withLock { $0 } }
+    private let current: LockedValue<SiteConfig>
     public let health = HealthBoard()
     let logger: Logger
 
     let version: String
+    let startedAt = SystemWallClock().now()
 
     public init(config: SiteConfig, version: String, logger: Logger) {
-        self.config = config
+        current = LockedValue(config)
         self.version = version
         self.logger = logger
     }
@@ -37,7 +42,7 @@ public final class Agent: Sendable {
             "buffer opened",
             metadata: ["buffer.path": "\(outbox.path)", "buffer.depth": "\(stats.depth)", "buffer.last_seq": "\(stats.lastSeq)"])
 
-        let announcements = Announcements(config: config, version: version, started: SystemWallClock().now())
+        let announcements = Announcements(config: config, version: version, started: startedAt)
         var options = try clientOptions()
         options.will = MQTTClient.Will(topic: announcements.topics.status, payload: announcements.offline)
         let client = try MQTTClient(options: options)
@@ -46,25 +51,26 @@ public final class Agent: Sendable {
             encoder: SenMLEncoder(siteID: config.site.id, gatewayID: config.site.gateway),
             window: config.mqtt.inflightWindow, health: health, announcements: announcements, logger: logger)
 
-        var services: [any Service] = [publisher]
-        var buses: [String: ModbusBus] = [:]
-        for bus in config.buses {
-            let assignments = assignments(for: bus)
-            guard !assignments.isEmpty else { continue }
-            let modbus = ModbusBus(config: bus)
-            buses[bus.id] = modbus
-            services.append(
-                BusPoller(
-                    bus: modbus, assignments: assignments, outbox: outbox, publisher: publisher, health: health,
-                    clock: SystemWallClock(), logger: logger))
+        let notifier = SystemdNotifier()
+        let watchdog = LockedValue(ProgressWatchdog<ContinuousClock.Instant>())
+        watchdog.withLock {
+            $0.register("publisher", allowance: WatchdogAllowance.publisher(keepalive: config.mqtt.keepalive), now: .now, idle: true)
         }
-        services.append(
-            ControlServer(path: config.controlSocket, agent: self, outbox: outbox, buses: buses, logger: logger))
-        let group = ServiceGroup(
-            configuration: .init(
-                services: services.map { .init(service: $0) },
-                gracefulShutdownSignals: [.sigterm, .sigint],
-                logger: logger))
+        let supervisor = PollerSupervisor(
+            agent: self, outbox: outbox, publisher: publisher, watchdog: watchdog, logger: logger)
+        publisher.attach(watchdog: watchdog)
+        // Started in this order, stopped in reverse: the notifier hears of shutdown first, the publisher last.
+        let services: [any Service] = [
+            publisher, supervisor,
+            ControlServer(path: config.controlSocket, agent: self, outbox: outbox, supervisor: supervisor, logger: logger),
+            ReloadService(agent: self, supervisor: supervisor, publisher: publisher, notifier: notifier, logger: logger),
+            NotifyService(agent: self, outbox: outbox, notifier: notifier, watchdog: watchdog, logger: logger),
+        ]
+        var configuration = ServiceGroupConfiguration(
+            services: services.map { .init(service: $0) }, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        // Below the unit's TimeoutStopSec (30 s): the drain ends before systemd would kill us.
+        configuration.maximumGracefulShutdownDuration = .seconds(20)
+        let group = ServiceGroup(configuration: configuration)
         logger.info(
             "sitegate running",
             metadata: ["site.id": "\(config.site.id)", "devices": "\(config.devices.count)", "buses": "\(config.buses.count)"])
@@ -130,8 +136,13 @@ public final class Agent: Sendable {
             password: try mqtt.password.map(Secrets.read))
     }
 
+    /// Replaces the config in force (a reload that validated).
+    func replaceConfig(_ new: SiteConfig) {
+        current.withLock { $0 = new }
+    }
+
     /// Each device's point groups on `bus`, with their schedules.
-    func assignments(for bus: BusConfig) -> [BusPoller.Assignment] {
+    func assignments(for bus: BusConfig, in config: SiteConfig) -> [BusPoller.Assignment] {
         var out: [BusPoller.Assignment] = []
         for device in config.devices where device.busID == bus.id {
             guard let map = config.maps[device.model] else { continue }

@@ -3,6 +3,12 @@ import ServiceLifecycle
 import SitegateBuffer
 import SitegateCore
 import SitegateModbus
+import SitegateSystemd
+import SitegateThreads
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Polls the devices of one bus on their wall-clock schedules and commits every poll cycle to the outbox.
 ///
@@ -12,7 +18,7 @@ import SitegateModbus
 /// bus time of the others.
 public final class BusPoller: Service {
     /// One point group of one device, with what is needed to plan it again when the device refuses registers.
-    public struct Assignment: Sendable {
+    public struct Assignment: Sendable, Hashable {
         public var device: DeviceConfig
         public var map: DeviceMap
         public var pointIDs: [String]
@@ -44,13 +50,16 @@ public final class BusPoller: Service {
     let publisher: Publisher
     let clock: any WallClock
     let logger: Logger
+    let watchdog: LockedValue<ProgressWatchdog<ContinuousClock.Instant>>
     private let initialTasks: [Task]
     private let health: HealthBoard
 
     init(
         bus: ModbusBus, assignments: [Assignment], outbox: Outbox, publisher: Publisher,
-        health: HealthBoard, clock: any WallClock, logger: Logger
+        health: HealthBoard, watchdog: LockedValue<ProgressWatchdog<ContinuousClock.Instant>>, clock: any WallClock,
+        logger: Logger
     ) {
+        self.watchdog = watchdog
         self.bus = bus
         self.outbox = outbox
         self.publisher = publisher
@@ -84,6 +93,12 @@ public final class BusPoller: Service {
         }
     }
 
+    /// A fault for tests of the watchdog: SITEGATE_FAULT_HANG_BUS=<bus id> blocks that bus's thread for good, as a
+    /// driver stuck in a system call would.
+    private var hangsForTesting: Bool {
+        getenv("SITEGATE_FAULT_HANG_BUS").map { String(cString: $0) == bus.config.id } ?? false
+    }
+
     /// Runs every task due now as one poll cycle.
     private func runCycle(
         _ tasks: inout [Task], backoffs: inout [String: Backoff], knowledge: inout [String: DeviceKnowledge]
@@ -92,10 +107,12 @@ public final class BusPoller: Service {
         let due = tasks.indices.filter { tasks[$0].next <= now }
         let active = due.filter { backoffs[tasks[$0].plan.deviceID, default: Backoff()].allows(at: now) }
         let plans = active.map { tasks[$0].plan }
+        let hang = hangsForTesting
         var outcomes: [ReadOutcome]
         do {
             outcomes = try await bus.withConnection { transaction in
-                plans.map { DeviceReader.read($0, on: transaction) }
+                while hang { pause() }
+                return plans.map { DeviceReader.read($0, on: transaction) }
             }
         } catch {
             let failure = error as? ModbusError ?? .io("\(error)")
@@ -122,6 +139,9 @@ public final class BusPoller: Service {
             tasks[index].next = next
         }
         if !cycle.isEmpty { await commit(cycle) }
+        // Whether or not the meters answered, the poller itself is alive: that is what the watchdog asks.
+        let id = "bus:\(bus.config.id)"
+        watchdog.withLock { $0.progressed(id, now: .now) }
     }
 
     /// A device refused registers inside merged reads: remember where, and plan its groups around them.
@@ -190,6 +210,8 @@ public final class BusPoller: Service {
             let result = try await outbox.append(polls)
             if !result.seqs.isEmpty {
                 publisher.notifyNewData()
+                // New data means an acknowledgement is owed: a publisher that stops working is caught too.
+                if health.snapshot().broker.connected { watchdog.withLock { $0.setIdle("publisher", false, now: .now) } }
                 if health.firstTime("commit") {
                     logger.info("first poll committed", metadata: ["startup.ms": "\(ProcessUptime.milliseconds() ?? -1)"])
                 }

@@ -18,15 +18,15 @@ final class ControlServer: Service {
     let path: String
     let agent: Agent
     let outbox: Outbox
-    let buses: [String: ModbusBus]
+    let supervisor: PollerSupervisor
     let logger: Logger
     private let thread = DedicatedThread(name: "control")
 
-    init(path: String, agent: Agent, outbox: Outbox, buses: [String: ModbusBus], logger: Logger) {
+    init(path: String, agent: Agent, outbox: Outbox, supervisor: PollerSupervisor, logger: Logger) {
         self.path = path
         self.agent = agent
         self.outbox = outbox
-        self.buses = buses
+        self.supervisor = supervisor
         self.logger = logger
     }
 
@@ -77,7 +77,7 @@ final class ControlServer: Service {
     /// One poll of every configured point of a device, on its bus's own thread, between the agent's own polls.
     private func read(device id: String) async -> String {
         guard let device = agent.config.device(id), let map = agent.config.maps[device.model],
-            let bus = buses[device.busID]
+            let bus = supervisor.bus(device.busID)
         else {
             return "{\"error\":\(JSONText.quoted("no device '\(id)' in the running config"))}"
         }

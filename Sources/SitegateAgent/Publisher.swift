@@ -3,6 +3,8 @@ import ServiceLifecycle
 import SitegateBuffer
 import SitegateCore
 import SitegateMQTT
+import SitegateSystemd
+import SitegateThreads
 
 /// Moves polls from the outbox to the broker at QoS 1 and deletes each only after its PUBACK.
 ///
@@ -17,6 +19,7 @@ public final class Publisher: Service {
         case newData
         case flush
         case health
+        case reload(Announcements)
     }
 
     /// Where the publisher stands in the outbox. Only the run loop touches it.
@@ -44,7 +47,14 @@ public final class Publisher: Service {
     let logger: Logger
     let clock: any WallClock
     let health: HealthBoard
-    let announcements: Announcements
+    private let watchdogBox = LockedValue<LockedValue<ProgressWatchdog<ContinuousClock.Instant>>?>(nil)
+    var watchdog: LockedValue<ProgressWatchdog<ContinuousClock.Instant>> {
+        watchdogBox.withLock { $0 } ?? Self.noWatchdog
+    }
+    private static let noWatchdog = LockedValue(ProgressWatchdog<ContinuousClock.Instant>())
+    /// Replaced on a reload (devices added or removed); read and written by the run loop only.
+    private let announcementBox: LockedValue<Announcements>
+    var announcements: Announcements { announcementBox.withLock { $0 } }
     private let inputs: AsyncStream<Input>
     private let inputContinuation: AsyncStream<Input>.Continuation
     private let draining = LockedFlag()
@@ -53,7 +63,7 @@ public final class Publisher: Service {
         client: MQTTClient, outbox: Outbox, topics: TopicLayout, encoder: SenMLEncoder, window: Int,
         health: HealthBoard, announcements: Announcements, clock: any WallClock = SystemWallClock(), logger: Logger
     ) {
-        self.announcements = announcements
+        self.announcementBox = LockedValue(announcements)
         self.client = client
         self.outbox = outbox
         self.topics = topics
@@ -63,6 +73,16 @@ public final class Publisher: Service {
         self.clock = clock
         self.logger = logger
         (inputs, inputContinuation) = AsyncStream.makeStream(of: Input.self, bufferingPolicy: .unbounded)
+    }
+
+    /// Reports progress to the agent's watchdog from now on.
+    func attach(watchdog: LockedValue<ProgressWatchdog<ContinuousClock.Instant>>) {
+        watchdogBox.withLock { $0 = watchdog }
+    }
+
+    /// A reload changed the devices: new meta messages, and the removed devices' retained meta cleared.
+    func reload(_ announcements: Announcements) {
+        inputContinuation.yield(.reload(announcements))
     }
 
     /// Called by pollers after a commit: there is something new to send. (Handing the polls over in memory
@@ -139,6 +159,7 @@ public final class Publisher: Service {
         case .mqtt(.acknowledged(let mid)):
             if let seq = c.ledger.acknowledge(mid: mid) {
                 c.acked.append(seq)
+                watchdog.withLock { $0.progressed("publisher", now: .now) }
                 if health.firstTime("ack") {
                     logger.info("first poll acknowledged by the broker", metadata: ["startup.ms": "\(ProcessUptime.milliseconds() ?? -1)"])
                 }
@@ -155,6 +176,17 @@ public final class Publisher: Service {
                     metadata: ["mqtt.reason_code": "\(reasonCode)", "buffer.seq": "\(seq)"])
             }
             mayFill = true
+        case .reload(let new):
+            let old = announcements
+            announcementBox.withLock { $0 = new }
+            if c.connected {
+                let kept = Set(new.metas.map(\.topic))
+                for meta in old.metas where !kept.contains(meta.topic) {
+                    publishOther(topic: meta.topic, payload: "", retain: true, &c)  // clears the retained message
+                }
+                publishOther(topic: new.topics.status, payload: new.online, retain: true, &c)
+                for meta in new.metas { publishOther(topic: meta.topic, payload: meta.payload, retain: true, &c) }
+            }
         case .health:
             let stats = try? await outbox.stats()
             if c.connected {
@@ -179,6 +211,9 @@ public final class Publisher: Service {
         }
         if c.acked.count >= 512 { await deleteAcknowledged(&c) }
         if mayFill && c.connected && !draining.value { await fill(&c) }
+        // The publisher owes progress only while connected with work in hand; an outage is not a hang.
+        let idle = !c.connected || (c.ledger.inflightCount == 0 && c.backlogDone && !c.dirty)
+        watchdog.withLock { $0.setIdle("publisher", idle, now: .now) }
     }
 
     /// A new broker session: what is in the outbox now is backlog; what is committed from now on is live.

@@ -2,6 +2,7 @@ import ArgumentParser
 import Logging
 import SitegateConfig
 import SitegateCore
+import SitegateLogging
 
 @main
 struct Sitegate: AsyncParsableCommand {
@@ -39,7 +40,8 @@ struct LogOptions: ParsableArguments {
     func bootstrap(configured: LogLevel? = nil) -> Logger {
         let level = logLevel ?? configured.flatMap { Logger.Level(rawValue: $0.rawValue) } ?? .info
         LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
+            // Priority prefixes for journald, timestamps only when not writing to the journal.
+            var handler = JournalLogHandler.standardError(label: label)
             handler.logLevel = level
             return handler
         }

@@ -8,10 +8,7 @@ import Glibc
 /// The contract between the unit (Type=notify, WatchdogSec=) and the agent, with the test standing in for systemd:
 /// `sitegate run` sends READY=1 once started, WATCHDOG=1 at half of WATCHDOG_USEC, STOPPING=1 on SIGTERM. Neither
 /// the broker nor the meter answers here: readiness must not wait for them.
-@Suite(
-    .disabled("the agent does not speak sd_notify yet: Sources/SitegateSystemd/SystemdNotifier.swift lists the steps"),
-    .timeLimit(.minutes(1))
-)
+@Suite(.timeLimit(.minutes(1)))
 struct AgentNotifyTests {
     /// The next datagram for which `matches` holds, polling without blocking the task.
     static func next(
@@ -60,5 +57,39 @@ struct AgentNotifyTests {
         }
         #expect(stopping != nil, "no STOPPING=1 after SIGTERM")
         #expect(await agent.wait(timeout: .seconds(25)) == 0, "\(agent.standardError.suffix(2000))")
+    }
+
+    /// A bus thread that hangs (a driver stuck in a system call, forced by a test hook) stops the watchdog pings, so
+    /// that systemd restarts the agent; STATUS= names the stalled bus.
+    @Test func hungBusStopsTheWatchdog() async throws {
+        let work = try TestEnvironment.makeTemporaryDirectory("sitegate-hang")
+        let config = """
+            site: { id: test-park, gateway: gw01 }
+            mqtt: { url: "mqtt://127.0.0.1:\(try FreePort.find())" }
+            buffer: { path: \(work)/buffer.db }
+            control_socket: \(work)/control.sock
+            maps: [\(TestEnvironment.shippedMaps)]
+            buses:
+              - { id: lan, tcp: { host: 127.0.0.1, port: \(try FreePort.find()) }, response_timeout: 200ms }
+            devices:
+              - { id: meter, bus: lan, unit: 1, model: eastron-sdm630, interval: 1s }
+            """
+        try writeFile("\(work)/site.yaml", config)
+        let receiver = try NotifyReceiver(abstractName: "sitegate-test-hang-\(getpid())-\(UInt32.random(in: 0...9999))")
+        let agent = try ChildProcess(
+            [TestEnvironment.sitegateBinary, "run", "--config", "\(work)/site.yaml"], directory: work, name: "agent",
+            environment: [
+                "NOTIFY_SOCKET": receiver.notifySocket, "WATCHDOG_USEC": "1000000", "SITEGATE_FAULT_HANG_BUS": "lan",
+            ])
+        defer { agent.signal(SIGKILL) }
+        #expect(await Self.next(receiver, within: .seconds(15)) { $0.contains("READY=1") } != nil)
+        // The allowance is 2 x 1 s + 2 x 200 ms: well past it, pings must have stopped.
+        try await Task.sleep(for: .seconds(5))
+        _ = receiver.receiveAll(quietFor: .milliseconds(50))
+        let later = await Self.next(receiver, within: .seconds(3)) { $0.contains("WATCHDOG=1") }
+        #expect(later == nil, "a hung bus must stop the pings")
+        let status = await Self.next(receiver, within: .seconds(12)) { $0.contains("STATUS=") }
+        #expect(status?.contains("STALLED: bus:lan") == true, "\(status ?? "no STATUS")")
+        #expect(agent.standardError.contains("withholding the watchdog ping"))
     }
 }

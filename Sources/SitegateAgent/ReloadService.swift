@@ -1,0 +1,76 @@
+import Logging
+import ServiceLifecycle
+import SitegateConfig
+import SitegateCore
+import SitegateSystemd
+import UnixSignals
+
+/// SIGHUP (`systemctl reload sitegate`): the new config is validated first; if it has errors the running one
+/// stays and the log says why. Otherwise buses and devices are applied (only the buses whose settings or devices
+/// changed are restarted) without touching the buffer or the broker session. Changes to site, mqtt, buffer and
+/// control_socket need a restart; they are named in the log and not applied.
+final class ReloadService: Service {
+    let agent: Agent
+    let supervisor: PollerSupervisor
+    let publisher: Publisher
+    let notifier: SystemdNotifier
+    let logger: Logger
+
+    init(agent: Agent, supervisor: PollerSupervisor, publisher: Publisher, notifier: SystemdNotifier, logger: Logger) {
+        self.agent = agent
+        self.supervisor = supervisor
+        self.publisher = publisher
+        self.notifier = notifier
+        self.logger = logger
+    }
+
+    func run() async throws {
+        let hangups = await UnixSignalsSequence(trapping: .sighup)
+        for await _ in hangups.cancelOnGracefulShutdown() {
+            _ = try? notifier.reloading()
+            await reload()
+            _ = try? notifier.ready()
+        }
+    }
+
+    private func reload() async {
+        let old = agent.config
+        let loaded: SiteConfigLoader.Loaded
+        do {
+            loaded = try SiteConfigLoader.load(path: old.path)
+        } catch {
+            for d in error.diagnostics { logger.error("reload: \(d.description)") }
+            logger.error("reload refused: \(old.path) has errors; the running config stays in force")
+            return
+        }
+        for w in loaded.warnings { logger.warning("reload: \(w.description)") }
+        var new = loaded.config
+        var needRestart: [String] = []
+        if new.site != old.site { needRestart.append("site") }
+        if new.mqtt != old.mqtt { needRestart.append("mqtt") }
+        if new.buffer != old.buffer { needRestart.append("buffer") }
+        if new.controlSocket != old.controlSocket { needRestart.append("control_socket") }
+        if new.logLevel != old.logLevel { needRestart.append("log") }
+        // What only a restart can change keeps its running value.
+        new.site = old.site
+        new.mqtt = old.mqtt
+        new.buffer = old.buffer
+        new.controlSocket = old.controlSocket
+        new.logLevel = old.logLevel
+        agent.replaceConfig(new)
+        let changes = await supervisor.apply(new)
+        publisher.reload(Announcements(config: new, version: agent.version, started: agent.startedAt))
+        logger.notice(
+            "reloaded \(old.path)",
+            metadata: [
+                "reload.buses_started": "\(changes.started.joined(separator: ","))",
+                "reload.buses_stopped": "\(changes.stopped.joined(separator: ","))",
+                "reload.buses_restarted": "\(changes.restarted.joined(separator: ","))",
+                "reload.devices": "\(new.devices.count)",
+            ])
+        if !needRestart.isEmpty {
+            logger.warning(
+                "reload: changes to \(needRestart.joined(separator: ", ")) take effect only after a restart (systemctl restart sitegate)")
+        }
+    }
+}
