@@ -40,6 +40,20 @@ except ImportError:  # pragma: no cover - depends on the environment
 
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_SCHEMA = REPO / "docs" / "senml-pack.schema.json"
+OTHER_SCHEMA = REPO / "docs" / "gateway-messages.schema.json"
+
+
+def _other_validators():
+    root = json.loads(OTHER_SCHEMA.read_text())
+    out = {}
+    for kind in ("status", "meta", "health"):
+        schema = dict(root)
+        schema["$ref"] = f"#/$defs/{kind}"
+        out[kind] = Draft202012Validator(schema)
+    return out
+
+
+OTHER_VALIDATORS = _other_validators()
 
 # RFC 8798 secondary units among those the schema allows; using any of them requires bver 26 (RFC 9100).
 SECONDARY_UNITS = {
@@ -242,6 +256,25 @@ def check_stream(
         if not line.strip():
             continue
         topic, sep, payload = line.partition(" ")
+        kind = topic.rsplit("/", 1)[-1]
+        if kind in ("status", "meta", "health"):
+            # The gateway's other messages, against docs/gateway-messages.schema.json. An empty retained meta
+            # clears a removed device's meta.
+            if kind == "meta" and not payload:
+                totals.passed += 1
+                continue
+            try:
+                other = json.loads(payload)
+            except ValueError as e:
+                fail(lineno, topic, [f"not JSON: {e}"])
+                continue
+            problems = [f"{'/'.join(map(str, e.absolute_path)) or '(top)'}: {e.message}"
+                        for e in OTHER_VALIDATORS[kind].iter_errors(other)]
+            if problems:
+                fail(lineno, topic, problems)
+            else:
+                totals.passed += 1
+            continue
         if not topic.endswith("/data"):
             totals.skipped += 1
             continue

@@ -88,18 +88,28 @@ public enum BrokerCheck {
         var failed = false
         var published: Bool { publishedAt != nil }
 
+        /// Ends the test with a failure line.
+        mutating func finish(_ line: String) -> Bool {
+            lines.append(line)
+            failed = true
+            return true
+        }
+
         mutating func handle(
             _ event: MQTTEvent, client: MQTTClient, topic: String, payload: String, clock: ContinuousClock,
             start: ContinuousClock.Instant
         ) -> Bool {
             switch event {
             case .connectFailed(let reason):
-                lastProblem = BrokerCheck.explain(reason)
+                // A TLS failure also arrives as a log line with OpenSSL's reason: keep the more specific one.
+                if lastProblem == nil || !(lastProblem!.hasPrefix("TLS failure")) { lastProblem = BrokerCheck.explain(reason) }
+                return finish("FAILED: \(lastProblem!)")
             case .log(_, let message):
                 lastProblem = BrokerCheck.explain(message)
+                if lastProblem!.hasPrefix("TLS failure") { return finish("FAILED: \(lastProblem!)") }
             case .connected(let code) where code != 0:
                 let hint = [4, 5, 0x86, 0x87].contains(code) ? " (check username and password)" : ""
-                lastProblem = "the broker refused the connection: \(MQTTClient.connackReason(code))\(hint)"
+                return finish("FAILED: the broker refused the connection: \(MQTTClient.connackReason(code))\(hint)")
             case .connected:
                 lines.append("connected:   in \((clock.now - start).milliseconds) ms")
                 if let tls = client.tlsSession() {

@@ -13,9 +13,12 @@ import Glibc
 /// The outbox with a real SQLite database: bounds, policies, corruption, a full disk.
 @Suite(.timeLimit(.minutes(2))) struct OutboxTests {
     /// A wall clock the test moves by hand.
-    final class TestClock: WallClock, @unchecked Sendable {
-        // @unchecked: the tests set `time` only between awaited calls.
-        var time = UnixTime(seconds: 1_767_225_600)
+    final class TestClock: WallClock, Sendable {
+        private let value = LockedValue(UnixTime(seconds: 1_767_225_600))
+        var time: UnixTime {
+            get { value.withLock { $0 } }
+            set { value.withLock { $0 = newValue } }
+        }
         func now() -> UnixTime { time }
     }
 
