@@ -96,6 +96,21 @@ public final class Agent: Sendable {
             if let e = h.lastError { fields.append("\"last_error\":\(JSONText.quoted(e))") }
             return "{" + fields.joined(separator: ",") + "}"
         }
+        // Per bus: the sum over its devices, so a dead line shows at a glance.
+        let busFields = config.buses.map { bus -> String in
+            let members = config.devices.filter { $0.busID == bus.id }.map { devices[$0.id] ?? DeviceHealth() }
+            var errors: [String: Int] = [:]
+            for m in members { for (k, n) in m.errorsByKind { errors[k, default: 0] += n } }
+            let transport: String = switch bus.transport {
+            case .tcp(let host, let port): "tcp \(host):\(port)"
+            case .rtu(let device, let baud, let parity, let dataBits, let stopBits):
+                "rtu \(device) \(baud) \(dataBits)\(parity.rawValue.prefix(1).uppercased())\(stopBits)"
+            }
+            return "{\"id\":\(JSONText.quoted(bus.id)),\"transport\":\(JSONText.quoted(transport)),"
+                + "\"devices\":\(members.count),\"ok\":\(members.filter { $0.state == .ok }.count),"
+                + "\"reads_ok\":\(members.reduce(0) { $0 + $1.successes }),"
+                + "\"errors\":{\(errors.keys.sorted().map { "\(JSONText.quoted($0)):\(errors[$0]!)" }.joined(separator: ","))}}"
+        }
         var buffer = ["\"not_committed\":\(bufferHealth.notCommitted)", "\"paused\":\(bufferHealth.paused)"]
         if let b = stats {
             buffer += [
@@ -108,6 +123,7 @@ public final class Agent: Sendable {
             + "\"version\":\(JSONText.quoted(version)),\"time\":\(JSONText.quoted("\(SystemWallClock().now())")),"
             + "\"broker\":{\"url\":\(JSONText.quoted("\(config.mqtt.useTLS ? "mqtts" : "mqtt")://\(config.mqtt.host):\(config.mqtt.port)")),"
             + "\"connected\":\(broker.connected),\"detail\":\(JSONText.quoted(broker.detail)),\"published\":\(broker.published)},"
+            + "\"buses\":[\(busFields.joined(separator: ","))],"
             + "\"devices\":[\(deviceFields.joined(separator: ","))],\"buffer\":{\(buffer.joined(separator: ","))}}"
     }
 

@@ -122,6 +122,12 @@ enum StatusView {
         let drops = b?["drops"]?.int ?? 0
         bufferLine += drops > 0 ? paint(", \(drops) dropped", "31") : ", nothing dropped"
         out.append(bufferLine)
+        for bus in s["buses"]?.array ?? [] {
+            let ok = bus["ok"]?.int ?? 0, total = bus["devices"]?.int ?? 0
+            let errors = (bus["errors"]?.object ?? [:]).sorted { $0.key < $1.key }.map { "\($0.key) \($0.value.int ?? 0)" }
+            let summary = "\(ok)/\(total) devices answering" + (errors.isEmpty ? "" : ", errors: \(errors.joined(separator: ", "))")
+            out.append("bus \(bus["id"]?.string ?? "?") (\(bus["transport"]?.string ?? "")): " + (ok == total ? summary : paint(summary, "31")))
+        }
         out.append("")
         var rows = [["DEVICE", "BUS", "UNIT", "STATE", "LAST GOOD READ", "RESPONSE", "READS", "ERRORS", "MISSED"]]
         for d in s["devices"]?.array ?? [] {

@@ -198,3 +198,27 @@ extension String {
         return self
     }
 }
+
+/// MQTT 5: a publish the broker's ACL denies is refused (PUBACK reason 0x87); the poll stays buffered.
+@Suite(.serialized, .timeLimit(.minutes(2))) struct MQTTFiveTests {
+    @Test func deniedPublishIsNamedAndKeptBuffered() async throws {
+        let auth = MosquittoBroker.Authentication(
+            users: ["gw01": "pw", "reader": "pw"],
+            acl: "user gw01\ntopic write gia/v1/test-park/gw01/status\ntopic write gia/v1/test-park/gw01/+/meta\n\nuser reader\ntopic read gia/v1/#\n")
+        try await Harness.with("mqtt5", authentication: auth) { h in
+            try await h.startSimulator(units: [1], frozen: true)
+            try writeFile("\(h.directory)/password", "pw")
+            let config = try h.writeConfig(
+                devices: [("m1", 1)], interval: "1s",
+                mqtt: "  url: \(h.broker.url)\n  protocol: \"5\"\n  username: gw01\n  password_file: \(h.directory)/password")
+            try h.startAgent(config: config)
+            _ = try await h.agent!.waitForOutput(
+                containing: "the broker refused a data message: Not authorized", inStandardError: true, timeout: .seconds(20))
+            try await Task.sleep(for: .seconds(2))
+            #expect(await h.agent!.terminate() == 0)
+            let stats = try await h.sitegate(["buffer", "stats", "--config", config, "--json"])
+            let depth = JSONValue.parse(stats.out)?["depth"]?.int ?? 0
+            #expect(depth >= 2, "refused polls stay in the buffer")
+        }
+    }
+}
