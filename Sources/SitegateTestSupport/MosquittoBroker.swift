@@ -6,10 +6,13 @@ public final class MosquittoBroker: @unchecked Sendable {
         public var caFile: String
         public var certFile: String
         public var keyFile: String
-        public init(caFile: String, certFile: String, keyFile: String) {
+        /// Clients must present a certificate signed by `caFile`.
+        public var requireClientCertificate: Bool
+        public init(caFile: String, certFile: String, keyFile: String, requireClientCertificate: Bool = false) {
             self.caFile = caFile
             self.certFile = certFile
             self.keyFile = keyFile
+            self.requireClientCertificate = requireClientCertificate
         }
     }
 
@@ -60,6 +63,7 @@ public final class MosquittoBroker: @unchecked Sendable {
                 certfile \(tls.certFile)
                 keyfile \(tls.keyFile)
                 tls_version tlsv1.2
+                require_certificate \(tls.requireClientCertificate)
 
                 """
         }

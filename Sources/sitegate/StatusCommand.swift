@@ -83,8 +83,9 @@ struct WatchCommand: ParsableCommand {
         while true {
             let status = try agent.ask("status")
             // Clear the screen and go home, then draw.
-            print("\u{1B}[2J\u{1B}[H" + StatusView.render(status, colour: StatusView.terminalSupportsColour))
-            print("\nrefreshing every \(interval); Ctrl-C to stop")
+            // Written at once: a pipe or file must see each frame before the next sleep.
+            printFlushed("\u{1B}[2J\u{1B}[H" + StatusView.render(status, colour: StatusView.terminalSupportsColour))
+            printFlushed("\nrefreshing every \(interval); Ctrl-C to stop")
             var ts = timespec(tv_sec: Int(every.components.seconds), tv_nsec: Int(every.components.attoseconds / 1_000_000_000))
             nanosleep(&ts, nil)
         }

@@ -97,6 +97,15 @@ import Testing
             #expect(table.out.contains("broker mqtt://127.0.0.1:\(h.broker.port): connected"))
             #expect(table.out.contains("dead: no response (timeout)"))
 
+            // watch redraws until interrupted.
+            let watch = try ChildProcess(
+                [TestEnvironment.sitegateBinary, "watch", "--config", config, "--interval", "1s"], directory: h.directory,
+                name: "watch")
+            try await Task.sleep(for: .milliseconds(2500))
+            await watch.terminate()
+            #expect(watch.standardOutput.components(separatedBy: "refreshing every 1s").count >= 3, "at least two frames")
+            #expect(watch.standardOutput.contains("main-incomer"))
+
             let viaAgent = try await h.sitegate(["read", "main-incomer", "--config", config, "--json"])
             #expect(viaAgent.status == 0)
             let r = try #require(Self.json(viaAgent.out))

@@ -30,6 +30,8 @@ import Testing
             openssl req -x509 $ec -keyout wrong-ca.key -out wrong-ca.crt -days 2 -subj '/CN=someone else' 2>/dev/null
             openssl req $ec -keyout server.key -out server.csr -subj '/CN=127.0.0.1' 2>/dev/null
             printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\\n' > san.ext
+            openssl req $ec -keyout client.key -out client.csr -subj '/CN=gw01' 2>/dev/null
+            openssl x509 -req -in client.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out client.crt -days 2 2>/dev/null
             openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out server.crt -days 2 \
                 -extfile san.ext 2>/dev/null
             chmod 644 server.key
@@ -97,6 +99,35 @@ import Testing
             let wanted = Set(before.firstSeq...before.lastSeq)
             try await h.waitForMessages(timeout: .seconds(30)) { wanted.isSubset(of: Set($0.map(\.seq))) }
             #expect(await h.agent!.terminate() == 0)
+        }
+    }
+
+    /// A broker that demands client certificates: the gateway's certificate, its key from a systemd credential.
+    @Test func clientCertificateFromACredential() async throws {
+        let dir = try Harness.prepare("certs")
+        var certs = try await Self.makeCertificates(in: dir)
+        certs.tls.requireClientCertificate = true
+        try await Harness.with("clientcert", tls: certs.tls) { h in
+            try await h.startSimulator(units: [1], frozen: true)
+            let credentials = try TestEnvironment.makeTemporaryDirectory("credentials")
+            try writeFile("\(credentials)/mqtt-client-key", try readFile("\(dir)/client.key"))
+            let mqtt = """
+                  url: mqtts://127.0.0.1:\(h.broker.tlsPort!)
+                  ca_file: \(certs.ca)
+                  cert_file: \(dir)/client.crt
+                  key_credential: mqtt-client-key
+                """
+            let config = try h.writeConfig(devices: [("m1", 1)], interval: "500ms", mqtt: mqtt)
+            try h.startRecorder()
+            try h.startAgent(config: config, environment: ["CREDENTIALS_DIRECTORY": credentials])
+            try await h.waitForMessages(timeout: .seconds(30)) { $0.count >= 2 }
+            #expect(await h.agent!.terminate() == 0)
+            // Without the certificate the broker refuses the TLS handshake.
+            let without = try h.writeConfig(
+                devices: [("m1", 1)], interval: "500ms",
+                mqtt: "  url: mqtts://127.0.0.1:\(h.broker.tlsPort!)\n  ca_file: \(certs.ca)", name: "nocert.yaml")
+            let test = try await h.sitegate(["mqtt-test", "--config", without, "--timeout", "5s"])
+            #expect(test.status == 1, "\(test.out)")
         }
     }
 
