@@ -153,6 +153,9 @@ public enum BrokerCheck {
         if message.contains("certificate verify failed") {
             return "TLS failure: the broker's certificate is not trusted by ca_file or the system store, or does not match the host name (\(message))"
         }
+        if message.contains("unexpected eof") {
+            return "TLS failure: the broker closed the connection during the TLS handshake: a plain mqtt:// port, or a broker that requires a client certificate (\(message))"
+        }
         if message.contains("wrong version number") || message.contains("packet length too long") {
             return "TLS failure: the port does not speak TLS (is it a plain mqtt:// port?) (\(message))"
         }

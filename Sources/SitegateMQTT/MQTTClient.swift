@@ -216,7 +216,9 @@ public final class MQTTClient: Sendable {
     }
 
     public static func disconnectReason(_ code: Int32) -> String {
-        String(cString: mosquitto_strerror(code))
+        var text = String(cString: mosquitto_strerror(code))
+        while text.hasSuffix(".") { text.removeLast() }  // messages go into sentences of our own
+        return text
     }
 
     public static func reasonString(_ code: Int32) -> String {

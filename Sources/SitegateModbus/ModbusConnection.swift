@@ -54,7 +54,11 @@ public final class ModbusConnection {
         guard !connected else { return }
         if modbus_connect(context) != 0 {
             let code = errno
-            throw .connectionFailed(String(cString: modbus_strerror(code)))
+            let target: String = switch transport {
+            case .tcp(let host, let port): "\(host):\(port)"
+            case .rtu(let device, _, _, _, _): device
+            }
+            throw .connectionFailed("\(target): \(String(cString: modbus_strerror(code)))")
         }
         connected = true
         if rs485, case .rtu = transport, modbus_rtu_set_serial_mode(context, Int32(MODBUS_RTU_RS485)) != 0 {

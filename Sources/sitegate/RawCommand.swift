@@ -54,7 +54,7 @@ struct RawCommand: AsyncParsableCommand {
                 try t.read(unit: unit, function: parsed.function, address: parsed.wire, count: count).registers
             }
         } catch let error as ModbusError {
-            printError("error: \(error)")
+            printError("error: \(error) (\(parsed.function.rawValue) registers, function \(parsed.function.functionCode))")
             throw ExitCode(1)
         }
         if json {
@@ -70,7 +70,8 @@ enum RawReport {
     static func text(unit: Int, address: RegisterAddress, registers: [UInt16]) -> String {
         let f = address.function
         var lines = [
-            "unit \(unit), \(f.rawValue) (function \(f.functionCode)), \(address.explanation), \(registers.count) values"
+            "unit \(unit), \(f.rawValue) (function \(f.functionCode)), \(address.explanation), \(registers.count) "
+                + (registers.count == 1 ? "value" : "values")
         ]
         if f == .coil || f == .discrete {
             lines.append(registers.enumerated().map { "\(hexAddress(address.wire + $0.offset)): \($0.element)" }.joined(separator: "\n"))

@@ -42,6 +42,22 @@ struct ScanCommand: AsyncParsableCommand {
         defer { modbus.shutdown() }
         var found: [(unit: Int, guess: ModelGuess?)] = []
         let started = SystemWallClock().now()
+        // A bus that cannot even be opened makes every id look silent: say that instead of blaming the wiring.
+        let opened: ModbusError? = try await modbus.withConnection { t -> ModbusError? in
+            do {
+                _ = try t.read(unit: ids[0], function: .holding, address: 0, count: 1)
+                return nil
+            } catch let error as ModbusError {
+                if case .connectionFailed = error { return error }
+                return nil
+            } catch {
+                return nil
+            }
+        }
+        if let opened {
+            printError("error: cannot reach the bus: \(opened)")
+            throw ExitCode(1)
+        }
         for (n, unit) in ids.enumerated() {
             let present = try await modbus.withConnection { t in Self.probe(unit: unit, on: t) }
             if present {

@@ -10,7 +10,9 @@ struct Sitegate: AsyncParsableCommand {
         commandName: "sitegate",
         abstract: "Reads energy, heat and water meters over Modbus and publishes their readings over MQTT.",
         discussion: """
-            Exit codes: 0 success, 1 failure, 64 usage error, 78 configuration error.
+            Exit codes: 0 success, 1 failure, 2 needs attention (status: a device failing or the broker down; read: a
+            point failed; scan: nothing found), 3 no running agent (status, watch), 64 usage error, 78 configuration
+            error. Shell completions: sitegate --generate-completion-script bash|zsh|fish.
             Documentation: docs/config.md, docs/devicemaps.md, docs/payload.md.
             """,
         version: SitegateVersion.current,
