@@ -85,25 +85,16 @@ enum RawReport {
             ])
         }
         lines.append(Table.render(rows))
-        let wide = RawDecodings.thirtyTwo(registers)
-        if !wide.isEmpty {
+        let sections: [(title: String, bits: Int, rows: [RawDecodings.Wide])] = [
+            ("32-bit values (ABCD = most significant register first; * = looks like a meter value):", 32,
+             RawDecodings.thirtyTwo(registers)),
+            ("64-bit values:", 64, RawDecodings.sixtyFour(registers)),
+        ]
+        for section in sections where !section.rows.isEmpty {
             lines.append("")
-            lines.append("32-bit values (ABCD = most significant register first; * = looks like a meter value):")
-            var rows = [["ADDRESS", "ORDER", "HEX", "U32", "I32", "F32"]]
-            for d in wide {
-                rows.append([
-                    hexAddress(address.wire + d.offset), d.order.rawValue, d.hex, String(d.unsigned), String(d.signed),
-                    formatFloat(d.float) + (d.plausible ? " *" : ""),
-                ])
-            }
-            lines.append(Table.render(rows))
-        }
-        let wider = RawDecodings.sixtyFour(registers)
-        if !wider.isEmpty {
-            lines.append("")
-            lines.append("64-bit values:")
-            var rows = [["ADDRESS", "ORDER", "HEX", "U64", "I64", "F64"]]
-            for d in wider {
+            lines.append(section.title)
+            var rows = [["ADDRESS", "ORDER", "HEX", "U\(section.bits)", "I\(section.bits)", "F\(section.bits)"]]
+            for d in section.rows {
                 rows.append([
                     hexAddress(address.wire + d.offset), d.order.rawValue, d.hex, String(d.unsigned), String(d.signed),
                     formatFloat(d.float) + (d.plausible ? " *" : ""),

@@ -41,24 +41,6 @@ final class Harness {
         try TestEnvironment.makeTemporaryDirectory(name)
     }
 
-    /// `sitegate simulate` on a free port; returns the port it printed.
-    @discardableResult
-    func startSimulator(model: String = "eastron-sdm630", units: [Int], frozen: Bool) async throws -> Int {
-        var args = [
-            TestEnvironment.sitegateBinary, "simulate", "--model", model, "--units",
-            units.map(String.init).joined(separator: ","), "--port", "0", "--maps", TestEnvironment.shippedMaps,
-        ]
-        if frozen { args.append("--frozen") }
-        let sim = try ChildProcess(args, directory: directory, name: "simulator")
-        simulator = sim
-        let output = try await sim.waitForOutput(containing: "listening on", timeout: .seconds(10))
-        guard let line = output.split(separator: "\n").first(where: { $0.hasPrefix("listening on") }),
-            let port = Int(line.split(separator: ":").last ?? "")
-        else { throw TestSupportError("simulator printed no port: \(output)") }
-        simulatorPort = port
-        return port
-    }
-
     private(set) var socat: ChildProcess?
 
     /// A pair of connected ptys (a null-modem cable in software); returns their paths.
@@ -86,10 +68,13 @@ final class Harness {
         _ = try await sim.waitForOutput(containing: "serving", timeout: .seconds(10))
     }
 
-    /// `sitegate simulate` over TCP with extra arguments (faults).
-    func startSimulator(units: [Int], frozen: Bool, extra: [String]) async throws {
+    /// `sitegate simulate` over TCP on a free port, with extra arguments (faults); returns the port it printed.
+    @discardableResult
+    func startSimulator(model: String = "eastron-sdm630", units: [Int], frozen: Bool, extra: [String] = []) async throws
+        -> Int
+    {
         var args = [
-            TestEnvironment.sitegateBinary, "simulate", "--model", "eastron-sdm630", "--units",
+            TestEnvironment.sitegateBinary, "simulate", "--model", model, "--units",
             units.map(String.init).joined(separator: ","), "--port", "0", "--maps", TestEnvironment.shippedMaps,
         ] + extra
         if frozen { args.append("--frozen") }
@@ -100,6 +85,7 @@ final class Harness {
             let port = Int(line.split(separator: ":").last ?? "")
         else { throw TestSupportError("simulator printed no port: \(output)") }
         simulatorPort = port
+        return port
     }
 
     /// A config with free-form `buses` and `devices` sections.
