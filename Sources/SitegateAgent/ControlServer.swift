@@ -81,7 +81,7 @@ final class ControlServer: Service {
         else {
             return "{\"error\":\(JSONText.quoted("no device '\(id)' in the running config"))}"
         }
-        let ids = Array(Set(device.groups.flatMap(\.pointIDs))).sorted()
+        let ids = device.configuredPoints(in: map)
         let plan = DevicePlan(device: device, map: map, pointIDs: ids)
         do {
             let outcome = try await bus.withConnection { DeviceReader.read(plan, on: $0, keepRaw: true) }

@@ -194,6 +194,14 @@ public struct PollGroup: Sendable, Hashable {
     }
 }
 
+extension DeviceConfig {
+    /// Every point any of the device's groups reads, in the map's order (register order for people).
+    public func configuredPoints(in map: DeviceMap) -> [String] {
+        let wanted = Set(groups.flatMap(\.pointIDs))
+        return map.points.map(\.id).filter(wanted.contains)
+    }
+}
+
 public struct DeviceConfig: Sendable, Hashable {
     public var id: String
     public var busID: String

@@ -63,7 +63,7 @@ struct ReadCommand: AsyncParsableCommand {
         guard let d = config.device(device), let map = config.maps[d.model], let busConfig = config.bus(d.busID) else {
             throw ValidationError("no device '\(device)' in \(agent.config)")
         }
-        let ids = Array(Set(d.groups.flatMap(\.pointIDs))).sorted()
+        let ids = d.configuredPoints(in: map)
         let plan = DevicePlan(device: d, map: map, pointIDs: ids)
         let bus = ModbusBus(config: busConfig)
         defer { bus.shutdown() }
