@@ -84,16 +84,11 @@ public final class Agent: Sendable {
         let stats = try? await outbox.stats()
         let deviceFields = config.devices.map { device -> String in
             let h = devices[device.id] ?? DeviceHealth()
-            let errors = h.errorsByKind.keys.sorted().map { "\(JSONText.quoted($0)):\(h.errorsByKind[$0]!)" }
-            var fields = [
+            let fields = [
                 "\"id\":\(JSONText.quoted(device.id))", "\"bus\":\(JSONText.quoted(device.busID))", "\"unit\":\(device.unit)",
-                "\"model\":\(JSONText.quoted(device.model))", "\"state\":\(JSONText.quoted(h.state.rawValue))",
-                "\"reads_ok\":\(h.successes)", "\"errors\":{\(errors.joined(separator: ","))}",
-                "\"missed_ticks\":\(h.missedTicks)", "\"backoff\":\(h.backingOff)",
-                "\"last_good_read\":" + (h.lastGoodRead.map { JSONText.quoted("\($0)") } ?? "null"),
+                "\"model\":\(JSONText.quoted(device.model))",
                 "\"last_response_ms\":" + (h.lastResponseTime.map { "\($0.milliseconds)" } ?? "null"),
-            ]
-            if let e = h.lastError { fields.append("\"last_error\":\(JSONText.quoted(e))") }
+            ] + h.jsonFields()
             return "{" + fields.joined(separator: ",") + "}"
         }
         // Per bus: the sum over its devices, so a dead line shows at a glance.

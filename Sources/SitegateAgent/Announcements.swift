@@ -79,17 +79,8 @@ struct Announcements: Sendable {
     /// The health report: per device read counters and state, the buffer, the broker connection.
     func health(_ board: HealthBoard, buffer: BufferStats?, now: UnixTime) -> String {
         let (devices, bufferHealth, broker) = board.snapshot()
-        let deviceFields = devices.keys.sorted().map { id -> String in
-            let h = devices[id]!
-            let errors = h.errorsByKind.keys.sorted().map { "\(JSONText.quoted($0)):\(h.errorsByKind[$0]!)" }
-            var fields = [
-                "\"state\":\(JSONText.quoted(h.state.rawValue))", "\"reads_ok\":\(h.successes)",
-                "\"errors\":{\(errors.joined(separator: ","))}", "\"missed_ticks\":\(h.missedTicks)",
-                "\"backoff\":\(h.backingOff)", "\"backoff_skips\":\(h.backoffSkips)",
-            ]
-            fields.append("\"last_good_read\":" + (h.lastGoodRead.map { JSONText.quoted("\($0)") } ?? "null"))
-            if let e = h.lastError { fields.append("\"last_error\":\(JSONText.quoted(e))") }
-            return "\(JSONText.quoted(id)):{\(fields.joined(separator: ","))}"
+        let deviceFields = devices.keys.sorted().map { id in
+            "\(JSONText.quoted(id)):{\(devices[id]!.jsonFields().joined(separator: ","))}"
         }
         var bufferFields = [
             "\"not_committed\":\(bufferHealth.notCommitted)", "\"paused\":\(bufferHealth.paused)",

@@ -211,7 +211,7 @@ public final class BusPoller: Service {
             if !result.seqs.isEmpty {
                 publisher.notifyNewData()
                 // New data means an acknowledgement is owed: a publisher that stops working is caught too.
-                if health.snapshot().broker.connected { watchdog.withLock { $0.setIdle("publisher", false, now: .now) } }
+                if health.brokerConnected { watchdog.withLock { $0.setIdle("publisher", false, now: .now) } }
                 if health.firstTime("commit") {
                     logger.info("first poll committed", metadata: ["startup.ms": "\(ProcessUptime.milliseconds() ?? -1)"])
                 }

@@ -37,4 +37,17 @@ public struct DeviceHealth: Sendable, Hashable {
         }
         return state != previous ? state : nil
     }
+
+    /// The JSON fields health and status messages share (docs/gateway-messages.schema.json), without braces.
+    func jsonFields() -> [String] {
+        let errors = errorsByKind.keys.sorted().map { "\(JSONText.quoted($0)):\(errorsByKind[$0]!)" }
+        var fields = [
+            "\"state\":\(JSONText.quoted(state.rawValue))", "\"reads_ok\":\(successes)",
+            "\"errors\":{\(errors.joined(separator: ","))}", "\"missed_ticks\":\(missedTicks)",
+            "\"backoff\":\(backingOff)", "\"backoff_skips\":\(backoffSkips)",
+            "\"last_good_read\":" + (lastGoodRead.map { JSONText.quoted("\($0)") } ?? "null"),
+        ]
+        if let e = lastError { fields.append("\"last_error\":\(JSONText.quoted(e))") }
+        return fields
+    }
 }

@@ -47,6 +47,9 @@ public final class HealthBoard: Sendable {
         }
     }
 
+    /// One flag, without copying the device table (asked once per poll cycle).
+    var brokerConnected: Bool { broker.withLock { $0.connected } }
+
     func recordPublished(_ count: Int) {
         broker.withLock { $0.published += count }
     }

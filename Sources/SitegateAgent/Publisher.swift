@@ -188,8 +188,9 @@ public final class Publisher: Service {
                 for meta in new.metas { publishOther(topic: meta.topic, payload: meta.payload, retain: true, &c) }
             }
         case .health:
-            let stats = try? await outbox.stats()
+            // Buffer statistics scan the outbox: only when there is a broker to tell.
             if c.connected {
+                let stats = try? await outbox.stats()
                 publishOther(topic: announcements.topics.health, payload: announcements.health(health, buffer: stats, now: clock.now()), retain: false, &c)
             }
         case .mqtt(.message):

@@ -42,10 +42,7 @@ public enum DeviceReader {
         for request in plan.requests {
             transactions += 1
             do {
-                let result = try bus.read(
-                    unit: plan.unit, function: request.function, address: request.address, count: request.count,
-                    minDelay: plan.minDelay)
-                answered.append((request, result.registers, result.sentAt))
+                answered.append(try bus.read(request, of: plan))
             } catch .exception(.illegalDataAddress) where request.points.count > 1 {
                 // A merged read crossed registers the device does not have: find them by splitting.
                 let split = Splitter(plan: plan, bus: bus)
@@ -126,10 +123,7 @@ private final class Splitter {
             let request = Self.request(for: part, evenPairs: plan.requests.allSatisfy { $0.address % 2 == 0 && $0.count % 2 == 0 })
             transactions += 1
             do {
-                let result = try bus.read(
-                    unit: plan.unit, function: request.function, address: request.address, count: request.count,
-                    minDelay: plan.minDelay)
-                answered.append((request, result.registers, result.sentAt))
+                answered.append(try bus.read(request, of: plan))
             } catch .exception(.illegalDataAddress) {
                 if part.count > 1 {
                     run(part)
@@ -172,4 +166,16 @@ private final class Splitter {
 func hex4(_ w: UInt16) -> String {
     let s = String(w, radix: 16)
     return String(repeating: "0", count: 4 - s.count) + s
+}
+
+extension ModbusTransaction {
+    /// One planned read for a device: its registers and when the request was sent.
+    func read(_ request: ReadRequest, of plan: DevicePlan) throws(ModbusError) -> (
+        request: ReadRequest, registers: [UInt16], sentAt: UnixTime
+    ) {
+        let result = try read(
+            unit: plan.unit, function: request.function, address: request.address, count: request.count,
+            minDelay: plan.minDelay)
+        return (request, result.registers, result.sentAt)
+    }
 }

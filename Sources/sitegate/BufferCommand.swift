@@ -16,13 +16,18 @@ struct BufferCommand: AsyncParsableCommand {
 
     /// Opens the buffer named by the site config (it may be in use by the running agent: SQLite's WAL allows that).
     static func open(_ option: ConfigOption) async throws -> (Outbox, SiteConfig) {
+        let config = try existingBuffer(option)
+        return (try await Outbox(settings: config.buffer), config)
+    }
+
+    /// The config, once its buffer is known to exist: looking must never create an empty buffer.
+    static func existingBuffer(_ option: ConfigOption) throws -> SiteConfig {
         let config = try loadConfig(option.config)
-        // Never create an empty buffer as a side effect of looking at it.
         guard TextFile.exists(config.buffer.path) else {
             printError("error: no buffer at \(config.buffer.path) (the agent creates it at its first start)")
             throw ExitCode(1)
         }
-        return (try await Outbox(settings: config.buffer), config)
+        return config
     }
 
     struct Stats: AsyncParsableCommand {
@@ -148,11 +153,7 @@ struct BufferCommand: AsyncParsableCommand {
         @OptionGroup var configOption: ConfigOption
 
         func run() async throws {
-            let config = try loadConfig(configOption.config)
-            guard TextFile.exists(config.buffer.path) else {
-                printError("error: no buffer at \(config.buffer.path)")
-                throw ExitCode(1)
-            }
+            let config = try BufferCommand.existingBuffer(configOption)
             // Read-only and without recovery: a damaged buffer is reported, not moved aside.
             let result = Outbox.integrityCheck(path: config.buffer.path)
             print(result)
