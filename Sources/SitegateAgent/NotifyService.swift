@@ -59,6 +59,10 @@ final class NotifyService: Service {
         let depth = (try? await outbox.stats().depth) ?? -1
         var text = "\(ok)/\(total) devices answering, backlog \(depth), broker \(broker.connected ? "connected" : "disconnected")"
         if buffer.drops.count > 0 { text += ", \(buffer.drops.count) dropped" }
+        let overloaded = agent.health.busFigures(at: SystemWallClock().now()).filter(\.value.overloaded)
+        for (id, figures) in overloaded.sorted(by: { $0.key < $1.key }) {
+            text += "; bus \(id) overloaded: \(figures.advice ?? "")"
+        }
         if !stalls.isEmpty { text += "; STALLED: \(stalls.map(\.component).joined(separator: ", "))" }
         return text
     }
