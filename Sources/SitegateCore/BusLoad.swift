@@ -61,6 +61,11 @@ public struct BusLoad: Sendable {
         } ?? ""
         let wire = wireUtilisation
         if wire > 1 {
+            let busiest = entries.max { $0.wireTime < $1.wireTime }
+            let detail = busiest.map {
+                "; e.g. device '\($0.deviceID)' needs at least \(Int(($0.wireTime * 1000).rounded())) ms of frames per "
+                    + "poll every " + DurationNotation.format($0.interval)
+            } ?? ""
             return Finding(
                 severity: .error,
                 message: "bus '\(bus.id)' cannot serve its schedules: its frames alone need \(Int((wire * 100).rounded()))% "
@@ -77,10 +82,13 @@ public struct BusLoad: Sendable {
         case .rtu:
             assumption = "estimated with a \(Int(BusTimingModel().turnaround.milliseconds)) ms device turnaround"
         }
-        let verdict = utilisation > 1 ? "may not keep up with its schedules" : "is \(percent)% busy with its schedules"
+        let verdict =
+            utilisation > 1
+            ? "may not keep up with its schedules: they need about \(percent)% of its time"
+            : "is about \(percent)% busy with its schedules"
         return Finding(
             severity: .warning,
-            message: "bus '\(bus.id)' \(verdict) (about \(percent)% of its time, \(assumption))\(detail); "
+            message: "bus '\(bus.id)' \(verdict) (\(assumption))\(detail); "
                 + "`sitegate status` shows the measured utilisation and missed ticks once it runs")
     }
 
