@@ -11,6 +11,10 @@ import Glibc
 /// gateway-wide, strictly increasing and never reused. A new database starts its sequence at its creation time in
 /// milliseconds × 1000: numbers keep increasing when a buffer is replaced (corruption, a deleted file), as long as
 /// the clock is right. Table `meta` keeps the drop counters across restarts.
+///
+/// The number of unsent polls is kept as a running count: counted once when the database is opened, then changed
+/// only after a commit succeeded, so a crash or a rolled-back transaction cannot make it drift. Statistics (asked
+/// for every health message and status) then cost a few index look-ups, not a scan of the whole table.
 final class OutboxStore {
     let settings: BufferSettings
     private(set) var database: SQLiteDatabase
@@ -24,6 +28,8 @@ final class OutboxStore {
     /// Disk space held back for the moment the disk is full (see `DiskReserve`).
     private let reserve: DiskReserve
     private var appendsSinceReserveCheck = 0
+    /// Rows in `outbox`: see the type's comment.
+    private var depth = 0
 
     init(settings: BufferSettings, clock: any WallClock) throws(SQLiteError) {
         self.settings = settings
@@ -36,6 +42,7 @@ final class OutboxStore {
         }
         (database, recoveredFrom) = opened
         (insert, selectAfter, selectRange, delete) = try Self.prepareStatements(database)
+        depth = try Self.countRows(database)
         reserve = DiskReserve(path: settings.path + ".reserve")
         reserve.restoreIfRoom()
     }
@@ -87,6 +94,12 @@ final class OutboxStore {
         return db
     }
 
+    private static func countRows(_ db: SQLiteDatabase) throws(SQLiteError) -> Int {
+        let count = try db.prepare("SELECT count(*) FROM outbox")
+        _ = try count.step()
+        return Int(count.int64(0))
+    }
+
     /// Renames a damaged database (and its WAL and shared-memory files) out of the way; returns the new name.
     private static func moveAside(_ path: String, clock: any WallClock) -> String {
         let aside = "\(path).corrupt-\(clock.now().milliseconds)"
@@ -116,6 +129,7 @@ final class OutboxStore {
         let aside = Self.moveAside(settings.path, clock: clock)
         database = try Self.open(settings, clock: clock)
         (insert, selectAfter, selectRange, delete) = try Self.prepareStatements(database)
+        depth = try Self.countRows(database)
         recoveredFrom = aside
         return aside
     }
@@ -183,7 +197,7 @@ final class OutboxStore {
     }
 
     private func insertAll(_ polls: [Poll], now: UnixTime) throws(SQLiteError) -> [Int64] {
-        try database.transaction { () throws(SQLiteError) -> [Int64] in
+        let seqs = try database.transaction { () throws(SQLiteError) -> [Int64] in
             var seqs: [Int64] = []
             seqs.reserveCapacity(polls.count)
             for poll in polls {
@@ -197,6 +211,8 @@ final class OutboxStore {
             }
             return seqs
         }
+        depth += seqs.count
+        return seqs
     }
 
     /// Deletes about `fraction` of the rows, oldest first (at least one).
@@ -215,7 +231,7 @@ final class OutboxStore {
     }
 
     private func dropWhere(_ condition: String) throws(SQLiteError) -> DropReport {
-        try database.transaction { () throws(SQLiteError) -> DropReport in
+        let report = try database.transaction { () throws(SQLiteError) -> DropReport in
             let summary = try database.prepare(
                 "SELECT count(*), min(taken_at_ms), max(taken_at_ms) FROM outbox WHERE \(condition)")
             _ = try summary.step()
@@ -226,6 +242,8 @@ final class OutboxStore {
             try database.execute("DELETE FROM outbox WHERE \(condition)")
             return report
         }
+        depth -= report.count
+        return report
     }
 
     private func recordDrops(_ drop: DropReport) throws(SQLiteError) {
@@ -247,13 +265,17 @@ final class OutboxStore {
     }
 
     func acknowledge(_ seqs: [Int64]) throws(SQLiteError) {
-        try database.transaction { () throws(SQLiteError) in
+        let deleted = try database.transaction { () throws(SQLiteError) -> Int in
+            var deleted = 0
             for seq in seqs {
                 delete.reset()
                 delete.bind(1, seq)
                 _ = try delete.step()
+                deleted += database.changes  // 0 for a poll already gone (dropped, or acknowledged twice)
             }
+            return deleted
         }
+        depth -= deleted
     }
 
     /// Deletes everything; counted as drops.
@@ -302,9 +324,12 @@ final class OutboxStore {
         return s.int64(0)
     }
 
+    /// Cheap at any depth: the running count, and look-ups by primary key (no scan).
     func stats() throws(SQLiteError) -> BufferStats {
-        let count = try database.prepare("SELECT count(*), min(seq), min(taken_at_ms), max(seq) FROM outbox")
-        _ = try count.step()
+        let oldest = try database.prepare("SELECT seq, taken_at_ms FROM outbox ORDER BY seq LIMIT 1")
+        let hasOldest = try oldest.step()
+        let newest = try database.prepare("SELECT seq FROM outbox ORDER BY seq DESC LIMIT 1")
+        let hasNewest = try newest.step()
         let last = try database.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'outbox'")
         let lastSeq = try last.step() ? last.int64(0) : 0
         var meta: [String: Int64] = [:]
@@ -316,10 +341,10 @@ final class OutboxStore {
             if stat(settings.path + suffix, &st) == 0 { fileBytes += Int64(st.st_size) }
         }
         return BufferStats(
-            depth: Int(count.int64(0)),
-            oldestSeq: count.isNull(1) ? nil : count.int64(1),
-            oldestTakenAt: count.isNull(2) ? nil : UnixTime(milliseconds: count.int64(2)),
-            newestSeq: count.isNull(3) ? nil : count.int64(3),
+            depth: depth,
+            oldestSeq: hasOldest ? oldest.int64(0) : nil,
+            oldestTakenAt: hasOldest ? UnixTime(milliseconds: oldest.int64(1)) : nil,
+            newestSeq: hasNewest ? newest.int64(0) : nil,
             firstSeq: meta["first_seq"] ?? 1,
             lastSeq: lastSeq,
             usedBytes: try usedBytes(),
@@ -387,6 +412,7 @@ public struct AppendResult: Sendable {
 public struct BufferStats: Sendable, Hashable {
     public var depth: Int
     public var oldestSeq: Int64?
+    /// When the first poll in the buffer (the lowest seq) was taken.
     public var oldestTakenAt: UnixTime?
     public var newestSeq: Int64?
     /// The first sequence number this database handed out (its creation floor + 1).
