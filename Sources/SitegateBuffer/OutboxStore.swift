@@ -17,6 +17,7 @@ import Glibc
 /// for every health message and status) then cost a few index look-ups, not a scan of the whole table.
 final class OutboxStore {
     let settings: BufferSettings
+    let tuning: BufferTuning
     private(set) var database: SQLiteDatabase
     private var insert: Statement
     private var selectAfter: Statement
@@ -30,15 +31,19 @@ final class OutboxStore {
     private var appendsSinceReserveCheck = 0
     /// Rows in `outbox`: see the type's comment.
     private var depth = 0
+    /// Acknowledged polls not deleted yet (`BufferTuning.deleteDelay`), and when the oldest of them was acknowledged.
+    private var acknowledged: Set<Int64> = []
+    private var acknowledgedSince: UnixTime?
 
-    init(settings: BufferSettings, clock: any WallClock) throws(SQLiteError) {
+    init(settings: BufferSettings, tuning: BufferTuning = .default, clock: any WallClock) throws(SQLiteError) {
         self.settings = settings
+        self.tuning = tuning
         let opened: (SQLiteDatabase, String?)
         do {
-            opened = (try Self.open(settings, clock: clock), nil)
+            opened = (try Self.open(settings, tuning: tuning, clock: clock), nil)
         } catch where error.isCorruption {
             let aside = Self.moveAside(settings.path, clock: clock)
-            opened = (try Self.open(settings, clock: clock), aside)
+            opened = (try Self.open(settings, tuning: tuning, clock: clock), aside)
         }
         (database, recoveredFrom) = opened
         (insert, selectAfter, selectRange, delete) = try Self.prepareStatements(database)
@@ -49,8 +54,12 @@ final class OutboxStore {
 
     // MARK: Opening, schema, corruption
 
-    private static func open(_ settings: BufferSettings, clock: any WallClock) throws(SQLiteError) -> SQLiteDatabase {
+    private static func open(_ settings: BufferSettings, tuning: BufferTuning, clock: any WallClock) throws(SQLiteError)
+        -> SQLiteDatabase
+    {
         let db = try SQLiteDatabase(path: settings.path)
+        // Like auto_vacuum, the page size of a new database is fixed by the first write.
+        try db.execute("PRAGMA page_size=\(tuning.pageSize)")
         // Dropped polls must give disk space back when the disk is full: pages freed by deletes can be returned
         // to the file system with incremental_vacuum. This takes effect only in a new, empty database, so it
         // comes before anything (journal_mode=WAL included) writes the file header.
@@ -58,10 +67,10 @@ final class OutboxStore {
         try db.execute("PRAGMA journal_mode=WAL")
         try db.execute("PRAGMA synchronous=\(settings.durability == .full ? "FULL" : "NORMAL")")
         // Keep the write-ahead log small: flash space is scarce, and a full disk must not be filled by the log.
-        try db.execute("PRAGMA wal_autocheckpoint=256")
+        try db.execute("PRAGMA wal_autocheckpoint=\(tuning.walAutocheckpoint)")
         // A small page cache: the buffer is written once and read once, and edge boxes are short of memory.
         try db.execute("PRAGMA cache_size=-512")
-        try db.execute("PRAGMA journal_size_limit=1048576")
+        try db.execute("PRAGMA journal_size_limit=\(tuning.journalSizeLimit)")
         // A damaged file must be found now, not at the first commit: quick_check reads every page once.
         let check = try db.prepare("PRAGMA quick_check")
         if try check.step(), check.text(0) != "ok" {
@@ -127,9 +136,11 @@ final class OutboxStore {
     func replaceCorruptDatabase(clock: any WallClock) throws(SQLiteError) -> String {
         database.close()
         let aside = Self.moveAside(settings.path, clock: clock)
-        database = try Self.open(settings, clock: clock)
+        database = try Self.open(settings, tuning: tuning, clock: clock)
         (insert, selectAfter, selectRange, delete) = try Self.prepareStatements(database)
         depth = try Self.countRows(database)
+        acknowledged = []
+        acknowledgedSince = nil
         recoveredFrom = aside
         return aside
     }
@@ -231,6 +242,8 @@ final class OutboxStore {
     }
 
     private func dropWhere(_ condition: String) throws(SQLiteError) -> DropReport {
+        // Acknowledged polls are not drops.
+        try deleteAcknowledged()
         let report = try database.transaction { () throws(SQLiteError) -> DropReport in
             let summary = try database.prepare(
                 "SELECT count(*), min(taken_at_ms), max(taken_at_ms) FROM outbox WHERE \(condition)")
@@ -264,7 +277,21 @@ final class OutboxStore {
         }
     }
 
-    func acknowledge(_ seqs: [Int64]) throws(SQLiteError) {
+    /// Deletes polls the broker acknowledged: at once, or together with later ones (`BufferTuning.deleteDelay`).
+    func acknowledge(_ seqs: [Int64], now: UnixTime) throws(SQLiteError) {
+        acknowledged.formUnion(seqs)
+        if acknowledgedSince == nil { acknowledgedSince = now }
+        if let since = acknowledgedSince, now - since >= tuning.deleteDelay
+            || acknowledged.count >= tuning.deleteBatchLimit
+        {
+            try deleteAcknowledged()
+        }
+    }
+
+    /// Deletes the acknowledged polls still waiting, in one transaction.
+    func deleteAcknowledged() throws(SQLiteError) {
+        guard !acknowledged.isEmpty else { return }
+        let seqs = acknowledged.sorted()
         let deleted = try database.transaction { () throws(SQLiteError) -> Int in
             var deleted = 0
             for seq in seqs {
@@ -276,6 +303,8 @@ final class OutboxStore {
             return deleted
         }
         depth -= deleted
+        acknowledged = []
+        acknowledgedSince = nil
     }
 
     /// Deletes everything; counted as drops.
@@ -287,23 +316,27 @@ final class OutboxStore {
 
     // MARK: Reading
 
+    /// Up to `limit` polls after `seq` (and before `limitSeq`), leaving out those acknowledged but not deleted yet.
     func polls(after seq: Int64, before limitSeq: Int64? = nil, limit: Int) throws(SQLiteError) -> [StoredPoll] {
+        // Asking for as many more rows as may be left out still returns `limit` polls when there are that many.
+        let rowLimit = Int64(limit + acknowledged.count)
         let statement: Statement
         if let limitSeq {
             statement = selectRange
             statement.reset()
             statement.bind(1, seq)
             statement.bind(2, limitSeq)
-            statement.bind(3, Int64(limit))
+            statement.bind(3, rowLimit)
         } else {
             statement = selectAfter
             statement.reset()
             statement.bind(1, seq)
-            statement.bind(2, Int64(limit))
+            statement.bind(2, rowLimit)
         }
         defer { statement.reset() }
         var out: [StoredPoll] = []
-        while try statement.step() {
+        while out.count < limit, try statement.step() {
+            if !acknowledged.isEmpty && acknowledged.contains(statement.int64(0)) { continue }
             // A row whose readings cannot be decoded is kept and sent empty rather than dropped silently.
             let readings = (try? ReadingCodec.decode(statement.blob(4))) ?? []
             out.append(
@@ -341,7 +374,7 @@ final class OutboxStore {
             if stat(settings.path + suffix, &st) == 0 { fileBytes += Int64(st.st_size) }
         }
         return BufferStats(
-            depth: depth,
+            depth: max(0, depth - acknowledged.count),
             oldestSeq: hasOldest ? oldest.int64(0) : nil,
             oldestTakenAt: hasOldest ? UnixTime(milliseconds: oldest.int64(1)) : nil,
             newestSeq: hasNewest ? newest.int64(0) : nil,
@@ -374,6 +407,7 @@ final class OutboxStore {
     }
 
     func close() {
+        try? deleteAcknowledged()
         try? database.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         database.close()
     }

@@ -4,6 +4,10 @@
 //   sitegate-bench drain [READINGS]        drain rate of a backlog to a local mosquitto at QoS 1
 //   sitegate-bench modbus HOST PORT N U    Modbus TCP polls per second through the agent's path (SDM630 plan,
 //                                          U unit ids polled per cycle, one bus-thread job per cycle)
+//   sitegate-bench wear full|normal [CYCLES] [page=N] [checkpoint=PAGES] [limit=BYTES] [delay=SECONDS]
+//                                          the agent's writes for 20 SDM630s every 5 s (a commit per cycle, the
+//                                          cycle's PUBACKs deleted), on a simulated clock: bytes written to storage
+//                                          per reading (/proc/self/io) with the buffer tuning given
 //   sitegate-bench backlog PATH [READINGS] [--drain]
 //                                          builds a week-long backlog in the buffer at PATH by inserting directly
 //                                          (100 meters x 30 points every 10 s, back from now; kept if PATH exists),
@@ -100,6 +104,53 @@ func drain(readings: Int) async throws {
     outbox.close()
     await broker.stop()
     print("drain: \(Int(Double(polls * 15) / seconds)) readings/s (\(polls) polls, \(polls * 15) readings, QoS 1, window 100, deleted on PUBACK)")
+}
+
+final class SimulatedClock: WallClock, @unchecked Sendable {
+    // @unchecked: set between awaited buffer calls only, never while one runs.
+    var time = UnixTime(seconds: 1_767_225_600)
+    func now() -> UnixTime { time }
+}
+
+func writeBytes() -> Int64 {
+    guard let text = try? TextFile.read("/proc/self/io") else { return 0 }
+    let line = text.split(separator: "\n").first { $0.hasPrefix("write_bytes:") }
+    return line.flatMap { Int64($0.split(separator: " ").last ?? "") } ?? 0
+}
+
+func wear(durability: Durability, cycles: Int, options: [String]) async throws {
+    var tuning = BufferTuning.default
+    for option in options {
+        let parts = option.split(separator: "=").map(String.init)
+        guard parts.count == 2, let n = Int(parts[1]) else { throw TestSupportError("bad option \(option)") }
+        switch parts[0] {
+        case "page": tuning.pageSize = n
+        case "checkpoint": tuning.walAutocheckpoint = n
+        case "limit": tuning.journalSizeLimit = n
+        case "delay": tuning.deleteDelay = .seconds(n)
+        default: throw TestSupportError("unknown option \(option)")
+        }
+    }
+    let dir = try TestEnvironment.makeTemporaryDirectory("bench-wear")
+    let clock = SimulatedClock()
+    let outbox = try await Outbox(
+        settings: BufferSettings(path: "\(dir)/b.db", durability: durability), tuning: tuning, clock: clock)
+    let meters = 20
+    let warmup = cycles / 5
+    var start: Int64 = 0
+    for cycle in 0..<(warmup + cycles) {
+        if cycle == warmup { start = writeBytes() }
+        clock.time = clock.time + .seconds(5)
+        let seqs = try await outbox.append((0..<meters).map { samplePoll(cycle * meters + $0, at: clock.time) }).seqs
+        clock.time = clock.time + .milliseconds(50)
+        try await outbox.acknowledge(seqs)
+    }
+    let written = writeBytes() - start
+    outbox.close()
+    let label = options.isEmpty ? "defaults" : options.joined(separator: " ")
+    print(
+        "wear_\(durability.rawValue): \(format2(Double(written) / Double(cycles * meters * 15))) bytes per reading "
+            + "(\(label); \(written / Int64(cycles)) bytes per cycle of \(meters) polls, \(cycles) cycles after \(warmup))")
 }
 
 func backlogPoll(_ meter: Int, at time: UnixTime) -> Poll {
@@ -210,9 +261,14 @@ case "backlog" where args.count >= 3:
     try await backlog(
         path: args[2], readings: args.count > 3 && args[3] != "--drain" ? Int(args[3])! : 20_000_000,
         drainToo: args.contains("--drain"))
+case "wear" where args.count >= 3:
+    let cycles = args.count > 3 ? Int(args[3]) : nil
+    try await wear(
+        durability: Durability(rawValue: args[2])!, cycles: cycles ?? 720,
+        options: Array(args.dropFirst(cycles == nil ? 3 : 4)))
 case "modbus" where args.count == 6:
     try await modbus(host: args[2], port: Int(args[3])!, polls: Int(args[4])!, units: Int(args[5])!)
 default:
-    print("usage: sitegate-bench ingest [POLLS] | drain [READINGS] | modbus HOST PORT POLLS UNITS | backlog PATH [READINGS] [--drain]")
+    print("usage: sitegate-bench ingest [POLLS] | drain [READINGS] | modbus HOST PORT POLLS UNITS | backlog PATH [READINGS] [--drain] | wear full|normal [CYCLES] [KNOB=N ...]")
     exit(64)
 }
