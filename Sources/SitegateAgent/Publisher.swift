@@ -35,7 +35,10 @@ public final class Publisher: Service {
         var acked: [Int64] = []
         /// The database may hold polls not handed over yet (set by new commits and a new session).
         var dirty = true
-        var lastClientError: String?
+        /// Connection problems logged since the last accepted session: each is logged once per outage.
+        var loggedProblems: Set<String> = []
+        /// The node being tried or in use (an index into `brokers.urls`).
+        var node: Int?
         var refusalLogged = false
     }
 
@@ -47,6 +50,7 @@ public final class Publisher: Service {
     let logger: Logger
     let clock: any WallClock
     let health: HealthBoard
+    let brokers: BrokerEndpoints
     private let watchdogBox = LockedValue<LockedValue<ProgressWatchdog<ContinuousClock.Instant>>?>(nil)
     var watchdog: LockedValue<ProgressWatchdog<ContinuousClock.Instant>> {
         watchdogBox.withLock { $0 } ?? Self.noWatchdog
@@ -61,8 +65,10 @@ public final class Publisher: Service {
 
     init(
         client: MQTTClient, outbox: Outbox, topics: TopicLayout, encoder: SenMLEncoder, window: Int,
-        health: HealthBoard, announcements: Announcements, clock: any WallClock = SystemWallClock(), logger: Logger
+        health: HealthBoard, brokers: BrokerEndpoints, announcements: Announcements,
+        clock: any WallClock = SystemWallClock(), logger: Logger
     ) {
+        self.brokers = brokers
         self.announcementBox = LockedValue(announcements)
         self.client = client
         self.outbox = outbox
@@ -134,28 +140,51 @@ public final class Publisher: Service {
     private func handle(_ input: Input, _ c: inout Cursor) async {
         var mayFill = false
         switch input {
+        case .mqtt(.connecting(let node)):
+            if let previous = c.node, previous != node {
+                logger.notice("switching broker node: trying \(brokers.url(node)) after \(brokers.url(previous)) failed")
+            }
+            c.node = node
+            health.setBrokerNode(brokers.url(node))
         case .mqtt(.connected(let code)):
             guard code == 0 else {
-                logger.error("the broker refused the connection: \(MQTTClient.connackReason(code))")
-                health.setBroker(connected: false, detail: MQTTClient.connackReason(code))
+                let reason = MQTTClient.connackReason(code)
+                let url = brokers.url(c.node ?? 0)
+                logOnce("refused|\(url)|\(code)", &c) {
+                    logger.error("the broker \(url) refused the connection: \(reason)")
+                }
+                health.setBroker(connected: false, detail: "refused: \(reason)")
                 return
             }
             await startSession(&c)
             mayFill = true
         case .mqtt(.disconnected(let code)):
+            // Only the end of an accepted session is news here; an attempt that never got its CONNACK is reported
+            // by .closedWithoutAnswer or the refusal.
             if c.connected {
+                let reason = MQTTClient.disconnectReason(code)
                 logger.warning(
-                    "lost the broker connection: \(MQTTClient.disconnectReason(code)); readings stay buffered",
+                    "lost the broker connection to \(brokers.url(c.node ?? 0)): \(reason); readings stay buffered",
                     metadata: ["mqtt.inflight": "\(c.ledger.inflightCount)"])
-            }
-            c.connected = false
-            health.setBroker(connected: false, detail: MQTTClient.disconnectReason(code))
-        case .mqtt(.connectFailed(let reason)):
-            if reason != c.lastClientError {
-                c.lastClientError = reason
-                logger.warning("cannot reach the broker: \(reason); retrying with backoff; readings stay buffered")
                 health.setBroker(connected: false, detail: reason)
             }
+            c.connected = false
+        case .mqtt(.connectFailed(let reason, let wait)):
+            let node = c.node ?? 0
+            let retry = brokers.retry(after: wait, next: (node + 1) % brokers.urls.count)
+            logOnce("failed|\(node)|\(reason)", &c) {
+                logger.warning("cannot reach the broker \(brokers.url(node)): \(reason); \(retry); readings stay buffered")
+            }
+            health.setBroker(connected: false, detail: reason)
+        case .mqtt(.closedWithoutAnswer(let wait)):
+            let node = c.node ?? 0
+            let retry = brokers.retry(after: wait, next: (node + 1) % brokers.urls.count)
+            logOnce("closed|\(node)", &c) {
+                logger.error(
+                    "the broker \(brokers.url(node)) closed the connection without answering (no CONNACK): likely \(brokers.likelyCausesOfNoAnswer); \(retry); readings stay buffered"
+                )
+            }
+            health.setBroker(connected: false, detail: "closed without answering (no CONNACK)")
         case .mqtt(.acknowledged(let mid)):
             if let seq = c.ledger.acknowledge(mid: mid) {
                 c.acked.append(seq)
@@ -196,12 +225,12 @@ public final class Publisher: Service {
         case .mqtt(.message):
             break
         case .mqtt(.log(_, let message)):
-            // TLS and socket errors arrive here, repeated at every retry: log each distinct one once.
-            if message != c.lastClientError {
-                c.lastClientError = message
-                logger.error("broker connection: \(message)")
-                health.setBroker(connected: false, detail: message)
+            // TLS and socket errors arrive here, repeated at every retry: log each distinct one once per outage.
+            let url = brokers.url(c.node ?? 0)
+            logOnce("log|\(url)|\(message)", &c) {
+                logger.error("broker connection to \(url): \(message)")
             }
+            if !c.connected { health.setBroker(connected: false, detail: message) }
         case .newData:
             c.dirty = true
             mayFill = true
@@ -220,7 +249,7 @@ public final class Publisher: Service {
     /// A new broker session: what is in the outbox now is backlog; what is committed from now on is live.
     private func startSession(_ c: inout Cursor) async {
         c.connected = true
-        c.lastClientError = nil
+        c.loggedProblems.removeAll()
         c.sessionStart = clock.now()
         let lastSeq = (try? await outbox.stats().lastSeq) ?? 0
         c.liveFrom = lastSeq + 1
@@ -230,10 +259,16 @@ public final class Publisher: Service {
         c.backlogCursor = 0
         c.backlogDone = false
         c.refusalLogged = false
-        logger.info("connected to the broker", metadata: ["mqtt.backlog_below_seq": "\(c.liveFrom)"])
-        health.setBroker(connected: true, detail: "connected")
+        let url = brokers.url(c.node ?? 0)
+        logger.info("connected to the broker \(url)", metadata: ["mqtt.backlog_below_seq": "\(c.liveFrom)"])
+        health.setBroker(connected: true, detail: "connected to \(url)")
         publishOther(topic: announcements.topics.status, payload: announcements.online, retain: true, &c)
         for meta in announcements.metas { publishOther(topic: meta.topic, payload: meta.payload, retain: true, &c) }
+    }
+
+    /// Logs a connection problem the first time it occurs in an outage (the client retries every few seconds).
+    private func logOnce(_ key: String, _ c: inout Cursor, _ log: () -> Void) {
+        if c.loggedProblems.insert(key).inserted { log() }
     }
 
     /// Status, meta and health: not buffered; registered so that their acks are never taken for a poll's.
@@ -313,7 +348,7 @@ extension Publisher {
         let topics = TopicLayout(prefix: "gia/v1", site: "bench", gateway: "gw01")
         return Publisher(
             client: client, outbox: outbox, topics: topics, encoder: SenMLEncoder(siteID: "bench", gatewayID: "gw01"),
-            window: 100, health: HealthBoard(),
+            window: 100, health: HealthBoard(), brokers: BrokerEndpoints(urls: ["bench"]),
             announcements: Announcements(
                 topics: topics, online: "{}", offline: "{}", metas: [], healthInterval: .seconds(3600),
                 started: SystemWallClock().now()),
