@@ -151,7 +151,7 @@ public final class Publisher: Service {
                 let reason = MQTTClient.connackReason(code)
                 let url = brokers.url(c.node ?? 0)
                 logOnce("refused|\(url)|\(code)", &c) {
-                    logger.error("the broker \(url) refused the connection: \(reason)")
+                    logger.error("the broker refused the connection: \(reason)", metadata: ["mqtt.broker": "\(url)"])
                 }
                 health.setBroker(connected: false, detail: "refused: \(reason)")
                 return
@@ -164,8 +164,8 @@ public final class Publisher: Service {
             if c.connected {
                 let reason = MQTTClient.disconnectReason(code)
                 logger.warning(
-                    "lost the broker connection to \(brokers.url(c.node ?? 0)): \(reason); readings stay buffered",
-                    metadata: ["mqtt.inflight": "\(c.ledger.inflightCount)"])
+                    "lost the broker connection: \(reason); readings stay buffered",
+                    metadata: ["mqtt.broker": "\(brokers.url(c.node ?? 0))", "mqtt.inflight": "\(c.ledger.inflightCount)"])
                 health.setBroker(connected: false, detail: reason)
             }
             c.connected = false
@@ -173,7 +173,9 @@ public final class Publisher: Service {
             let node = c.node ?? 0
             let retry = brokers.retry(after: wait, next: (node + 1) % brokers.urls.count)
             logOnce("failed|\(node)|\(reason)", &c) {
-                logger.warning("cannot reach the broker \(brokers.url(node)): \(reason); \(retry); readings stay buffered")
+                logger.warning(
+                    "cannot reach the broker: \(reason); \(retry); readings stay buffered",
+                    metadata: ["mqtt.broker": "\(brokers.url(node))"])
             }
             health.setBroker(connected: false, detail: reason)
         case .mqtt(.closedWithoutAnswer(let wait)):
@@ -181,8 +183,8 @@ public final class Publisher: Service {
             let retry = brokers.retry(after: wait, next: (node + 1) % brokers.urls.count)
             logOnce("closed|\(node)", &c) {
                 logger.error(
-                    "the broker \(brokers.url(node)) closed the connection without answering (no CONNACK): likely \(brokers.likelyCausesOfNoAnswer); \(retry); readings stay buffered"
-                )
+                    "the broker closed the connection without answering (no CONNACK): likely \(brokers.likelyCausesOfNoAnswer); \(retry); readings stay buffered",
+                    metadata: ["mqtt.broker": "\(brokers.url(node))"])
             }
             health.setBroker(connected: false, detail: "closed without answering (no CONNACK)")
         case .mqtt(.acknowledged(let mid)):
@@ -228,7 +230,7 @@ public final class Publisher: Service {
             // TLS and socket errors arrive here, repeated at every retry: log each distinct one once per outage.
             let url = brokers.url(c.node ?? 0)
             logOnce("log|\(url)|\(message)", &c) {
-                logger.error("broker connection to \(url): \(message)")
+                logger.error("broker connection: \(message)", metadata: ["mqtt.broker": "\(url)"])
             }
             if !c.connected { health.setBroker(connected: false, detail: message) }
         case .newData:
@@ -260,7 +262,7 @@ public final class Publisher: Service {
         c.backlogDone = false
         c.refusalLogged = false
         let url = brokers.url(c.node ?? 0)
-        logger.info("connected to the broker \(url)", metadata: ["mqtt.backlog_below_seq": "\(c.liveFrom)"])
+        logger.info("connected to the broker", metadata: ["mqtt.broker": "\(url)", "mqtt.backlog_below_seq": "\(c.liveFrom)"])
         health.setBroker(connected: true, detail: "connected to \(url)")
         publishOther(topic: announcements.topics.status, payload: announcements.online, retain: true, &c)
         for meta in announcements.metas { publishOther(topic: meta.topic, payload: meta.payload, retain: true, &c) }
