@@ -108,6 +108,11 @@ public final class MosquittoBroker: @unchecked Sendable {
         process = nil
     }
 
+    /// Freezes the broker (SIGSTOP): connections stay open, nothing is answered, as a hung node.
+    public func suspend() {
+        process?.signal(SIGSTOP)
+    }
+
     /// Stops the broker without warning (SIGKILL), as a crashed node.
     public func kill() async {
         process?.signal(SIGKILL)
