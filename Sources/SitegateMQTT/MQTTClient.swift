@@ -7,7 +7,8 @@ import Glibc
 #endif
 
 /// A libmosquitto client with a network thread of its own that reconnects with capped exponential backoff and
-/// jitter, so that a whole park reconnecting after a broker restart does not arrive at once.
+/// jitter, so that a whole park reconnecting after a broker restart does not arrive at once. Given several nodes (a
+/// cluster) it fails over between them (`BrokerRotation`).
 ///
 /// QoS 1 messages in flight when the connection drops are kept by libmosquitto and re-sent after the reconnect
 /// with the same message id, so `acknowledged(mid:)` still arrives for them.
@@ -56,7 +57,8 @@ public final class MQTTClient: Sendable {
         public var cleanSession: Bool
         public var maxInflight: Int
         public var protocolVersion: ProtocolVersion
-        /// Reconnect delays: doubled per failed attempt from `min` up to `max`, each randomised to 50-100%.
+        /// Reconnect delays: doubled per failed round over all nodes (per attempt with one node) from `min` up to
+        /// `max`, each randomised to 50-100%. See `BrokerRotation`.
         public var reconnectDelay: (min: Duration, max: Duration)
         public var tls: TLS?
         public var username: String?
@@ -156,7 +158,8 @@ public final class MQTTClient: Sendable {
     }
 
     /// Starts the network thread: it connects, and reconnects after every failure with backoff and jitter.
-    /// Connection attempts that fail are reported as `.connectFailed` events.
+    /// Connection attempts that fail are reported as `.connectFailed` or `.closedWithoutAnswer` events; each switch
+    /// of node as `.connecting`.
     public func start() {
         running.withLock { $0 = true }
         let handle = self.handle
