@@ -113,6 +113,11 @@ struct SharedRabbitMQ: SuiteTrait, TestScoping {
     @Test func mqttFiveIsRefusedClearly() async throws {
         try await Harness.with("rmq-v5") { h in
             try await h.startSimulator(units: [1], frozen: true)
+            // Under 3.1.1 the test message makes the round trip.
+            let good = try config(h, site: "rmq-v5", devices: [("m1", 1)], interval: "10s")
+            let roundTrip = try await h.sitegate(["mqtt-test", "--config", good], timeout: .seconds(30))
+            #expect(roundTrip.status == 0 && roundTrip.out.contains("read back:   same message"), "\(roundTrip.out)")
+
             let config = try config(h, site: "rmq-v5", devices: [("m1", 1)], interval: "10s", extraMQTT: "\n  protocol: \"5\"")
             let test = try await h.sitegate(["mqtt-test", "--timeout", "60s", "--config", config], timeout: .seconds(30))
             #expect(test.status == 1, "\(test.out)\(test.err)")
