@@ -39,6 +39,9 @@ public final class Publisher: Service {
         var loggedProblems: Set<String> = []
         /// The node being tried or in use (an index into `brokers.urls`).
         var node: Int?
+        /// libmosquitto's last error line (OpenSSL's reason, say) while not connected: more specific than the
+        /// failure event that follows it.
+        var lastLibraryError: String?
         var refusalLogged = false
     }
 
@@ -177,7 +180,8 @@ public final class Publisher: Service {
                     "cannot reach the broker: \(reason); \(retry); readings stay buffered",
                     metadata: ["mqtt.broker": "\(brokers.url(node))"])
             }
-            health.setBroker(connected: false, detail: reason)
+            health.setBroker(connected: false, detail: c.lastLibraryError ?? reason)
+            c.lastLibraryError = nil
         case .mqtt(.closedWithoutAnswer(let wait)):
             let node = c.node ?? 0
             let retry = brokers.retry(after: wait, next: (node + 1) % brokers.urls.count)
@@ -187,6 +191,7 @@ public final class Publisher: Service {
                     metadata: ["mqtt.broker": "\(brokers.url(node))"])
             }
             health.setBroker(connected: false, detail: "closed without answering (no CONNACK)")
+            c.lastLibraryError = nil
         case .mqtt(.acknowledged(let mid)):
             if let seq = c.ledger.acknowledge(mid: mid) {
                 c.acked.append(seq)
@@ -232,7 +237,10 @@ public final class Publisher: Service {
             logOnce("log|\(url)|\(message)", &c) {
                 logger.error("broker connection: \(message)", metadata: ["mqtt.broker": "\(url)"])
             }
-            if !c.connected { health.setBroker(connected: false, detail: message) }
+            if !c.connected {
+                c.lastLibraryError = message
+                health.setBroker(connected: false, detail: message)
+            }
         case .newData:
             c.dirty = true
             mayFill = true
@@ -252,6 +260,7 @@ public final class Publisher: Service {
     private func startSession(_ c: inout Cursor) async {
         c.connected = true
         c.loggedProblems.removeAll()
+        c.lastLibraryError = nil
         c.sessionStart = clock.now()
         let lastSeq = (try? await outbox.stats().lastSeq) ?? 0
         c.liveFrom = lastSeq + 1
