@@ -33,9 +33,9 @@ struct BrokerEndpoints: Sendable {
         return causes.joined(separator: "; or ")
     }
 
-    /// "retrying in 4 s", or the next node when the client moves on at once.
-    func retry(after wait: Duration, next: Int?) -> String {
-        if wait == .zero, let next { return "trying \(url(next)) next" }
-        return "retrying in \(DurationNotation.rounded(wait))"
+    /// "retrying in 4 s" (one broker); "trying mqtt://b:1883 next" or "trying mqtt://b:1883 in 4 s" (a list).
+    func retry(after wait: Duration, next: Int) -> String {
+        guard urls.count > 1 else { return "retrying in \(DurationNotation.rounded(wait))" }
+        return wait == .zero ? "trying \(url(next)) next" : "trying \(url(next)) in \(DurationNotation.rounded(wait))"
     }
 }

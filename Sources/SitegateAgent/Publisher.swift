@@ -144,8 +144,11 @@ public final class Publisher: Service {
         var mayFill = false
         switch input {
         case .mqtt(.connecting(let node)):
+            // Once per node and outage: while every node is down the client cycles through them all.
             if let previous = c.node, previous != node {
-                logger.notice("switching broker node: trying \(brokers.url(node)) after \(brokers.url(previous)) failed")
+                logOnce("switch|\(node)", &c) {
+                    logger.notice("switching broker node: trying \(brokers.url(node)) after \(brokers.url(previous)) failed")
+                }
             }
             c.node = node
             health.setBrokerNode(brokers.url(node))

@@ -5,7 +5,7 @@ import SitegateTestSupport
 import Testing
 
 /// `mqtt.url` lists two nodes (two mosquittos standing in for a cluster); the node in use hangs, then is killed
-/// mid-run.
+/// mid-run; later both are down, and the second returns.
 @Suite(.serialized, .timeLimit(.minutes(3))) struct BrokerFailoverTests {
     @Test func switchesToTheSurvivingNodeAndLosesNothing() async throws {
         try await Harness.with("failover") { h in
@@ -57,6 +57,23 @@ import Testing
         let inflight = log.split(separator: "\n").first { $0.contains("lost the broker connection") }
             .flatMap { $0.split(separator: "mqtt.inflight=").last }.flatMap { Int($0) } ?? 0
         #expect(inflight > 0, "messages were in flight when the node died (re-sent to the survivor)")
+
+        // Every node down: the client cycles through both with backoff, each problem and switch logged once. Then
+        // node 2 returns, the agent gets back in there and the backlog drains.
+        await nodeB.stop()
+        try await Task.sleep(for: .seconds(6))
+        let outage = String(h.agent!.standardError.dropFirst(log.count))
+        #expect(outage.components(separatedBy: "cannot reach the broker").count - 1 <= 2, "once per node:\n\(outage)")
+        #expect(outage.components(separatedBy: "switching broker node").count - 1 <= 2, "once per node:\n\(outage)")
+        try await nodeB.start()
+        let back = ContinuousClock.now + .seconds(60)
+        while !survivor.messages.contains(where: { DataMessage($0.topic, $0.payload)?.isBackfill == true }) {
+            guard ContinuousClock.now < back else {
+                throw TestSupportError("no backfill at node 2 after it returned:\n\(h.agent!.standardError.suffix(3000))")
+            }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        try await Task.sleep(for: .seconds(2))
 
         let exit = await h.agent!.terminate()
         #expect(exit == 0)
