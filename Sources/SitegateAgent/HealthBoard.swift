@@ -31,6 +31,12 @@ public final class HealthBoard: Sendable {
             guard let lostAt else { return "never connected since start" }
             return "connection lost at \(lostAt)"
         }
+
+        /// For STATUS=: "connected to mqtt://b:1883", "disconnected (never connected since start), trying ...".
+        public var statusText: String {
+            if connected { return "connected to \(node ?? "?")" }
+            return "disconnected (\(state))" + (node.map { ", trying \($0)" } ?? "")
+        }
     }
 
     private let devices = LockedValue<[String: DeviceHealth]>([:])

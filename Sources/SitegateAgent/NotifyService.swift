@@ -76,6 +76,6 @@ final class NotifyService: Service {
             : (try? await outbox.seqSpan()) ?? -1
         return StatusLine(
             devicesOK: devices.values.filter { $0.state == .ok }.count, devicesTotal: agent.config.devices.count,
-            backlog: depth, broker: broker, drops: buffer.drops.count, stalled: stalls.map(\.component))
+            backlog: depth, broker: broker.statusText, drops: buffer.drops.count, stalled: stalls.map(\.component))
     }
 }

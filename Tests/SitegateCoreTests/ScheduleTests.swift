@@ -116,3 +116,20 @@ import Testing
         #expect(DurationNotation.rounded(.seconds(150)) == "3 min")
     }
 }
+
+/// systemd's STATUS= line and what makes a new one worth sending.
+@Suite struct StatusLineTests {
+    @Test func backlogBandsByDecade() {
+        #expect([0, 1, 99, 100, 999, 1000, 123_456].map { StatusLine.band($0) } == [0, 1, 1, 2, 2, 3, 5])
+    }
+
+    @Test func exactBacklogIsShownButOnlyItsBandIsNews() {
+        let a = StatusLine(devicesOK: 2, devicesTotal: 2, backlog: 12, broker: "connected to mqtt://b:1883", drops: 0, stalled: [])
+        let b = StatusLine(devicesOK: 2, devicesTotal: 2, backlog: 57, broker: "connected to mqtt://b:1883", drops: 0, stalled: [])
+        let c = StatusLine(devicesOK: 2, devicesTotal: 2, backlog: 120, broker: "connected to mqtt://b:1883", drops: 0, stalled: [])
+        #expect(a.text == "2/2 devices answering, backlog 12, broker connected to mqtt://b:1883")
+        #expect(a.key == b.key && a.key != c.key)
+        let stalled = StatusLine(devicesOK: 1, devicesTotal: 2, backlog: 0, broker: "connected to mqtt://b:1883", drops: 3, stalled: ["bus:lan"])
+        #expect(stalled.text == "1/2 devices answering, backlog 0, broker connected to mqtt://b:1883, 3 dropped; STALLED: bus:lan")
+    }
+}

@@ -1,33 +1,29 @@
-import SitegateCore
-
 /// The one-line STATUS= text for systemd ("2/2 devices answering, backlog 0, broker connected to mqtt://b:1883"),
 /// and what makes a new one worth sending.
-struct StatusLine: Sendable, Hashable {
+public struct StatusLine: Sendable, Hashable {
     /// What the line shows, with the backlog as its band: the exact depth changes with every poll and is only
     /// refreshed with the watchdog ping; a band crossing (or anything else here changing) is news at once.
-    struct Key: Sendable, Hashable {
-        var devicesOK: Int
-        var devicesTotal: Int
-        var backlogBand: Int
-        var broker: String
-        var drops: Int
-        var stalled: [String]
+    public struct Key: Sendable, Hashable {
+        public var devicesOK: Int
+        public var devicesTotal: Int
+        public var backlogBand: Int
+        public var broker: String
+        public var drops: Int
+        public var stalled: [String]
     }
 
-    var key: Key
-    var backlog: Int64
+    public var key: Key
+    public var backlog: Int64
 
-    init(
-        devicesOK: Int, devicesTotal: Int, backlog: Int64, broker: HealthBoard.BrokerHealth, drops: Int,
-        stalled: [String]
-    ) {
+    /// `broker` as the line shows it: "connected to mqtt://b:1883", "disconnected (...)".
+    public init(devicesOK: Int, devicesTotal: Int, backlog: Int64, broker: String, drops: Int, stalled: [String]) {
         self.backlog = backlog
         key = Key(
             devicesOK: devicesOK, devicesTotal: devicesTotal, backlogBand: Self.band(backlog),
-            broker: Self.describe(broker), drops: drops, stalled: stalled)
+            broker: broker, drops: drops, stalled: stalled)
     }
 
-    var text: String {
+    public var text: String {
         var text = "\(key.devicesOK)/\(key.devicesTotal) devices answering, backlog \(backlog), broker \(key.broker)"
         if key.drops > 0 { text += ", \(key.drops) dropped" }
         if !key.stalled.isEmpty { text += "; STALLED: \(key.stalled.joined(separator: ", "))" }
@@ -35,7 +31,7 @@ struct StatusLine: Sendable, Hashable {
     }
 
     /// 0 for an empty backlog, 1 below 100, then one band per decade (100-999, 1000-9999, ...).
-    static func band(_ depth: Int64) -> Int {
+    public static func band(_ depth: Int64) -> Int {
         guard depth > 0 else { return 0 }
         var band = 1
         var bound: Int64 = 100
@@ -44,11 +40,5 @@ struct StatusLine: Sendable, Hashable {
             bound *= 10
         }
         return band
-    }
-
-    static func describe(_ broker: HealthBoard.BrokerHealth) -> String {
-        if broker.connected { return "connected to \(broker.node ?? "?")" }
-        let trying = broker.node.map { ", trying \($0)" } ?? ""
-        return "disconnected (\(broker.state))\(trying)"
     }
 }
