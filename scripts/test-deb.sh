@@ -97,6 +97,68 @@ check "purge deletes /etc/sitegate and /var/lib/sitegate" test ! -e "$target/etc
 check "purge forgets the unit's enablement (deb-systemd-helper purge)" \
   grep -q "deb-systemd-helper purge sitegate.service" "$work/stubs.log"
 
+# The maintainer scripts for real, where systemd is not running (a chroot, a container image build): dpkg installs,
+# reinstalls, removes and purges the package in a chroot whose writes go to a tmpfs over this system (a private
+# mount namespace: the host's users, /etc and systemd state stay untouched). Needs root and overlayfs; skipped
+# without them. The same under a live systemd (start, restart on upgrade, stop) is the nspawn test's job.
+chroot_lifecycle() {
+  local base="$work/chroot"
+  mkdir -p "$base/t" "$base/merged"
+  # What runs in the chroot: one "step: ..." line per expectation met.
+  cat > "$work/steps.sh" <<'STEPS'
+set -eu
+deb=/tmp/sitegate-pkg/sitegate.deb
+step() { echo "step: $*"; }
+dpkg --purge sitegate >/dev/null 2>&1 || true   # a copy of a system that has it installed starts clean
+dpkg -i "$deb" >/dev/null 2>&1 || { dpkg -i "$deb"; exit 1; }
+step installed
+id sitegate | grep -q dialout && step user in dialout
+[ "$(stat -c %a:%U /etc/sitegate/credentials)" = 700:root ] && step credentials folder 0700 root
+[ "$(stat -c %a:%U /etc/sitegate/credentials/mqtt-password)" = 600:root ] && step placeholder 0600 root
+[ -L /etc/systemd/system/multi-user.target.wants/sitegate.service ] && step unit enabled
+echo "# edited" >> /etc/sitegate/site.yaml
+echo secret > /etc/sitegate/credentials/mqtt-password
+dpkg -i "$deb" >/dev/null 2>&1 && step reinstalled
+grep -q "# edited" /etc/sitegate/site.yaml && grep -q secret /etc/sitegate/credentials/mqtt-password \
+  && step reinstall keeps config and secrets
+install -d -o sitegate -g sitegate /var/lib/sitegate && : > /var/lib/sitegate/buffer.db
+dpkg -r sitegate >/dev/null 2>&1 && step removed
+[ ! -e /usr/bin/sitegate ] && [ -f /etc/sitegate/site.yaml ] && [ -f /etc/sitegate/credentials/mqtt-password ] \
+  && [ -f /var/lib/sitegate/buffer.db ] && step remove keeps config, credentials and buffer
+dpkg -P sitegate >/dev/null 2>&1 && step purged
+[ ! -e /etc/sitegate ] && [ ! -e /var/lib/sitegate ] && step purge deletes /etc/sitegate and /var/lib/sitegate
+[ ! -e /etc/systemd/system/multi-user.target.wants/sitegate.service ] && step purge forgets the enablement
+id sitegate >/dev/null && step the user stays
+STEPS
+  # The chroot: this system as the lower layer of an overlay whose upper layer is a tmpfs of this namespace.
+  cat > "$work/namespace.sh" <<'NAMESPACE'
+set -eu
+base="$1"
+mount -t tmpfs tmpfs "$base/t"
+mkdir -p "$base/t/upper" "$base/t/work"
+mount -t overlay overlay -o "lowerdir=/,upperdir=$base/t/upper,workdir=$base/t/work" "$base/merged"
+mount --bind /proc "$base/merged/proc"
+mount --bind /dev "$base/merged/dev"
+mkdir -p "$base/merged/tmp/sitegate-pkg"
+cp "$2" "$base/merged/tmp/sitegate-pkg/sitegate.deb"
+cp "$3" "$base/merged/tmp/sitegate-pkg/steps.sh"
+chroot "$base/merged" sh /tmp/sitegate-pkg/steps.sh
+NAMESPACE
+  unshare --mount --propagation private sh "$work/namespace.sh" "$base" "$deb" "$work/steps.sh"
+}
+if [ "$(id -u)" -eq 0 ] && unshare --mount true 2>/dev/null && grep -qw overlay /proc/filesystems; then
+  chroot_lifecycle > "$work/chroot.out" 2>&1 || true
+  failed_before=$failed
+  for step in "installed" "user in dialout" "credentials folder 0700 root" "placeholder 0600 root" "unit enabled" \
+    "reinstalled" "reinstall keeps config and secrets" "removed" "remove keeps config, credentials and buffer" \
+    "purged" "purge deletes /etc/sitegate and /var/lib/sitegate" "purge forgets the enablement" "the user stays"; do
+    check "chroot without systemd: $step" grep -qx "step: $step" "$work/chroot.out"
+  done
+  [ "$failed" -eq "$failed_before" ] || sed 's/^/     /' "$work/chroot.out" | tail -n 20
+else
+  echo "skip chroot install/remove/purge: needs root, unshare and overlayfs"
+fi
+
 # The file list: path, mode and owner of what matters; every file root's.
 expect() {  # expect MODE PATH
   check "$2 ($1)" grep -qE "^$1 root/root +[0-9]+ [0-9-]+ [0-9:]+ \.$2\$" "$work/contents"
