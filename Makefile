@@ -60,7 +60,8 @@ demo: build
 # RUNPATH ($ORIGIN, which SwiftPM adds by default and Debian forbids), relocations read-only before main (-z now):
 # the binary the package ships (debian/rules builds it with the same flags).
 release: deps
-	$(SWIFT) build -c release --static-swift-stdlib -Xlinker -s -Xlinker -z -Xlinker now --disable-local-rpath --scratch-path $(SCRATCH_PATH)
+	$(SWIFT) build -c release --static-swift-stdlib -Xlinker -s -Xlinker -z -Xlinker now --disable-local-rpath \
+		--scratch-path $(SCRATCH_PATH)
 	@ls -l $(RELEASE_BIN)
 
 # The release binary, device maps, docs, the systemd unit and sysusers file, and an example /etc/sitegate/site.yaml

@@ -67,7 +67,8 @@ for script in postinst prerm postrm; do
 done
 check "no preinst: nothing stops the agent before an upgrade" test ! -e "$work/DEBIAN/preinst"
 postinst="$work/DEBIAN/postinst"
-check "postinst creates the user (systemd-sysusers sitegate.conf)" grep -qE 'systemd-sysusers .*sitegate\.conf' "$postinst"
+check "postinst creates the user (systemd-sysusers sitegate.conf)" \
+  grep -qE 'systemd-sysusers .*sitegate\.conf' "$postinst"
 check "postinst creates the credential placeholders (systemd-tmpfiles)" \
   grep -qE 'systemd-tmpfiles .*--create sitegate\.conf' "$postinst"
 check "postinst enables the unit" grep -q "deb-systemd-helper enable 'sitegate.service'" "$postinst"
@@ -93,7 +94,8 @@ check "postrm remove runs" postrm remove
 check "remove keeps config, credentials and buffer" test -f "$target/etc/sitegate/site.yaml" \
   -a -f "$target/etc/sitegate/credentials/mqtt-password" -a -f "$target/var/lib/sitegate/buffer.db"
 check "postrm purge runs" postrm purge
-check "purge deletes /etc/sitegate and /var/lib/sitegate" test ! -e "$target/etc/sitegate" -a ! -e "$target/var/lib/sitegate"
+check "purge deletes /etc/sitegate and /var/lib/sitegate" \
+  test ! -e "$target/etc/sitegate" -a ! -e "$target/var/lib/sitegate"
 check "purge forgets the unit's enablement (deb-systemd-helper purge)" \
   grep -q "deb-systemd-helper purge sitegate.service" "$work/stubs.log"
 
@@ -202,20 +204,23 @@ render_all() {
   done
 }
 check "man pages render without warnings" render_all
-check "sitegate-raw(1) lists --address" bash -c "man -l '$work/root/usr/share/man/man1/sitegate-raw.1.gz' | grep -q -- '--address'"
+check "sitegate-raw(1) lists --address" \
+  bash -c "man -l '$work/root/usr/share/man/man1/sitegate-raw.1.gz' | grep -q -- '--address'"
 completions="$work/root/usr/share"
 check "bash completion parses, no #! line" bash -c "bash -n '$completions/bash-completion/completions/sitegate' \
   && ! head -n 1 '$completions/bash-completion/completions/sitegate' | grep -q '^#!'"
 check "bash completion completes subcommands" bash -c "source '$completions/bash-completion/completions/sitegate' \
   && COMP_WORDS=(sitegate ch) COMP_CWORD=1 COMP_LINE='sitegate ch' COMP_POINT=11 && _sitegate && printf '%s\n' \"\${COMPREPLY[@]}\" | grep -qx check"
 check "zsh completion is a #compdef file" grep -q '^#compdef sitegate' "$completions/zsh/vendor-completions/_sitegate"
-check "fish completion completes sitegate" grep -q "^complete -c 'sitegate' " "$completions/fish/vendor_completions.d/sitegate.fish"
+check "fish completion completes sitegate" \
+  grep -q "^complete -c 'sitegate' " "$completions/fish/vendor_completions.d/sitegate.fish"
 
 # The installed example config is valid against the installed maps (paths moved into the extracted tree), and
 # names no bus: the package starts the agent on install, which must not open a serial port it was not given.
 sed "s#/usr/share/sitegate#$work/root/usr/share/sitegate#" "$work/root/etc/sitegate/site.yaml" > "$work/site.yaml"
 check "example config passes sitegate check" "$bin" check --config "$work/site.yaml"
-check "example config names no bus and no device" bash -c "'$bin' check --config '$work/site.yaml' | grep -q '0 buses, 0 devices'"
+check "example config names no bus and no device" \
+  bash -c "'$bin' check --config '$work/site.yaml' | grep -q '0 buses, 0 devices'"
 check "example config keeps the buffer below /var/lib/sitegate" grep -q "path: /var/lib/sitegate/buffer.db" \
   "$work/root/etc/sitegate/site.yaml"
 
