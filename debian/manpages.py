@@ -83,6 +83,9 @@ def page(command, path, version, date):
     subcommands = shown(command.get("subcommands", []))
     lines = [
         '.TH "%s" 1 "%s" "sitegate %s" "sitegate manual"' % (title.upper(), date, version),
+        # Left-aligned, no hyphenation: command names such as sitegate-maps-list(1) stay whole.
+        ".ad l",
+        ".nh",
         ".SH NAME",
         roff(title) + " \\- " + roff(command.get("abstract", "")),
         ".SH SYNOPSIS",
