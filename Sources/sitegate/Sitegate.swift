@@ -24,10 +24,6 @@ struct Sitegate: AsyncParsableCommand {
     )
 }
 
-enum SitegateVersion {
-    static let current = "0.1.0"
-}
-
 /// Options every command that reads a site config shares.
 struct ConfigOption: ParsableArguments {
     @Option(name: [.short, .long], help: "The site config file (YAML).")
