@@ -20,6 +20,8 @@ public final class HealthBoard: Sendable {
         public var published = 0
     }
 
+    /// The counts behind `sitegate metrics`.
+    public let counters = AgentCounters()
     private let devices = LockedValue<[String: DeviceHealth]>([:])
     private let firsts = LockedValue<Set<String>>([])
 

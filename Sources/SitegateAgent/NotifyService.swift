@@ -34,8 +34,9 @@ final class NotifyService: Service {
             var withholding = false
             while !Task.isCancelled {
                 let stalls = self.watchdog.withLock { $0.stalls(now: .now) }
+                self.agent.health.counters.watchdogWithholding(!stalls.isEmpty)
                 if stalls.isEmpty {
-                    _ = try? self.notifier.watchdog()
+                    if (try? self.notifier.watchdog()) == true { self.agent.health.counters.watchdogPinged() }
                     if withholding { self.logger.notice("progress again; watchdog pings resumed") }
                     withholding = false
                 } else if !withholding {

@@ -37,6 +37,8 @@ public final class Publisher: Service {
         var dirty = true
         var lastClientError: String?
         var refusalLogged = false
+        /// When each in-flight poll was committed, for the publish-latency histogram.
+        var committedAt: [Int64: UnixTime] = [:]
     }
 
     let client: MQTTClient
@@ -137,6 +139,7 @@ public final class Publisher: Service {
         case .mqtt(.connected(let code)):
             guard code == 0 else {
                 logger.error("the broker refused the connection: \(MQTTClient.connackReason(code))")
+                health.counters.brokerFailed()
                 health.setBroker(connected: false, detail: MQTTClient.connackReason(code))
                 return
             }
@@ -144,6 +147,7 @@ public final class Publisher: Service {
             mayFill = true
         case .mqtt(.disconnected(let code)):
             if c.connected {
+                health.counters.brokerLost()
                 logger.warning(
                     "lost the broker connection: \(MQTTClient.disconnectReason(code)); readings stay buffered",
                     metadata: ["mqtt.inflight": "\(c.ledger.inflightCount)"])
@@ -151,6 +155,7 @@ public final class Publisher: Service {
             c.connected = false
             health.setBroker(connected: false, detail: MQTTClient.disconnectReason(code))
         case .mqtt(.connectFailed(let reason)):
+            health.counters.brokerFailed()
             if reason != c.lastClientError {
                 c.lastClientError = reason
                 logger.warning("cannot reach the broker: \(reason); retrying with backoff; readings stay buffered")
@@ -159,6 +164,7 @@ public final class Publisher: Service {
         case .mqtt(.acknowledged(let mid)):
             if let seq = c.ledger.acknowledge(mid: mid) {
                 c.acked.append(seq)
+                recordLatency(seq, &c)
                 watchdog.withLock { $0.progressed("publisher", now: .now) }
                 if health.firstTime("ack") {
                     logger.info("first poll acknowledged by the broker", metadata: ["startup.ms": "\(ProcessUptime.milliseconds() ?? -1)"])
@@ -169,7 +175,9 @@ public final class Publisher: Service {
         case .mqtt(.refused(let mid, let reasonCode)):
             // MQTT 5: the broker would not take the message (an ACL, a quota). It stays buffered and is offered
             // again in the next session.
-            if let seq = c.ledger.refuse(mid: mid), !c.refusalLogged {
+            let refused = c.ledger.refuse(mid: mid)
+            if let seq = refused { c.committedAt[seq] = nil }
+            if let seq = refused, !c.refusalLogged {
                 c.refusalLogged = true
                 logger.error(
                     "the broker refused a data message: \(MQTTClient.reasonString(reasonCode)); it stays buffered (check the broker's ACL for this gateway's topics)",
@@ -232,6 +240,7 @@ public final class Publisher: Service {
         c.refusalLogged = false
         logger.info("connected to the broker", metadata: ["mqtt.backlog_below_seq": "\(c.liveFrom)"])
         health.setBroker(connected: true, detail: "connected")
+        health.counters.brokerConnected()
         publishOther(topic: announcements.topics.status, payload: announcements.online, retain: true, &c)
         for meta in announcements.metas { publishOther(topic: meta.topic, payload: meta.payload, retain: true, &c) }
     }
@@ -287,11 +296,22 @@ public final class Publisher: Service {
         let payload = encoder.encode(stored, backfill: stored.committedAt < c.sessionStart)
         do {
             let mid = try client.publish(topic: topics.data(device: stored.poll.deviceID), payload: payload)
-            if let done = c.ledger.register(mid: mid, seq: stored.seq) { c.acked.append(done) }
+            c.committedAt[stored.seq] = stored.committedAt
+            if let done = c.ledger.register(mid: mid, seq: stored.seq) {
+                c.acked.append(done)
+                recordLatency(done, &c)
+            }
             return true
         } catch {
             logger.debug("publish failed", metadata: ["error": "\(error)"])
             return false
+        }
+    }
+
+    /// From commit to PUBACK: what a backend waits for a reading, outages included.
+    private func recordLatency(_ seq: Int64, _ c: inout Cursor) {
+        if let committed = c.committedAt.removeValue(forKey: seq) {
+            health.counters.published(latency: clock.now() - committed)
         }
     }
 

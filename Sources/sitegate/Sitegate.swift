@@ -17,7 +17,8 @@ struct Sitegate: AsyncParsableCommand {
             """,
         version: SitegateVersion.current,
         subcommands: [
-            RunCommand.self, CheckCommand.self, PlanCommand.self, StatusCommand.self, WatchCommand.self, ReadCommand.self,
+            RunCommand.self, CheckCommand.self, PlanCommand.self, StatusCommand.self, WatchCommand.self, MetricsCommand.self,
+            ReadCommand.self,
             RawCommand.self, ScanCommand.self, MQTTTestCommand.self, MapsCommand.self, BufferCommand.self,
             SupportBundleCommand.self, SimulateCommand.self,
         ]
