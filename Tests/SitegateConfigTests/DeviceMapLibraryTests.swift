@@ -93,4 +93,47 @@ import Testing
             }
         }
     }
+
+    /// `range: [min, max]`: read into the point, and every malformed form reported at its line and column.
+    @Test func rangeIsReadAndValidated() throws {
+        let header = """
+            id: ranged
+            manufacturer: Test
+            models: [T1]
+            medium: electricity
+            version: 1
+            sources: [{ title: "none" }]
+            defaults: { function: input, vendor_numbering: wire, max_registers: 60 }
+            points:
+
+            """
+        let good = try DeviceMapLoader.parse(
+            header + "  - { id: v, address: 0, type: f32, unit: V, kind: gauge, range: [0, 289.5], description: x }\n"
+                + "  - { id: e, address: 2, type: u32, unit: kWh, kind: counter, range: [-1e3, 0x10], description: x }\n",
+            file: "ranged.yaml")
+        #expect(good.map.point("v")?.plausibleRange == 0...289.5)
+        #expect(good.map.point("e")?.plausibleRange == -1000...16)
+        let bad = header + """
+              - { id: a, address: 0, type: f32, unit: V, kind: gauge, range: 289, description: x }
+              - { id: b, address: 2, type: f32, unit: V, kind: gauge, range: [0, 1, 2], description: x }
+              - { id: c, address: 4, type: f32, unit: V, kind: gauge, range: [0, high], description: x }
+              - { id: d, address: 6, type: f32, unit: V, kind: gauge, range: [300, 100], description: x }
+              - { id: s, address: 8, type: string, length: 2, kind: state, range: [0, 1], description: x }
+            """
+        do {
+            _ = try DeviceMapLoader.parse(bad, file: "ranged.yaml")
+            Issue.record("expected errors")
+        } catch {
+            let all = error.diagnostics.map(\.description).joined(separator: "\n")
+            for fragment in [
+                "ranged.yaml:9:66: error: 'range' must be a list of two numbers, [min, max], in the point's unit",
+                "ranged.yaml:10:66: error: 'range' must be a list of two numbers",
+                "ranged.yaml:11:70: error: entries of 'range' must be numbers, found 'high'",
+                "ranged.yaml:12:66: error: 'range' [300, 100] must have min below max",
+                "ranged.yaml:13:71: error: 'range' applies only to numeric types",
+            ] {
+                #expect(all.contains(fragment), "missing: \(fragment)\nin:\n\(all)")
+            }
+        }
+    }
 }
