@@ -10,10 +10,13 @@ struct MapsCommand: ParsableCommand {
     )
 
     struct Folders: ParsableArguments {
-        @Option(name: .customLong("maps"), help: "A folder of device maps; repeat to search several, first wins.")
+        @Option(
+            name: .customLong("maps"), help: "A folder of device maps; repeat to search several, first wins.",
+            completion: .directory)
         var folders: [String] = []
 
-        var searchPaths: [String] { folders.isEmpty ? ["devicemaps/models", "/usr/share/sitegate/devicemaps/models"] : folders }
+        static let defaultPaths = ["devicemaps/models", "/usr/share/sitegate/devicemaps/models"]
+        var searchPaths: [String] { folders.isEmpty ? Self.defaultPaths : folders }
     }
 
     struct List: ParsableCommand {
@@ -51,7 +54,14 @@ struct MapsCommand: ParsableCommand {
             abstract: "Show one device map's points with their addresses, types and units.",
             discussion: "Example:\n  sitegate maps show eastron-sdm630")
 
-        @Argument(help: "The map id, e.g. eastron-sdm630.")
+        @Argument(
+            help: "The map id, e.g. eastron-sdm630.",
+            completion: .custom { words, index, _ in
+                // The folders given with --maps on the line, else the defaults.
+                let given = zip(words, words.dropFirst()).filter { $0.0 == "--maps" }.map(\.1)
+                return ShellCompletion.mapIDs(
+                    folders: given.isEmpty ? Folders.defaultPaths : given, prefix: ShellCompletion.currentWord(words, index: index))
+            })
         var model: String
 
         @OptionGroup var folders: Folders
@@ -94,7 +104,9 @@ struct MapsCommand: ParsableCommand {
             abstract: "Check device map files; prints file:line:column: error: ... and exits 78 on errors.",
             discussion: "Example:\n  sitegate maps lint devicemaps/models/*.yaml")
 
-        @Argument(help: "Map files to check (fixture files are checked against their map).")
+        @Argument(
+            help: "Map files to check (fixture files are checked against their map).",
+            completion: .file(extensions: ["yaml", "yml"]))
         var files: [String]
 
         func run() throws {

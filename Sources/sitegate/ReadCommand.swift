@@ -20,7 +20,12 @@ struct ReadCommand: AsyncParsableCommand {
             """
     )
 
-    @Argument(help: "The device id from the site config.") var device: String
+    @Argument(
+        help: "The device id from the site config.",
+        completion: .custom { words, index, _ in
+            ShellCompletion.deviceIDs(words: words, prefix: ShellCompletion.currentWord(words, index: index))
+        })
+    var device: String
     @OptionGroup var agent: AgentSocketOptions
     @Flag(help: "Print JSON for scripts.") var json = false
 

@@ -137,3 +137,38 @@ import Testing
         }
     }
 }
+
+/// Which config the completion of a device id reads, however the command line names it.
+@Suite struct ShellCompletionTests {
+    @Test(arguments: [
+        (["sitegate", "read", "x", "-c", "a.yaml"], "a.yaml"),
+        (["sitegate", "read", "-c", "a.yaml", "x"], "a.yaml"),
+        (["sitegate", "read", "--config", "b.yaml", ""], "b.yaml"),
+        (["sitegate", "read", "--config=c.yaml", ""], "c.yaml"),
+        (["sitegate", "read", "-cd.yaml", ""], "d.yaml"),
+        (["sitegate", "read", ""], "/etc/sitegate/site.yaml"),
+        (["sitegate", "read", "-c", ""], "/etc/sitegate/site.yaml"),
+    ])
+    func theConfigOnTheLine(words: [String], expected: String) {
+        #expect(ShellCompletion.configPath(in: words) == expected)
+    }
+
+    @Test func deviceIDsFromAConfigEvenWithErrorsElsewhere() throws {
+        let directory = try TestEnvironment.makeTemporaryDirectory()
+        let path = "\(directory)/site.yaml"
+        try writeFile(path, """
+            site: { id: x }
+            devices:
+              - { id: grid-incomer, bus: nowhere, unit: 1, model: nothing }
+              - id: pv-roof
+              - { id: grid-export }
+            """)
+        #expect(ShellCompletion.deviceIDs(words: ["sitegate", "read", "", "-c", path], prefix: "") == ["grid-incomer", "pv-roof", "grid-export"])
+        #expect(ShellCompletion.deviceIDs(words: ["sitegate", "read", "gr", "-c", path], prefix: "gr") == ["grid-incomer", "grid-export"])
+        #expect(ShellCompletion.deviceIDs(words: ["sitegate", "read", "", "-c", "\(directory)/missing.yaml"], prefix: "").isEmpty)
+        try writeFile(path, "devices: [unclosed")
+        #expect(ShellCompletion.deviceIDs(words: ["sitegate", "read", "", "-c", path], prefix: "").isEmpty)
+        #expect(ShellCompletion.currentWord(["sitegate", "read", "gr", "-c", path], index: 2) == "gr")
+        #expect(ShellCompletion.currentWord(["sitegate"], index: 3) == "")
+    }
+}
