@@ -181,7 +181,8 @@ public enum DeviceMapLoader {
             bounds.append(n)
         }
         guard bounds[0] < bounds[1] else {
-            sink.error("'range' [\(items[0].scalarText ?? ""), \(items[1].scalarText ?? "")] must have min below max", at: node)
+            let shown = items.map { $0.scalarText ?? "" }.joined(separator: ", ")
+            sink.error("'range' [\(shown)] must have min below max", at: node)
             return nil
         }
         if numeric == false {

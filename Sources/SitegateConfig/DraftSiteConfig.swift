@@ -107,13 +107,15 @@ public struct DraftSiteConfig: Sendable {
             if !u.alsoFits.isEmpty { comment += "; fits as well: \(u.alsoFits.joined(separator: ", "))" }
             comment += ". Compare `sitegate read unit-\(u.unit)` with the display before trusting it.\n"
         }
-        return comment + lines.map { "  \($0)" + ($0.hasPrefix("- id:") ? "   # CHECK: name it (grid-incomer, pv-roof, ...)" : "") + "\n" }.joined()
+        let named = ["\(lines[0])   # CHECK: name it (grid-incomer, pv-roof, ...)"] + lines.dropFirst()
+        return comment + named.map { "  \($0)\n" }.joined()
     }
 
     /// Plain when it is safe in YAML, else double-quoted (JSON strings are valid YAML).
     static func scalar(_ text: String) -> String {
         let safe = !text.isEmpty && text.unicodeScalars.allSatisfy {
-            ($0 >= "a" && $0 <= "z") || ($0 >= "A" && $0 <= "Z") || ($0 >= "0" && $0 <= "9") || "/._-".unicodeScalars.contains($0)
+            ($0 >= "a" && $0 <= "z") || ($0 >= "A" && $0 <= "Z") || ($0 >= "0" && $0 <= "9")
+                || "/._-".unicodeScalars.contains($0)
         }
         return safe && !text.hasPrefix("-") ? text : JSONText.quoted(text)
     }

@@ -59,8 +59,8 @@ struct MapsCommand: ParsableCommand {
             completion: .custom { words, index, _ in
                 // The folders given with --maps on the line, else the defaults.
                 let given = zip(words, words.dropFirst()).filter { $0.0 == "--maps" }.map(\.1)
-                return ShellCompletion.mapIDs(
-                    folders: given.isEmpty ? Folders.defaultPaths : given, prefix: ShellCompletion.currentWord(words, index: index))
+                let folders = given.isEmpty ? Folders.defaultPaths : given
+                return ShellCompletion.mapIDs(folders: folders, prefix: ShellCompletion.currentWord(words, index: index))
             })
         var model: String
 

@@ -35,7 +35,9 @@ struct ScanCommand: AsyncParsableCommand {
         name: .customLong("maps"), help: "Folder of device maps used to recognise models (repeatable).",
         completion: .directory)
     var maps: [String] = []
-    @Option(help: "Also write a draft site config for what was found to this file.", completion: .file(extensions: ["yaml", "yml"]))
+    @Option(
+        help: "Also write a draft site config for what was found to this file.",
+        completion: .file(extensions: ["yaml", "yml"]))
     var writeConfig: String?
     @Flag(help: "With --write-config: replace the file if it exists.") var force = false
     @Option(help: "With --write-config: the polling interval of every device.") var interval: String = "15m"
@@ -99,14 +101,16 @@ struct ScanCommand: AsyncParsableCommand {
         }
         print(Table.render(rows))
         if let writeConfig {
+            let units = found.map { f in
+                DraftSiteConfig.Unit(
+                    unit: f.unit, model: f.guess?.map.id, plausible: f.guess?.plausible ?? 0,
+                    checked: f.guess?.checked ?? 0, sample: f.guess?.sample ?? "", alsoFits: f.guess?.alsoFits ?? [])
+            }
+            // Absolute: the config may be moved to /etc/sitegate, and relative folders count from its own folder.
+            let cwd = currentDirectory()
             let draft = DraftSiteConfig(
-                transport: config.transport,
-                units: found.map {
-                    .init(
-                        unit: $0.unit, model: $0.guess?.map.id, plausible: $0.guess?.plausible ?? 0,
-                        checked: $0.guess?.checked ?? 0, sample: $0.guess?.sample ?? "", alsoFits: $0.guess?.alsoFits ?? [])
-                },
-                mapFolders: folders.filter(TextFile.isDirectory).map { TextFile.resolve($0, relativeTo: currentDirectory()) },
+                transport: config.transport, units: units,
+                mapFolders: folders.filter(TextFile.isDirectory).map { TextFile.resolve($0, relativeTo: cwd) },
                 interval: interval, scannedAt: started)
             try writeDraft(draft.render(), to: writeConfig)
             let unknown = draft.units.filter { $0.model == nil }.count
@@ -232,10 +236,11 @@ struct ModelGuess: Sendable {
         case "V": return (80...500).contains(v)
         case "Hz": return (45...65).contains(v)
         case "A": return (0.001...10000).contains(abs(v))
-        case "W", "var", "VA": return abs(v) < 1e7 && v != 0
-        case "kWh", "kvarh", "Wh", "m3", "J", "count": return v > 0 && v < 1e12
-        case "/": return (-1...1).contains(v) && v != 0
-        case "Cel": return (-40...200).contains(v) && v != 0
+        // A wrong word order often gives a tiny number (1e-22 W): not zero, yet no meter value either.
+        case "W", "var", "VA": return (1e-3..<1e7).contains(abs(v))
+        case "kWh", "kvarh", "Wh", "m3", "J", "count": return (1e-3..<1e12).contains(v)
+        case "/": return (1e-3...1).contains(abs(v))
+        case "Cel": return (-40...200).contains(v) && abs(v) >= 1e-3
         default: return false
         }
     }
