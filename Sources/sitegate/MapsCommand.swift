@@ -85,17 +85,27 @@ struct MapsCommand: ParsableCommand {
                 for source in map.sources {
                     print("source: \(source.title)\(source.version.map { " \($0)" } ?? "")\(source.url.map { " <\($0)>" } ?? "")")
                 }
-                var rows: [[String]] = [["POINT", "ADDRESS", "VENDOR", "FN", "TYPE", "ORDER", "SCALE", "UNIT", "KIND", "DEFAULT", "DESCRIPTION"]]
+                var rows: [[String]] = [[
+                    "POINT", "ADDRESS", "VENDOR", "FN", "TYPE", "ORDER", "SCALE", "UNIT", "RANGE", "KIND", "DEFAULT",
+                    "DESCRIPTION",
+                ]]
                 for p in map.points {
                     rows.append([
                         p.id, hexAddress(p.address), p.vendorRegister.map(String.init) ?? "", p.function.rawValue,
                         p.type.rawValue + (p.type == .string ? "[\(p.length)]" : ""), p.length > 1 ? p.wordOrder.rawValue : "",
-                        p.scale == 1 ? "" : "\(p.scale)", p.unit ?? "", p.kind.rawValue,
+                        p.scale == 1 ? "" : "\(p.scale)", p.unit ?? "",
+                        p.plausibleRange.map { "\(Self.number($0.lowerBound))...\(Self.number($0.upperBound))" } ?? "",
+                        p.kind.rawValue,
                         p.readByDefault ? "yes" : (p.verified ? "no" : "no (unverified)"), p.description,
                     ])
                 }
                 print(Table.render(rows))
             }
+        }
+
+        /// 289 rather than 289.0.
+        static func number(_ v: Double) -> String {
+            v == v.rounded() && abs(v) < 1e15 ? String(Int64(v)) : "\(v)"
         }
     }
 

@@ -154,6 +154,8 @@ import Glibc
             let flagged = points.filter { $0["out_of_range"]?.bool == true }.compactMap { $0["id"]?.string }
             #expect(flagged == ["voltage_l1", "voltage_l2", "voltage_l3"])
 
+            let show = try await h.sitegate(["maps", "show", "eastron-sdm630", "--maps", TestEnvironment.shippedMaps])
+            #expect(show.out.contains("RANGE") && show.out.contains(" V      0...289 "), "\(show.out)")
             // The shipped map's ranges hold for the simulator's values: no warning.
             config = try h.writeConfig(devices: [("meter", 1)], interval: "15m", name: "shipped.yaml")
             let clean = try await h.sitegate(["read", "meter", "--config", config])
