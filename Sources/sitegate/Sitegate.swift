@@ -27,7 +27,7 @@ struct Sitegate: AsyncParsableCommand {
 
 /// Options every command that reads a site config shares.
 struct ConfigOption: ParsableArguments {
-    @Option(name: [.short, .long], help: "The site config file (YAML).")
+    @Option(name: [.short, .long], help: "The site config file (YAML).", completion: .file(extensions: ["yaml", "yml"]))
     var config: String = "/etc/sitegate/site.yaml"
 }
 
