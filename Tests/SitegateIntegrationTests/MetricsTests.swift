@@ -7,7 +7,7 @@ import Testing
     @Test func liveMetricsPassPromtoolAndCountWhatHappened() async throws {
         try await Harness.with("metrics") { h in
             try await h.startSimulator(units: [1, 9], frozen: true, extra: ["--silent-units", "9"])
-            let port = try freeLoopbackPort()
+            let port = try FreePort.find()
             // Unit 9 is a dead meter: its polls fail with timeouts.
             let path = try h.writeConfig(devices: [("main-incomer", 1), ("ghost", 9)], interval: "1s")
             try writeFile(path, try readFile(path) + "metrics:\n  listen: 127.0.0.1:\(port)\n")
@@ -87,23 +87,6 @@ import Testing
         // promtool also prints lint findings (naming, units) with status 0 in some versions: none wanted.
         #expect(p.standardOutput.isEmpty && p.standardError.isEmpty, "promtool findings:\n\(p.standardOutput)\(p.standardError)")
     }
-}
-
-/// A port that was free a moment ago on 127.0.0.1 (bound to port 0 and read back).
-func freeLoopbackPort() throws -> Int {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    defer { close(fd) }
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-    let ok = withUnsafeMutablePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-            bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0
-        }
-    }
-    guard ok else { throw TestSupportError("cannot find a free port") }
-    return Int(UInt16(bigEndian: address.sin_port))
 }
 
 /// Sends `request` to 127.0.0.1:`port` and reads until the server closes.
