@@ -48,18 +48,8 @@ final class ControlServer: Service {
             close(listener)
             unlink(path)
         }
-        await withGracefulShutdownHandler {
-            while true {
-                let client: Int32
-                do { client = try await self.thread.run { try UnixSocket.accept(listener) } } catch { break }
-                let request = (try? await self.thread.run { try UnixSocket.readLine(client) }) ?? ""
-                let response = await self.respond(to: request)
-                _ = try? await self.thread.run { UnixSocket.writeAll(client, response) }
-                close(client)
-            }
-        } onGracefulShutdown: {
-            // Unblocks accept() on the control thread.
-            shutdown(listener, Int32(SHUT_RDWR))
+        await RequestLoop.serve(listener: listener, on: thread, readRequest: { try UnixSocket.readLine($0) }) {
+            await self.respond(to: $0)
         }
     }
 

@@ -40,17 +40,8 @@ final class MetricsHTTPServer: Service {
         }
         defer { close(fd) }
         logger.info("serving metrics", metadata: ["metrics.listen": "http://\(listener.description)/metrics"])
-        await withGracefulShutdownHandler {
-            while true {
-                let client: Int32
-                do { client = try await self.thread.run { try UnixSocket.accept(fd) } } catch { break }
-                let head = (try? await self.thread.run { try TCPListener.readRequestHead(client) }) ?? ""
-                let response = await self.respond(to: head)
-                _ = try? await self.thread.run { UnixSocket.writeAll(client, response) }
-                close(client)
-            }
-        } onGracefulShutdown: {
-            shutdown(fd, Int32(SHUT_RDWR))
+        await RequestLoop.serve(listener: fd, on: thread, readRequest: { try TCPListener.readRequestHead($0) }) {
+            await self.respond(to: $0)
         }
     }
 
@@ -92,24 +83,25 @@ enum TCPListener {
         guard fd >= 0 else { throw failure("socket") }
         var on: Int32 = 1
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, socklen_t(MemoryLayout<Int32>.size))
+        // sockaddr_in and sockaddr_in6 differ only in field names: fill one, bind it as a sockaddr.
+        func bind<Address>(_ address: Address) -> Int32 {
+            withUnsafePointer(to: address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.bind(fd, $0, socklen_t(MemoryLayout<Address>.size)) }
+            }
+        }
+        let port = in_port_t(UInt16(address.port).bigEndian)
         let bound: Int32
         switch address.family {
         case .ipv4:
             var sa = sockaddr_in()
-            sa.sin_family = sa_family_t(AF_INET)
-            sa.sin_port = in_port_t(UInt16(address.port).bigEndian)
+            (sa.sin_family, sa.sin_port) = (sa_family_t(AF_INET), port)
             inet_pton(AF_INET, address.host, &sa.sin_addr)
-            bound = withUnsafePointer(to: &sa) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-            }
+            bound = bind(sa)
         case .ipv6:
             var sa = sockaddr_in6()
-            sa.sin6_family = sa_family_t(AF_INET6)
-            sa.sin6_port = in_port_t(UInt16(address.port).bigEndian)
+            (sa.sin6_family, sa.sin6_port) = (sa_family_t(AF_INET6), port)
             inet_pton(AF_INET6, address.host, &sa.sin6_addr)
-            bound = withUnsafePointer(to: &sa) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in6>.size)) }
-            }
+            bound = bind(sa)
         }
         guard bound == 0 else {
             let error = failure("bind")
