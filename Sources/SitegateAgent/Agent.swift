@@ -61,12 +61,15 @@ public final class Agent: Sendable {
             agent: self, outbox: outbox, publisher: publisher, watchdog: watchdog, logger: logger)
         publisher.attach(watchdog: watchdog)
         // Started in this order, stopped in reverse: the notifier hears of shutdown first, the publisher last.
-        let services: [any Service] = [
+        var services: [any Service] = [
             publisher, supervisor,
             ControlServer(path: config.controlSocket, agent: self, outbox: outbox, supervisor: supervisor, logger: logger),
             ReloadService(agent: self, supervisor: supervisor, publisher: publisher, notifier: notifier, logger: logger),
             NotifyService(agent: self, outbox: outbox, notifier: notifier, watchdog: watchdog, logger: logger),
         ]
+        if let listener = config.metricsListener {
+            services.append(MetricsHTTPServer(listener: listener, agent: self, outbox: outbox, logger: logger))
+        }
         var configuration = ServiceGroupConfiguration(
             services: services.map { .init(service: $0) }, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         // Below the unit's TimeoutStopSec (30 s): the drain ends before systemd would kill us.

@@ -39,6 +39,8 @@ public final class HealthBoard: Sendable {
         }
     }
 
+    /// The counts behind `sitegate metrics`.
+    public let counters = AgentCounters()
     private let devices = LockedValue<[String: DeviceHealth]>([:])
     private let firsts = LockedValue<Set<String>>([])
 

@@ -43,7 +43,7 @@ final class NotifyService: Service {
                 if pingDue {
                     lastPing = .now
                     if stalls.isEmpty {
-                        _ = try? self.notifier.watchdog()
+                        if (try? self.notifier.watchdog()) == true { self.agent.health.counters.watchdogPinged() }
                         if withholding { self.logger.notice("progress again; watchdog pings resumed") }
                         withholding = false
                     } else if !withholding {

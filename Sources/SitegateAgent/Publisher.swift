@@ -43,6 +43,8 @@ public final class Publisher: Service {
         /// failure event that follows it.
         var lastLibraryError: String?
         var refusalLogged = false
+        /// When each in-flight poll was committed, for the publish-latency histogram.
+        var committedAt: [Int64: UnixTime] = [:]
     }
 
     let client: MQTTClient
@@ -159,6 +161,7 @@ public final class Publisher: Service {
                 logOnce("refused|\(url)|\(code)", &c) {
                     logger.error("the broker refused the connection: \(reason)", metadata: ["mqtt.broker": "\(url)"])
                 }
+                health.counters.brokerFailed()
                 health.setBroker(connected: false, detail: "refused: \(reason)")
                 return
             }
@@ -168,6 +171,7 @@ public final class Publisher: Service {
             // Only the end of an accepted session is news here; an attempt that never got its CONNACK is reported
             // by .closedWithoutAnswer or the refusal.
             if c.connected {
+                health.counters.brokerLost()
                 let reason = MQTTClient.disconnectReason(code)
                 logger.warning(
                     "lost the broker connection: \(reason); readings stay buffered",
@@ -176,6 +180,7 @@ public final class Publisher: Service {
             }
             c.connected = false
         case .mqtt(.connectFailed(let reason, let wait)):
+            health.counters.brokerFailed()
             let node = c.node ?? 0
             let retry = brokers.retry(after: wait, next: (node + 1) % brokers.urls.count)
             logOnce("failed|\(node)|\(reason)", &c) {
@@ -186,6 +191,7 @@ public final class Publisher: Service {
             health.setBroker(connected: false, detail: c.lastLibraryError ?? reason)
             c.lastLibraryError = nil
         case .mqtt(.closedWithoutAnswer(let wait)):
+            health.counters.brokerFailed()
             let node = c.node ?? 0
             let retry = brokers.retry(after: wait, next: (node + 1) % brokers.urls.count)
             logOnce("closed|\(node)", &c) {
@@ -198,6 +204,7 @@ public final class Publisher: Service {
         case .mqtt(.acknowledged(let mid)):
             if let seq = c.ledger.acknowledge(mid: mid) {
                 c.acked.append(seq)
+                recordLatency(seq, &c)
                 watchdog.withLock { $0.progressed("publisher", now: .now) }
                 if health.firstTime("ack") {
                     logger.info("first poll acknowledged by the broker", metadata: ["startup.ms": "\(ProcessUptime.milliseconds() ?? -1)"])
@@ -208,7 +215,9 @@ public final class Publisher: Service {
         case .mqtt(.refused(let mid, let reasonCode)):
             // MQTT 5: the broker would not take the message (an ACL, a quota). It stays buffered and is offered
             // again in the next session.
-            if let seq = c.ledger.refuse(mid: mid), !c.refusalLogged {
+            let refused = c.ledger.refuse(mid: mid)
+            if let seq = refused { c.committedAt[seq] = nil }
+            if let seq = refused, !c.refusalLogged {
                 c.refusalLogged = true
                 logger.error(
                     "the broker refused a data message: \(MQTTClient.reasonString(reasonCode)); it stays buffered (check the broker's ACL for this gateway's topics)",
@@ -276,6 +285,7 @@ public final class Publisher: Service {
         let url = brokers.url(c.node ?? 0)
         logger.info("connected to the broker", metadata: ["mqtt.broker": "\(url)", "mqtt.backlog_below_seq": "\(c.liveFrom)"])
         health.setBroker(connected: true, detail: "connected to \(url)")
+        health.counters.brokerConnected()
         publishOther(topic: announcements.topics.status, payload: announcements.online, retain: true, &c)
         for meta in announcements.metas { publishOther(topic: meta.topic, payload: meta.payload, retain: true, &c) }
     }
@@ -336,11 +346,22 @@ public final class Publisher: Service {
         let payload = encoder.encode(stored, backfill: stored.committedAt < c.sessionStart)
         do {
             let mid = try client.publish(topic: topics.data(device: stored.poll.deviceID), payload: payload)
-            if let done = c.ledger.register(mid: mid, seq: stored.seq) { c.acked.append(done) }
+            c.committedAt[stored.seq] = stored.committedAt
+            if let done = c.ledger.register(mid: mid, seq: stored.seq) {
+                c.acked.append(done)
+                recordLatency(done, &c)
+            }
             return true
         } catch {
             logger.debug("publish failed", metadata: ["error": "\(error)"])
             return false
+        }
+    }
+
+    /// From commit to PUBACK: what a backend waits for a reading, outages included.
+    private func recordLatency(_ seq: Int64, _ c: inout Cursor) {
+        if let committed = c.committedAt.removeValue(forKey: seq) {
+            health.counters.published(latency: clock.now() - committed)
         }
     }
 

@@ -2,7 +2,7 @@ import SitegateCore
 
 /// Loads a site config and the device maps it names, validating everything before anything runs.
 public enum SiteConfigLoader {
-    static let topKeys = ["site", "mqtt", "buffer", "maps", "buses", "devices", "log", "control_socket"]
+    static let topKeys = ["site", "mqtt", "buffer", "maps", "buses", "devices", "log", "control_socket", "metrics"]
     static let siteKeys = ["id", "gateway", "name", "location"]
     static let mqttKeys = [
         "url", "topic_prefix", "client_id", "username", "password_file", "password_credential", "ca_file", "cert_file",
@@ -75,6 +75,7 @@ public enum SiteConfigLoader {
             maps: maps, path: file)
         config.logLevel = logLevel
         if let socket = top.string("control_socket") { config.controlSocket = TextFile.resolve(socket, relativeTo: baseDirectory) }
+        config.metricsListener = readMetrics(top, sink: sink)
         if !sink.hasErrors { checkBusLoad(config, busNodes: top.list("buses") ?? [], sink: sink) }
         return config
     }

@@ -14,6 +14,8 @@ public struct SiteConfig: Sendable {
     public var logLevel: LogLevel?
     /// The agent's control socket, for `sitegate status`, `watch` and `read`.
     public var controlSocket: String = "/run/sitegate/sitegate.sock"
+    /// Where to serve Prometheus metrics over HTTP, if anywhere (`metrics.listen`, loopback only).
+    public var metricsListener: MetricsListener?
 
     public init(
         site: SiteIdentity, mqtt: MQTTSettings, buffer: BufferSettings, mapSearchPaths: [String], buses: [BusConfig],

@@ -9,10 +9,14 @@ import Glibc
 
 /// Finds the running agent's control socket: --socket, else the config's control_socket, else the default.
 struct AgentSocketOptions: ParsableArguments {
-    @Option(name: [.short, .long], help: "The site config (to find the agent's control socket).")
+    @Option(
+        name: [.short, .long], help: "The site config (to find the agent's control socket).",
+        completion: .file(extensions: ["yaml", "yml"]))
     var config: String = "/etc/sitegate/site.yaml"
 
-    @Option(help: "The agent's control socket (default: the config's control_socket, /run/sitegate/sitegate.sock).")
+    @Option(
+        help: "The agent's control socket (default: the config's control_socket, /run/sitegate/sitegate.sock).",
+        completion: .file())
     var socket: String?
 
     var socketPath: String {

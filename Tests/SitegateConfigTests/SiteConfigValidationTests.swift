@@ -46,6 +46,13 @@ import Testing
         #expect(loaded.config.buses[1].transport == .rtu(device: "/dev/ttyUSB0", baud: 9600, parity: .even, dataBits: 8, stopBits: 1))
     }
 
+    @Test func metricsListenerLoads() throws {
+        let text = Self.valid.replacingFirst("buffer:\n", with: "metrics:\n  listen: 127.0.0.1:9464\nbuffer:\n")
+        let loaded = try Self.loadText(text).get()
+        #expect(loaded.config.metricsListener == MetricsListener("127.0.0.1:9464"))
+        #expect(try Self.loadText(Self.valid).get().config.metricsListener == nil)
+    }
+
     struct Case: Sendable, CustomTestStringConvertible {
         var name: String
         var replace: String
@@ -153,6 +160,12 @@ import Testing
              expected: "9:14: error: 'when_full' must be one of drop_oldest, pause"),
         Case(name: "YAML alias", replace: "  gateway: gw01\n", with: "  gateway: &g gw01\n  name: *g\n",
              expected: "3:12: error: YAML anchors (&name) are not supported"),
+        Case(name: "metrics on the network", replace: "buffer:\n", with: "metrics: { listen: 0.0.0.0:9464 }\nbuffer:\n",
+             expected: "7:20: error: 'listen' must be a loopback address and port such as 127.0.0.1:9464"),
+        Case(name: "metrics without listen", replace: "buffer:\n", with: "metrics: {}\nbuffer:\n",
+             expected: "7:10: error: missing key 'listen' in metrics"),
+        Case(name: "unknown metrics key", replace: "buffer:\n", with: "metrics: { listen: 127.0.0.1:9464, path: /m }\nbuffer:\n",
+             expected: "7:36: error: unknown key 'path' in metrics"),
     ]
 
     /// A list of nodes loads in order; a single string loads exactly as before (one node).
