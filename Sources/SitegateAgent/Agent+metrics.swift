@@ -80,6 +80,10 @@ extension Agent {
 
         out.family("sitegate_mqtt_connected", .gauge, help: "1 while connected to the broker.")
         out.sample("sitegate_mqtt_connected", broker.connected ? 1 : 0)
+        if let node = broker.node {
+            out.family("sitegate_mqtt_node", .gauge, help: "The broker node in use, or being tried (mqtt.url lists several); always 1.")
+            out.sample("sitegate_mqtt_node", [("url", node)], 1)
+        }
         out.family("sitegate_mqtt_connects_total", .counter, help: "Broker sessions started.")
         out.sample("sitegate_mqtt_connects_total", counts.broker.connects)
         out.family("sitegate_mqtt_connection_losses_total", .counter, help: "Broker sessions lost (reconnects follow).")

@@ -30,6 +30,7 @@ import Testing
             #expect(try #require(value(in: text, #"sitegate_bus_transactions_total{bus="sim-lan"}"#)) >= 2 * full)
             #expect(try #require(value(in: text, #"sitegate_bus_busy_seconds_total{bus="sim-lan"}"#)) > 0)
             #expect(value(in: text, "sitegate_mqtt_connected") == 1)
+            #expect(value(in: text, "sitegate_mqtt_node{url=\"\(h.broker.url)\"}") == 1)
             #expect(value(in: text, "sitegate_mqtt_connects_total") == 1)
             #expect(try #require(value(in: text, "sitegate_publish_latency_seconds_count")) >= 3)
             #expect(value(in: text, #"sitegate_publish_latency_seconds_bucket{le="+Inf"}"#) == value(in: text, "sitegate_publish_latency_seconds_count"))
