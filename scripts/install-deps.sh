@@ -11,6 +11,8 @@ packages=(
   socat mbpoll                                                # serial pty pairs; an independent Modbus client
   python3 python3-jsonschema                                  # independent SenML schema validation in tests
   systemd                                                     # systemd-analyze, systemd-sysusers: unit file tests
+  prometheus                                                  # promtool checks `sitegate metrics` in the tests
+  rabbitmq-server                                             # a second broker (its MQTT plugin) in the tests
 )
 packages+=("$@")
 

@@ -109,6 +109,7 @@ public final class BusPoller: Service {
         let active = due.filter { backoffs[tasks[$0].plan.deviceID, default: Backoff()].allows(at: now) }
         let plans = active.map { tasks[$0].plan }
         let hang = hangsForTesting
+        let started = clock.now()
         var outcomes: [ReadOutcome]
         do {
             outcomes = try await bus.withConnection { transaction in
@@ -120,6 +121,9 @@ public final class BusPoller: Service {
             outcomes = plans.map { _ in ReadOutcome(poll: nil, errors: [failure], transactions: 0, raw: [:]) }
         }
         let finished = clock.now()
+        health.counters.recordCycle(
+            bus: bus.config.id, outcomes: zip(active, outcomes).map { (tasks[$0.0].plan.deviceID, $0.1) },
+            busy: finished - started)
         var missedTicks = 0
         var cycle: [Poll] = []
         for (index, outcome) in zip(active, outcomes) {
@@ -142,7 +146,7 @@ public final class BusPoller: Service {
             tasks[index].next = next
         }
         health.recordBusCycle(
-            bus.config.id, start: now, end: finished, transactions: outcomes.reduce(0) { $0 + $1.transactions },
+            bus.config.id, start: started, end: finished, transactions: outcomes.reduce(0) { $0 + $1.transactions },
             timeouts: outcomes.reduce(0) { $0 + $1.errors.filter { $0.kind == "timeout" }.count }, missedTicks: missedTicks)
         if !cycle.isEmpty { await commit(cycle) }
         // Whether or not the meters answered, the poller itself is alive: that is what the watchdog asks.
