@@ -121,9 +121,7 @@ public final class BusPoller: Service {
             outcomes = plans.map { _ in ReadOutcome(poll: nil, errors: [failure], transactions: 0, raw: [:]) }
         }
         let finished = clock.now()
-        health.counters.recordCycle(
-            bus: bus.config.id, outcomes: zip(active, outcomes).map { (tasks[$0.0].plan.deviceID, $0.1) },
-            busy: finished - started)
+        health.counters.recordCycle(zip(active, outcomes).map { (tasks[$0.0].plan.deviceID, $0.1) })
         var missedTicks = 0
         var cycle: [Poll] = []
         for (index, outcome) in zip(active, outcomes) {

@@ -83,18 +83,14 @@ public struct BusActivity: Sendable, Hashable {
         copy.roll(to: now)
         let (recent, length): (Window, Duration) =
             if let previous = copy.previous { (previous, window) } else { (copy.current, now - copy.windowStart) }
-        let seconds = Self.seconds(length)
-        let busySeconds = Self.seconds(recent.busy)
+        let seconds = length.seconds
+        let busySeconds = recent.busy.seconds
         return Figures(
             transactions: transactions, timeouts: timeouts, missedTicks: missedTicks,
-            busySeconds: Self.seconds(busy),
+            busySeconds: busy.seconds,
             utilisation: seconds > 0 ? min(1, busySeconds / seconds) : 0,
             transactionMilliseconds: recent.transactions > 0 ? busySeconds * 1000 / Double(recent.transactions) : nil,
             recentMissedTicks: recent.missed, recentTimeouts: recent.timeouts)
-    }
-
-    private static func seconds(_ d: Duration) -> Double {
-        Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
     }
 
     /// Closes the windows that ended before `time`.
