@@ -21,11 +21,14 @@ public final class Agent: Sendable {
 
     let version: String
     let startedAt = SystemWallClock().now()
+    /// Faults injected by tests; none in production.
+    let faults: FaultInjection
 
-    public init(config: SiteConfig, version: String, logger: Logger) {
+    public init(config: SiteConfig, version: String, logger: Logger, faults: FaultInjection = .none) {
         current = LockedValue(config)
         self.version = version
         self.logger = logger
+        self.faults = faults
     }
 
     /// The MQTT client id: the configured one, or `sitegate-{site}-{gateway}`.

@@ -71,7 +71,7 @@ final class PollerSupervisor: Service {
         let bus = ModbusBus(config: config)
         let poller = BusPoller(
             bus: bus, assignments: assignments, outbox: outbox, publisher: publisher, health: agent.health,
-            watchdog: watchdog, clock: SystemWallClock(), logger: logger)
+            watchdog: watchdog, clock: SystemWallClock(), logger: logger, faults: agent.faults)
         let transactions = assignments.reduce(0) {
             $0 + DevicePlan(device: $1.device, map: $1.map, pointIDs: $1.pointIDs).requests.count
         }

@@ -11,27 +11,14 @@ public enum SiteConfigLoader {
     }
 
     public static func load(path: String) throws(ConfigurationError) -> Loaded {
-        let text: String
-        do { text = try TextFile.read(path) } catch {
-            throw ConfigurationError(diagnostics: [
-                Diagnostic(.error, error.reason, at: SourceLocation(file: path, line: 1, column: 1))
-            ])
-        }
-        return try parse(text, file: path)
+        try parse(YAMLDocument.text(of: path), file: path)
     }
 
     public static func parse(_ text: String, file: String) throws(ConfigurationError) -> Loaded {
-        guard let root = try YAMLParser.parse(text, file: file) else {
-            throw ConfigurationError(diagnostics: [
-                Diagnostic(.error, "the config file is empty", at: SourceLocation(file: file, line: 1, column: 1))
-            ])
+        let (config, warnings) = try YAMLDocument.read(text, file: file, what: "the config file") { root, sink in
+            read(root, file: file, sink: sink)
         }
-        let sink = DiagnosticSink()
-        let config = read(root, file: file, sink: sink)
-        if sink.hasErrors || config == nil {
-            throw ConfigurationError(diagnostics: sink.sorted)
-        }
-        return Loaded(config: config!, warnings: sink.sorted)
+        return Loaded(config: config, warnings: warnings)
     }
 
     static func read(_ root: YAMLNode, file: String, sink: DiagnosticSink) -> SiteConfig? {
