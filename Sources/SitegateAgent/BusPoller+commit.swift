@@ -2,6 +2,7 @@ import Logging
 import SitegateBuffer
 import SitegateCore
 import SitegateSystemd
+import SitegateThreads
 
 // Committing a cycle's polls to the outbox, and reporting what the buffer did with them.
 extension BusPoller {

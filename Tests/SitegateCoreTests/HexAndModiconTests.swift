@@ -49,7 +49,7 @@ import Testing
     @Test func numbersUseFiveDigitsWhileTheySuffice() {
         #expect(Modicon.number(72, .input) == "30073")
         #expect(Modicon.number(9998, .holding) == "49999")
-        #expect(Modicon.number(9999, .holding) == "409999")
+        #expect(Modicon.number(9999, .holding) == "410000")
         #expect(Modicon.number(5, .coil) == "6")
     }
 
