@@ -46,20 +46,18 @@ public final class Agent: Sendable {
         var options = try clientOptions()
         options.will = MQTTClient.Will(topic: announcements.topics.status, payload: announcements.offline)
         let client = try MQTTClient(options: options)
-        let publisher = Publisher(
-            client: client, outbox: outbox, topics: announcements.topics,
-            encoder: SenMLEncoder(siteID: config.site.id, gatewayID: config.site.gateway),
-            window: config.mqtt.inflightWindow, health: health, brokers: BrokerEndpoints(config.mqtt),
-            announcements: announcements, logger: logger)
-
         let notifier = SystemdNotifier()
         let watchdog = LockedValue(ProgressWatchdog<ContinuousClock.Instant>())
         watchdog.withLock {
             $0.register("publisher", allowance: WatchdogAllowance.publisher(keepalive: config.mqtt.keepalive), now: .now, idle: true)
         }
+        let publisher = Publisher(
+            client: client, outbox: outbox, topics: announcements.topics,
+            encoder: SenMLEncoder(siteID: config.site.id, gatewayID: config.site.gateway),
+            window: config.mqtt.inflightWindow, health: health, brokers: BrokerEndpoints(config.mqtt),
+            announcements: announcements, watchdog: watchdog, logger: logger)
         let supervisor = PollerSupervisor(
             agent: self, outbox: outbox, publisher: publisher, watchdog: watchdog, logger: logger)
-        publisher.attach(watchdog: watchdog)
         // Started in this order, stopped in reverse: the notifier hears of shutdown first, the publisher last.
         var services: [any Service] = [
             publisher, supervisor,
