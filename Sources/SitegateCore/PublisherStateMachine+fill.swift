@@ -75,12 +75,14 @@ extension PublisherStateMachine {
             return fetchBacklog(room: window - ledger.inflightCount)
         case .backlog:
             while f.next < f.batch.count && f.room > 0 {
-                // In-flight polls of an earlier session are skipped: the client re-sends those itself.
-                if !ledger.isInflight(seq: f.batch[f.next].seq) {
+                // In-flight polls of an earlier session are skipped: the client re-sends those itself. So are polls
+                // acknowledged but not deleted yet (the rescan after a reconnect would send them again).
+                let seq = f.batch[f.next].seq
+                if !ledger.isInflight(seq: seq) && !acked.contains(seq) {
                     defer { fill = f }
                     return publish(&f)
                 }
-                backlogCursor = f.batch[f.next].seq
+                backlogCursor = seq
                 f.next += 1
             }
             return fetchBacklog(room: f.room)

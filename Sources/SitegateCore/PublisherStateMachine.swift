@@ -129,6 +129,8 @@ public struct PublisherStateMachine: Sendable {
             mayFill = dirty || !backlogDone
         }
         if acked.count >= Self.deleteBatch { actions += takeAcknowledged() }
+        // An event between a fill's action and its result (the executor never sends one): that fill settles.
+        if fill != nil { return actions }
         if mayFill && connected && !draining {
             actions += startFill()
         } else {
