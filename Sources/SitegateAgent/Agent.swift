@@ -11,7 +11,8 @@ import UnixSignals
 
 /// The running gateway: one poller per bus, one publisher, one outbox, wired from a validated config. The
 /// composition root: it builds the services and hands each what it needs (the config store, the health board, the
-/// outbox, the watchdog); none of them calls back into it.
+/// outbox, the watchdog). Only the control socket and the metrics listener still ask it for the status and metrics
+/// they render.
 ///
 /// Data flows one way: schedule -> bus -> readings -> outbox -> publisher -> broker.
 public final class Agent: Sendable {
