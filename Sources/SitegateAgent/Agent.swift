@@ -83,6 +83,7 @@ public final class Agent: Sendable {
     /// The running agent's state for `sitegate status`: devices, buffer, broker.
     func statusJSON(outbox: Outbox) async -> String {
         let (devices, bufferHealth, broker) = health.snapshot()
+        let busFigures = health.busFigures(at: SystemWallClock().now())
         let stats = try? await outbox.stats()
         let deviceFields = config.devices.map { device -> String in
             let h = devices[device.id] ?? DeviceHealth()
@@ -106,7 +107,8 @@ public final class Agent: Sendable {
             return "{\"id\":\(JSONText.quoted(bus.id)),\"transport\":\(JSONText.quoted(transport)),"
                 + "\"devices\":\(members.count),\"ok\":\(members.filter { $0.state == .ok }.count),"
                 + "\"reads_ok\":\(members.reduce(0) { $0 + $1.successes }),"
-                + "\"errors\":{\(errors.keys.sorted().map { "\(JSONText.quoted($0)):\(errors[$0]!)" }.joined(separator: ","))}}"
+                + "\"errors\":{\(errors.keys.sorted().map { "\(JSONText.quoted($0)):\(errors[$0]!)" }.joined(separator: ","))}"
+                + (busFigures[bus.id].map { "," + $0.jsonFields().joined(separator: ",") } ?? "") + "}"
         }
         var buffer = ["\"not_committed\":\(bufferHealth.notCommitted)", "\"paused\":\(bufferHealth.paused)"]
         if let b = stats {

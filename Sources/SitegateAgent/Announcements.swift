@@ -76,7 +76,7 @@ struct Announcements: Sendable {
         return "{" + fields.joined(separator: ",") + "}"
     }
 
-    /// The health report: per device read counters and state, the buffer, the broker connection.
+    /// The health report: per device read counters and state, per bus measured load, the buffer, the broker.
     func health(_ board: HealthBoard, buffer: BufferStats?, now: UnixTime) -> String {
         let (devices, bufferHealth, broker) = board.snapshot()
         let deviceFields = devices.keys.sorted().map { id in
@@ -94,8 +94,13 @@ struct Announcements: Sendable {
                 "\"drops_to\":" + (b.drops.newest.map { JSONText.quoted("\($0)") } ?? "null"),
             ]
         }
+        let buses = board.busFigures(at: now)
+        let busFields = buses.keys.sorted().map { id in
+            "\(JSONText.quoted(id)):{\(buses[id]!.jsonFields().joined(separator: ","))}"
+        }
         return "{\"time\":\(JSONText.quoted("\(now)")),\"started\":\(JSONText.quoted("\(started)")),"
-            + "\"devices\":{\(deviceFields.joined(separator: ","))},\"buffer\":{\(bufferFields.joined(separator: ","))},"
+            + "\"devices\":{\(deviceFields.joined(separator: ","))},\"buses\":{\(busFields.joined(separator: ","))},"
+            + "\"buffer\":{\(bufferFields.joined(separator: ","))},"
             + "\"broker\":{\"published\":\(broker.published),\"node\":" + (broker.node.map(JSONText.quoted) ?? "null") + "}}"
     }
 }

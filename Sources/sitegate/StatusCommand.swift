@@ -107,6 +107,20 @@ enum StatusView {
         return devicesOK && s["broker"]?["connected"]?.bool == true
     }
 
+    /// "busy 42% of the last minute, 1.3 ms per transaction, 0 ticks missed (0 in the last minute)", with the
+    /// advice when the bus is overloaded; nil for an agent that does not measure its buses.
+    static func busLoad(_ bus: JSONValue) -> String? {
+        guard let utilisation = bus["utilisation"]?.number else { return nil }
+        var text = "busy \(Int((utilisation * 100).rounded()))% of the last minute"
+        if let ms = bus["transaction_ms"]?.number {
+            text += ", " + (ms < 10 ? String(Double(Int((ms * 10).rounded())) / 10) : String(Int(ms.rounded()))) + " ms per transaction"
+        }
+        text += ", \(bus["transactions"]?.int ?? 0) transactions, \(bus["timeouts"]?.int ?? 0) timeouts"
+        text += ", \(bus["missed_ticks"]?.int ?? 0) ticks missed (\(bus["missed_ticks_recent"]?.int ?? 0) in the last minute)"
+        if let advice = bus["advice"]?.string { text += "\n    OVERLOADED: " + advice }
+        return text
+    }
+
     static func render(_ s: JSONValue, colour: Bool) -> String {
         func paint(_ text: String, _ code: String) -> String { colour ? "\u{1B}[\(code)m\(text)\u{1B}[0m" : text }
         var out: [String] = []
@@ -140,6 +154,10 @@ enum StatusView {
             let errors = (bus["errors"]?.object ?? [:]).sorted { $0.key < $1.key }.map { "\($0.key) \($0.value.int ?? 0)" }
             let summary = "\(ok)/\(total) devices answering" + (errors.isEmpty ? "" : ", errors: \(errors.joined(separator: ", "))")
             out.append("bus \(bus["id"]?.string ?? "?") (\(bus["transport"]?.string ?? "")): " + (ok == total ? summary : paint(summary, "31")))
+            if let load = busLoad(bus) {
+                let overloaded = bus["overloaded"]?.bool == true
+                out.append("  " + (overloaded ? paint(load, "31") : load))
+            }
         }
         out.append("")
         var rows = [["DEVICE", "BUS", "UNIT", "STATE", "LAST GOOD READ", "RESPONSE", "READS", "ERRORS", "MISSED"]]
