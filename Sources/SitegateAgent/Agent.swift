@@ -77,9 +77,7 @@ public final class Agent: Sendable {
         // Below the unit's TimeoutStopSec (30 s): the drain ends before systemd would kill us.
         configuration.maximumGracefulShutdownDuration = .seconds(20)
         let group = ServiceGroup(configuration: configuration)
-        logger.info(
-            "sitegate running",
-            metadata: ["site.id": "\(config.site.id)", "devices": "\(config.devices.count)", "buses": "\(config.buses.count)"])
+        // "sitegate running" is logged by NotifyService with READY=1: from then on SIGTERM means a clean stop.
         try await group.run()
         logger.info("sitegate stopped")
     }

@@ -30,6 +30,10 @@ final class NotifyService: Service {
 
     func run() async throws {
         let config = store.config
+        // Services start after the group traps SIGTERM and SIGINT: a stop from now on is a clean one.
+        logger.info(
+            "sitegate running",
+            metadata: ["site.id": "\(config.site.id)", "devices": "\(config.devices.count)", "buses": "\(config.buses.count)"])
         _ = try? notifier.ready(status: "polling \(config.devices.count) devices on \(config.buses.count) buses")
         let every = notifier.watchdogPingInterval ?? .seconds(10)
         // STATUS= goes out with every watchdog ping, and within a tick of a change of what it shows: at most one
