@@ -82,54 +82,6 @@ public final class Agent: Sendable {
         logger.info("sitegate stopped")
     }
 
-    /// The running agent's state for `sitegate status`: devices, buffer, broker.
-    func statusJSON(outbox: Outbox) async -> String {
-        let (devices, bufferHealth, broker) = health.snapshot()
-        let stats = try? await outbox.stats()
-        let deviceFields = config.devices.map { device -> String in
-            let h = devices[device.id] ?? DeviceHealth()
-            let fields = [
-                "\"id\":\(JSONText.quoted(device.id))", "\"bus\":\(JSONText.quoted(device.busID))", "\"unit\":\(device.unit)",
-                "\"model\":\(JSONText.quoted(device.model))",
-                "\"last_response_ms\":" + (h.lastResponseTime.map { "\($0.milliseconds)" } ?? "null"),
-            ] + h.jsonFields()
-            return "{" + fields.joined(separator: ",") + "}"
-        }
-        // Per bus: the sum over its devices, so a dead line shows at a glance.
-        let busFields = config.buses.map { bus -> String in
-            let members = config.devices.filter { $0.busID == bus.id }.map { devices[$0.id] ?? DeviceHealth() }
-            var errors: [String: Int] = [:]
-            for m in members { for (k, n) in m.errorsByKind { errors[k, default: 0] += n } }
-            let transport: String = switch bus.transport {
-            case .tcp(let host, let port): "tcp \(host):\(port)"
-            case .rtu(let device, let baud, let parity, let dataBits, let stopBits):
-                "rtu \(device) \(baud) \(dataBits)\(parity.rawValue.prefix(1).uppercased())\(stopBits)"
-            }
-            return "{\"id\":\(JSONText.quoted(bus.id)),\"transport\":\(JSONText.quoted(transport)),"
-                + "\"devices\":\(members.count),\"ok\":\(members.filter { $0.state == .ok }.count),"
-                + "\"reads_ok\":\(members.reduce(0) { $0 + $1.successes }),"
-                + "\"errors\":{\(errors.keys.sorted().map { "\(JSONText.quoted($0)):\(errors[$0]!)" }.joined(separator: ","))}}"
-        }
-        var buffer = ["\"not_committed\":\(bufferHealth.notCommitted)", "\"paused\":\(bufferHealth.paused)"]
-        if let b = stats {
-            buffer += [
-                "\"depth\":\(b.depth)", "\"oldest\":" + (b.oldestTakenAt.map { JSONText.quoted("\($0)") } ?? "null"),
-                "\"used_bytes\":\(b.usedBytes)", "\"max_bytes\":\(b.maxBytes)", "\"drops\":\(b.drops.count)",
-                "\"last_seq\":\(b.lastSeq)",
-            ]
-        }
-        return "{\"site\":\(JSONText.quoted(config.site.id)),\"gateway\":\(JSONText.quoted(config.site.gateway)),"
-            + "\"version\":\(JSONText.quoted(version)),\"time\":\(JSONText.quoted("\(SystemWallClock().now())")),"
-            + "\"broker\":{\"url\":\(JSONText.quoted(broker.node ?? config.mqtt.url(ofNode: 0))),"
-            + "\"nodes\":[\(config.mqtt.nodes.indices.map { JSONText.quoted(config.mqtt.url(ofNode: $0)) }.joined(separator: ","))],"
-            + "\"connected\":\(broker.connected),\"state\":\(JSONText.quoted(broker.state)),"
-            + "\"connected_at\":" + (broker.connectedAt.map { JSONText.quoted("\($0)") } ?? "null") + ","
-            + "\"lost_at\":" + (broker.lostAt.map { JSONText.quoted("\($0)") } ?? "null") + ","
-            + "\"detail\":\(JSONText.quoted(broker.detail)),\"published\":\(broker.published)},"
-            + "\"buses\":[\(busFields.joined(separator: ","))],"
-            + "\"devices\":[\(deviceFields.joined(separator: ","))],\"buffer\":{\(buffer.joined(separator: ","))}}"
-    }
-
     /// The MQTT client's settings, with secrets read now (never logged).
     public func clientOptions() throws -> MQTTClient.Options {
         let mqtt = config.mqtt

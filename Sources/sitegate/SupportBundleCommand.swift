@@ -55,7 +55,7 @@ struct SupportBundleCommand: AsyncParsableCommand {
         try write("\(dir)/versions.txt", versions())
 
         // The running agent's view, if one runs.
-        if let status = try? UnixSocket.ask(path: agent.socketPath, "status") {
+        if let status = try? agent.client.ask("status") {
             try write("\(dir)/status.json", status + "\n")
         } else {
             notes.append("no running agent answered on \(agent.socketPath)")

@@ -1,0 +1,63 @@
+/// The periodic health report on {prefix}/{site}/{gateway}/health: per device read counters and state, the
+/// buffer, the broker connection. docs/payload.md; `health` in docs/gateway-messages.schema.json.
+public struct HealthMessage: JSONMessage, Hashable {
+    public enum Key: String, JSONKey { case time, started, devices, buffer, broker }
+
+    public struct Broker: Sendable, Hashable {
+        public enum Key: String, JSONKey { case published, node }
+        public var published: Int
+        /// The node in use (its URL); null before the first attempt.
+        public var node: String?
+
+        public init(published: Int, node: String?) {
+            self.published = published
+            self.node = node
+        }
+    }
+
+    /// As written: `2026-11-29T04:52:34.557Z`.
+    public var time: String
+    public var started: String
+    /// By device id; written sorted by id.
+    public var devices: [String: DeviceHealthFigures]
+    public var buffer: BufferFigures
+    public var broker: Broker
+
+    public init(
+        time: String, started: String, devices: [String: DeviceHealthFigures], buffer: BufferFigures, broker: Broker
+    ) {
+        self.time = time
+        self.started = started
+        self.devices = devices
+        self.buffer = buffer
+        self.broker = broker
+    }
+
+    public var json: String {
+        var w = JSONObjectWriter()
+        w.string(Key.time, time)
+        w.string(Key.started, started)
+        let entries = devices.keys.sorted().map { id -> String in
+            var d = JSONObjectWriter()
+            devices[id]!.write(into: &d)
+            return JSONText.quoted(id) + ":" + d.text
+        }
+        w.raw(Key.devices, "{" + entries.joined(separator: ",") + "}")
+        w.raw(Key.buffer, buffer.json)
+        var b = JSONObjectWriter()
+        b.int(Broker.Key.published, broker.published)
+        b.string(Broker.Key.node, orNull: broker.node)
+        w.raw(Key.broker, b.text)
+        return w.text
+    }
+
+    public init?(fields r: JSONObjectReader) {
+        guard let time = r.string(Key.time), let devices = r.object(Key.devices) else { return nil }
+        let broker = r.object(Key.broker)
+        self.init(
+            time: time, started: r.string(Key.started) ?? "",
+            devices: devices.fields.compactMapValues { JSONObjectReader($0).map(DeviceHealthFigures.init(fields:)) },
+            buffer: r.object(Key.buffer).map(BufferFigures.init(fields:)) ?? BufferFigures(notCommitted: 0, paused: false, outbox: nil),
+            broker: Broker(published: broker?.int(Broker.Key.published) ?? 0, node: broker?.string(Broker.Key.node)))
+    }
+}
