@@ -124,11 +124,7 @@ enum RawReport {
             + "\"u64\":[\(RawDecodings.sixtyFour(registers).map(wide).joined(separator: ","))]}"
     }
 
-    static func formatFloat(_ v: Double) -> String {
-        guard v.isFinite else { return v.isNaN ? "NaN" : (v > 0 ? "inf" : "-inf") }
-        let f = Float(v)
-        return Double(f) == v ? f.description : v.description
-    }
+    static func formatFloat(_ v: Double) -> String { NumberDisplay.shortest(v) }
 }
 
 func hex4(_ w: UInt16) -> String {
