@@ -37,19 +37,14 @@ public struct BufferStatsReport: JSONMessage, Hashable {
     }
 
     public var json: String {
-        var w = JSONObjectWriter()
-        w.string(Key.path, path)
-        w.int(Key.depth, depth)
-        w.int(Key.oldestSeq, orNull: oldestSeq)
-        w.string(Key.oldestTakenAt, orNull: oldestTakenAt)
-        w.int(Key.lastSeq, lastSeq)
-        w.int(Key.usedBytes, usedBytes)
-        w.int(Key.fileBytes, fileBytes)
-        w.int(Key.maxBytes, maxBytes)
-        w.int(Key.drops, drops)
-        w.string(Key.dropsFrom, orNull: dropsFrom)
-        w.string(Key.dropsTo, orNull: dropsTo)
-        return w.text
+        JSONObjectWriter.object(
+            Key.self,
+            [
+                .path: .string(path), .depth: .int(depth), .oldestSeq: .int(orNull: oldestSeq),
+                .oldestTakenAt: .string(orNull: oldestTakenAt), .lastSeq: .int(lastSeq), .usedBytes: .int(usedBytes),
+                .fileBytes: .int(fileBytes), .maxBytes: .int(maxBytes), .drops: .int(drops),
+                .dropsFrom: .string(orNull: dropsFrom), .dropsTo: .string(orNull: dropsTo),
+            ])
     }
 
     public init?(fields r: JSONObjectReader) {

@@ -36,14 +36,13 @@ public struct DeviceHealthFigures: Sendable, Hashable {
 
     /// Adds the fields to an object being written (the status reply puts them next to the device's own).
     public func write(into w: inout JSONObjectWriter) {
-        w.string(Key.state, state.rawValue)
-        w.int(Key.readsOK, readsOK)
-        w.counts(Key.errors, errors)
-        w.int(Key.missedTicks, missedTicks)
-        w.bool(Key.backoff, backoff)
-        w.int(Key.backoffSkips, backoffSkips)
-        w.string(Key.lastGoodRead, orNull: lastGoodRead)
-        if let lastError { w.string(Key.lastError, lastError) }
+        w.add(
+            Key.self,
+            [
+                .state: .string(state.rawValue), .readsOK: .int(readsOK), .errors: .counts(errors),
+                .missedTicks: .int(missedTicks), .backoff: .bool(backoff), .backoffSkips: .int(backoffSkips),
+                .lastGoodRead: .string(orNull: lastGoodRead), .lastError: lastError.map(JSONField.string),
+            ])
     }
 
     public init(fields r: JSONObjectReader) {
@@ -112,19 +111,16 @@ public struct BufferFigures: Sendable, Hashable {
 
     public var json: String {
         var w = JSONObjectWriter()
-        w.int(Key.notCommitted, notCommitted)
-        w.bool(Key.paused, paused)
+        w.add(Key.self, [.notCommitted: .int(notCommitted), .paused: .bool(paused)])
         if let b = outbox {
-            w.int(Key.depth, b.depth)
-            w.string(Key.oldest, orNull: b.oldest)
-            w.int(Key.usedBytes, b.usedBytes)
-            w.int(Key.maxBytes, b.maxBytes)
-            w.int(Key.drops, b.drops)
-            if let range = b.dropRange {
-                w.string(Key.dropsFrom, orNull: range.from)
-                w.string(Key.dropsTo, orNull: range.to)
-            }
-            if let lastSeq = b.lastSeq { w.int(Key.lastSeq, lastSeq) }
+            w.add(
+                Key.self,
+                [
+                    .depth: .int(b.depth), .oldest: .string(orNull: b.oldest), .usedBytes: .int(b.usedBytes),
+                    .maxBytes: .int(b.maxBytes), .drops: .int(b.drops),
+                    .dropsFrom: b.dropRange.map { .string(orNull: $0.from) },
+                    .dropsTo: b.dropRange.map { .string(orNull: $0.to) }, .lastSeq: b.lastSeq.map(JSONField.integer),
+                ])
         }
         return w.text
     }

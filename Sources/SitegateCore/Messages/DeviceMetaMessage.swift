@@ -76,22 +76,15 @@ public struct DeviceMetaMessage: JSONMessage, Hashable {
 
 extension DeviceMetaMessage {
     public var json: String {
-        var w = JSONObjectWriter()
-        w.string(Key.device, device)
-        w.string(Key.bn, bn)
-        w.string(Key.manufacturer, manufacturer)
-        w.strings(Key.models, models)
-        w.string(Key.medium, medium)
-        if let serial { w.string(Key.serial, serial) }
-        var m = JSONObjectWriter()
-        m.string(MapRef.Key.id, map.id)
-        m.int(MapRef.Key.version, map.version)
-        m.string(MapRef.Key.hash, map.hash)
-        w.raw(Key.map, m.text)
-        w.string(Key.bus, bus)
-        w.int(Key.unit, unit)
-        w.raw(Key.points, JSONText.array(points.map(\.json)))
-        return w.text
+        let mapRef = JSONObjectWriter.object(
+            MapRef.Key.self, [.id: .string(map.id), .version: .int(map.version), .hash: .string(map.hash)])
+        return JSONObjectWriter.object(
+            Key.self,
+            [
+                .device: .string(device), .bn: .string(bn), .manufacturer: .string(manufacturer), .models: .strings(models),
+                .medium: .string(medium), .serial: serial.map(JSONField.string), .map: .raw(mapRef), .bus: .string(bus),
+                .unit: .int(unit), .points: .raw(JSONText.array(points.map(\.json))),
+            ])
     }
 
     public init?(fields r: JSONObjectReader) {
@@ -109,15 +102,14 @@ extension DeviceMetaMessage {
 
 extension DeviceMetaMessage.Point {
     public var json: String {
-        var w = JSONObjectWriter()
-        w.string(Key.n, n)
-        if let u { w.string(Key.u, u) }
-        w.string(Key.kind, kind)
-        if let obis { w.string(Key.obis, obis) }
-        w.number(Key.intervalSeconds, intervalSeconds)
-        w.string(Key.description, description)
-        if !verified { w.bool(Key.verified, false) }
-        return w.text
+        JSONObjectWriter.object(
+            Key.self,
+            [
+                .n: .string(n), .u: u.map(JSONField.string), .kind: .string(kind), .obis: obis.map(JSONField.string),
+                .intervalSeconds: .number(intervalSeconds), .description: .string(description),
+                // Only an unverified point says so.
+                .verified: verified ? nil : .bool(false),
+            ])
     }
 
     public init?(fields r: JSONObjectReader) {

@@ -23,14 +23,12 @@ public struct GatewayStatusMessage: JSONMessage, Hashable {
     }
 
     public var json: String {
-        var w = JSONObjectWriter()
-        w.string(Key.state, state.rawValue)
-        w.string(Key.site, site)
-        w.string(Key.gateway, gateway)
-        w.string(Key.version, version)
-        w.string(Key.started, started)
-        w.string(Key.configHash, configHash)
-        return w.text
+        JSONObjectWriter.object(
+            Key.self,
+            [
+                .state: .string(state.rawValue), .site: .string(site), .gateway: .string(gateway),
+                .version: .string(version), .started: .string(started), .configHash: .string(configHash),
+            ])
     }
 
     public init?(fields r: JSONObjectReader) {
@@ -52,9 +50,7 @@ public struct ControlErrorReply: JSONMessage, Hashable {
     public init(_ error: String) { self.error = error }
 
     public var json: String {
-        var w = JSONObjectWriter()
-        w.string(Key.error, error)
-        return w.text
+        JSONObjectWriter.object(Key.self, [.error: .string(error)])
     }
 
     public init?(fields r: JSONObjectReader) {

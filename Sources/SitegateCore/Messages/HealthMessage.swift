@@ -34,21 +34,19 @@ public struct HealthMessage: JSONMessage, Hashable {
     }
 
     public var json: String {
-        var w = JSONObjectWriter()
-        w.string(Key.time, time)
-        w.string(Key.started, started)
         let entries = devices.keys.sorted().map { id -> String in
             var d = JSONObjectWriter()
             devices[id]!.write(into: &d)
             return JSONText.quoted(id) + ":" + d.text
         }
-        w.raw(Key.devices, "{" + entries.joined(separator: ",") + "}")
-        w.raw(Key.buffer, buffer.json)
-        var b = JSONObjectWriter()
-        b.int(Broker.Key.published, broker.published)
-        b.string(Broker.Key.node, orNull: broker.node)
-        w.raw(Key.broker, b.text)
-        return w.text
+        let brokerFields = JSONObjectWriter.object(
+            Broker.Key.self, [.published: .int(broker.published), .node: .string(orNull: broker.node)])
+        return JSONObjectWriter.object(
+            Key.self,
+            [
+                .time: .string(time), .started: .string(started), .devices: .raw("{" + entries.joined(separator: ",") + "}"),
+                .buffer: .raw(buffer.json), .broker: .raw(brokerFields),
+            ])
     }
 
     public init?(fields r: JSONObjectReader) {

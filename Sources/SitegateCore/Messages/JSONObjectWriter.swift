@@ -2,6 +2,38 @@
 /// reader cannot disagree. `CaseIterable` lets the tests compare the keys with the schemas in docs/.
 public protocol JSONKey: RawRepresentable, CaseIterable, Sendable where RawValue == String {}
 
+/// One field's value as a message writes it.
+public enum JSONField: Sendable, Hashable {
+    case string(String)
+    case integer(Int64)
+    case number(Double)
+    case bool(Bool)
+    case null
+    case strings([String])
+    /// Counts by name, written with the names sorted (error counts by kind).
+    case counts([String: Int])
+    /// Already JSON text: a nested object or array.
+    case raw(String)
+
+    public static func int(_ v: some BinaryInteger) -> JSONField { .integer(Int64(v)) }
+    /// `null` when absent: the key is always there.
+    public static func string(orNull s: String?) -> JSONField { s.map(JSONField.string) ?? .null }
+    public static func int(orNull v: Int64?) -> JSONField { v.map(JSONField.integer) ?? .null }
+
+    public var text: String {
+        switch self {
+        case .string(let s): JSONText.quoted(s)
+        case .integer(let n): String(n)
+        case .number(let v): JSONText.number(v)
+        case .bool(let b): b ? "true" : "false"
+        case .null: "null"
+        case .strings(let a): JSONText.array(a.map(JSONText.quoted))
+        case .counts(let c): "{" + c.keys.sorted().map { JSONText.quoted($0) + ":\(c[$0]!)" }.joined(separator: ",") + "}"
+        case .raw(let json): json
+        }
+    }
+}
+
 /// Writes one JSON object, fields in the order they are added (the order docs/payload.md shows). Built on
 /// `JSONText`: no Foundation, and the same bytes the hand-written payloads had.
 public struct JSONObjectWriter: Sendable {
@@ -12,33 +44,18 @@ public struct JSONObjectWriter: Sendable {
     /// The object's text, `{...}`.
     public var text: String { "{" + fields.joined(separator: ",") + "}" }
 
-    /// A value that is already JSON text (a nested object or array).
-    public mutating func raw(_ key: some JSONKey, _ json: String) {
-        fields.append(JSONText.quoted(key.rawValue) + ":" + json)
+    /// Adds the fields in order; a nil value leaves its key out.
+    public mutating func add<K: JSONKey>(_: K.Type, _ pairs: KeyValuePairs<K, JSONField?>) {
+        for (key, value) in pairs {
+            if let value { fields.append(JSONText.quoted(key.rawValue) + ":" + value.text) }
+        }
     }
 
-    public mutating func string(_ key: some JSONKey, _ value: String) { raw(key, JSONText.quoted(value)) }
-
-    /// `null` when absent: the key is always there.
-    public mutating func string(_ key: some JSONKey, orNull value: String?) {
-        raw(key, value.map(JSONText.quoted) ?? "null")
-    }
-
-    public mutating func int(_ key: some JSONKey, _ value: some BinaryInteger) { raw(key, "\(value)") }
-
-    public mutating func int(_ key: some JSONKey, orNull value: Int64?) { raw(key, value.map { "\($0)" } ?? "null") }
-
-    public mutating func number(_ key: some JSONKey, _ value: Double) { raw(key, JSONText.number(value)) }
-
-    public mutating func bool(_ key: some JSONKey, _ value: Bool) { raw(key, value ? "true" : "false") }
-
-    public mutating func strings(_ key: some JSONKey, _ values: [String]) {
-        raw(key, JSONText.array(values.map(JSONText.quoted)))
-    }
-
-    /// Counts by name, names sorted (error counts by kind).
-    public mutating func counts(_ key: some JSONKey, _ counts: [String: Int]) {
-        raw(key, "{" + counts.keys.sorted().map { JSONText.quoted($0) + ":\(counts[$0]!)" }.joined(separator: ",") + "}")
+    /// One object from its fields in order; a nil value leaves its key out.
+    public static func object<K: JSONKey>(_ keys: K.Type, _ pairs: KeyValuePairs<K, JSONField?>) -> String {
+        var w = JSONObjectWriter()
+        w.add(keys, pairs)
+        return w.text
     }
 }
 

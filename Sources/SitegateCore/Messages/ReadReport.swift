@@ -69,16 +69,13 @@ public struct ReadReport: JSONMessage, Hashable {
     }
 
     public var json: String {
-        var w = JSONObjectWriter()
-        w.string(Key.device, device)
-        w.string(Key.model, model)
-        w.int(Key.unit, unit)
-        w.string(Key.bus, bus)
-        w.int(Key.transactions, transactions)
-        w.string(Key.takenAt, orNull: takenAt)
-        w.strings(Key.errors, errors)
-        w.raw(Key.points, JSONText.array(points.map(\.json)))
-        return w.text
+        JSONObjectWriter.object(
+            Key.self,
+            [
+                .device: .string(device), .model: .string(model), .unit: .int(unit), .bus: .string(bus),
+                .transactions: .int(transactions), .takenAt: .string(orNull: takenAt), .errors: .strings(errors),
+                .points: .raw(JSONText.array(points.map(\.json))),
+            ])
     }
 
     public init?(fields r: JSONObjectReader) {
@@ -92,25 +89,16 @@ public struct ReadReport: JSONMessage, Hashable {
 
 extension ReadReport.Point {
     public var json: String {
-        var w = JSONObjectWriter()
-        w.string(Key.id, id)
-        w.int(Key.address, address)
-        w.string(Key.function, function)
-        w.string(Key.type, type)
-        if let unit { w.string(Key.unit, unit) }
-        if let range { w.raw(Key.range, JSONText.array([JSONText.number(range.lowerBound), JSONText.number(range.upperBound)])) }
-        if let raw { w.string(Key.raw, raw) }
-        if let value {
-            w.number(Key.value, value)
-            w.string(Key.status, status)
-            if outOfRange { w.bool(Key.outOfRange, true) }
-        } else if let text {
-            w.string(Key.text, text)
-            w.string(Key.status, status)
-        } else {
-            w.string(Key.status, status)
-        }
-        return w.text
+        let bounds = range.map { JSONField.raw(JSONText.array([JSONText.number($0.lowerBound), JSONText.number($0.upperBound)])) }
+        // The value or text first, then the status; out_of_range only for a number, and only when true.
+        return JSONObjectWriter.object(
+            Key.self,
+            [
+                .id: .string(id), .address: .int(address), .function: .string(function), .type: .string(type),
+                .unit: unit.map(JSONField.string), .range: bounds, .raw: raw.map(JSONField.string),
+                .value: value.map(JSONField.number), .text: value == nil ? text.map(JSONField.string) : nil,
+                .status: .string(status), .outOfRange: value != nil && outOfRange ? .bool(true) : nil,
+            ])
     }
 
     public init(fields r: JSONObjectReader) {

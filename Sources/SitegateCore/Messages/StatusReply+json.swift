@@ -1,15 +1,12 @@
 extension StatusReply {
     public var json: String {
-        var w = JSONObjectWriter()
-        w.string(Key.site, site)
-        w.string(Key.gateway, gateway)
-        w.string(Key.version, version)
-        w.string(Key.time, time)
-        w.raw(Key.broker, broker.json)
-        w.raw(Key.buses, JSONText.array(buses.map(\.json)))
-        w.raw(Key.devices, JSONText.array(devices.map(\.json)))
-        w.raw(Key.buffer, buffer.json)
-        return w.text
+        JSONObjectWriter.object(
+            Key.self,
+            [
+                .site: .string(site), .gateway: .string(gateway), .version: .string(version), .time: .string(time),
+                .broker: .raw(broker.json), .buses: .raw(JSONText.array(buses.map(\.json))),
+                .devices: .raw(JSONText.array(devices.map(\.json))), .buffer: .raw(buffer.json),
+            ])
     }
 
     public init?(fields r: JSONObjectReader) {
@@ -25,16 +22,13 @@ extension StatusReply {
 
 extension StatusReply.Broker {
     public var json: String {
-        var w = JSONObjectWriter()
-        w.string(Key.url, url)
-        w.strings(Key.nodes, nodes)
-        w.bool(Key.connected, connected)
-        if let state { w.string(Key.state, state) }
-        w.string(Key.connectedAt, orNull: connectedAt)
-        w.string(Key.lostAt, orNull: lostAt)
-        w.string(Key.detail, detail)
-        w.int(Key.published, published)
-        return w.text
+        JSONObjectWriter.object(
+            Key.self,
+            [
+                .url: .string(url), .nodes: .strings(nodes), .connected: .bool(connected), .state: state.map(JSONField.string),
+                .connectedAt: .string(orNull: connectedAt), .lostAt: .string(orNull: lostAt), .detail: .string(detail),
+                .published: .int(published),
+            ])
     }
 
     public init(fields r: JSONObjectReader) {
@@ -47,14 +41,12 @@ extension StatusReply.Broker {
 
 extension StatusReply.Bus {
     public var json: String {
-        var w = JSONObjectWriter()
-        w.string(Key.id, id)
-        w.string(Key.transport, transport)
-        w.int(Key.devices, devices)
-        w.int(Key.ok, ok)
-        w.int(Key.readsOK, readsOK)
-        w.counts(Key.errors, errors)
-        return w.text
+        JSONObjectWriter.object(
+            Key.self,
+            [
+                .id: .string(id), .transport: .string(transport), .devices: .int(devices), .ok: .int(ok),
+                .readsOK: .int(readsOK), .errors: .counts(errors),
+            ])
     }
 
     public init(fields r: JSONObjectReader) {
@@ -67,11 +59,12 @@ extension StatusReply.Bus {
 extension StatusReply.Device {
     public var json: String {
         var w = JSONObjectWriter()
-        w.string(Key.id, id)
-        w.string(Key.bus, bus)
-        w.int(Key.unit, unit)
-        w.string(Key.model, model)
-        w.int(Key.lastResponseMS, orNull: lastResponseMS)
+        w.add(
+            Key.self,
+            [
+                .id: .string(id), .bus: .string(bus), .unit: .int(unit), .model: .string(model),
+                .lastResponseMS: .int(orNull: lastResponseMS),
+            ])
         health.write(into: &w)
         return w.text
     }
