@@ -59,7 +59,7 @@ struct RawCommand: AsyncParsableCommand {
             throw ExitCode(1)
         }
         if json {
-            print(RawReport.json(unit: unit, address: parsed, registers: result))
+            print(RawRegisterReport(unit: unit, address: parsed, registers: result).json)
         } else {
             print(RawReport.text(unit: unit, address: parsed, registers: result))
         }
@@ -108,20 +108,6 @@ enum RawReport {
             lines.append(Table.render(rows))
         }
         return lines.joined(separator: "\n")
-    }
-
-    static func json(unit: Int, address: RegisterAddress, registers: [UInt16]) -> String {
-        func wide(_ d: RawDecodings.Wide) -> String {
-            "{\"address\":\(address.wire + d.offset),\"order\":\"\(d.order.rawValue)\",\"hex\":\"\(d.hex)\","
-                + "\"unsigned\":\(d.unsigned),\"signed\":\(d.signed),"
-                + "\"float\":\(d.float.isFinite ? JSONText.number(d.float) : "null"),\"plausible\":\(d.plausible),"
-                + "\"plausible_integer\":\(d.plausibleInteger)}"
-        }
-        return "{\"unit\":\(unit),\"function\":\(address.function.functionCode),\"address\":\(address.wire),"
-            + "\"explanation\":\(JSONText.quoted(address.explanation)),"
-            + "\"registers\":[\(registers.map(String.init).joined(separator: ","))],"
-            + "\"u32\":[\(RawDecodings.thirtyTwo(registers).map(wide).joined(separator: ","))],"
-            + "\"u64\":[\(RawDecodings.sixtyFour(registers).map(wide).joined(separator: ","))]}"
     }
 
     static func formatFloat(_ v: Double) -> String { NumberDisplay.shortest(v) }

@@ -127,3 +127,15 @@ enum GatewayMessageSamples {
         #expect(S.status.allGood == false)
     }
 }
+
+/// `sitegate raw --json`, byte for byte as before it became a type.
+@Suite struct RawRegisterReportTests {
+    @Test func bytes() throws {
+        let address = try RegisterAddress.parse("30001", function: nil).get()
+        let json = RawRegisterReport(unit: 1, address: address, registers: [0x4366, 0x3333, 0xFFFF, 0xFFFF]).json
+        #expect(json.hasPrefix(#"{"unit":1,"function":4,"address":0,"explanation":"#), "\(json)")
+        #expect(json.contains(#""registers":[17254,13107,65535,65535],"u32":[{"address":0,"order":"ABCD","hex":"43663333","#))
+        #expect(json.contains(#""unsigned":18446744070273581926"#), "64-bit values above Int64 stay exact")
+        #expect(JSONValue.parse(json)?["u64"]?.array?.count == 4)
+    }
+}
