@@ -8,6 +8,7 @@ to first poll acknowledged by the broker.
 
 Usage: footprint.py SITEGATE_BINARY C_LOOP_BINARY [SECONDS]   (prints markdown)
 """
+import json
 import os
 import re
 import signal
@@ -91,6 +92,28 @@ devices:
     return path
 
 
+def bus_figures(sitegate, config):
+    """The running agent's measured load of its one bus (`sitegate status --json`)."""
+    out = subprocess.run([sitegate, "status", "--config", config, "--json"], capture_output=True, text=True)
+    try:
+        bus = json.loads(out.stdout)["buses"][0]
+    except (ValueError, KeyError, IndexError):
+        return {}
+    return {k: float(bus[k]) for k in ("utilisation", "transaction_ms", "missed_ticks", "transactions")
+            if isinstance(bus.get(k), (int, float))}
+
+
+def startup_ms(log, message):
+    """The startup.ms metadata of the log line carrying `message`. Journal lines put metadata after the message
+    (`<6>... first poll committed startup.ms=79`); the metadata is looked for anywhere on that line."""
+    for line in log.splitlines():
+        if message in line:
+            m = re.search(r"\bstartup\.ms=(\d+)", line)
+            if m:
+                return int(m.group(1))
+    return None
+
+
 def count_lines(path):
     with open(path) as f:
         return sum(1 for _ in f)
@@ -119,6 +142,7 @@ def main():
                                  stderr=open(os.path.join(work, "agent.log"), "w"))
         time.sleep(seconds)
         a_cpu, a_hwm, a_rss = proc_figures(agent.pid)
+        bus = bus_figures(sitegate, config)
         agent.send_signal(signal.SIGTERM)
         agent.wait(timeout=30)
         time.sleep(0.5)
@@ -133,9 +157,9 @@ def main():
         for _ in range(200):
             time.sleep(0.05)
             text = open(log).read()
-            c_m = re.search(r"startup.ms=(\d+).*first poll committed", text)
-            a_m = re.search(r"startup.ms=(\d+).*first poll acknowledged", text)
-            commit, ack = (int(c_m.group(1)) if c_m else None), (int(a_m.group(1)) if a_m else None)
+            c_m = startup_ms(text, "first poll committed")
+            a_m = startup_ms(text, "first poll acknowledged")
+            commit, ack = c_m, a_m
             if commit is not None and ack is not None:
                 break
         agent.send_signal(signal.SIGTERM)
@@ -144,6 +168,7 @@ def main():
         sim.terminate()
         broker.terminate()
 
+    load = os.getloadavg()[0]
     c_per_k = c_cpu / (c_readings / 1000)
     a_per_k = a_cpu / (a_readings / 1000) if a_readings else float("nan")
     print(f"{METERS} meters x 30 points every second for {seconds} s, Modbus TCP simulator and mosquitto on loopback.")
@@ -153,10 +178,28 @@ def main():
     print(f"| plain C loop (libmodbus + libmosquitto) | {c_readings} | {c_cpu:.2f} | {c_per_k:.4f} | {c_rss / 1024:.1f} MiB |")
     print(f"| sitegate agent | {a_readings} | {a_cpu:.2f} | {a_per_k:.4f} | {a_hwm / 1024:.1f} MiB (now {a_rss / 1024:.1f}) |")
     print()
-    print(f"CPU ratio sitegate / C: **{a_per_k / c_per_k:.2f}** (target <= 2); peak RSS **{a_hwm / 1024:.1f} MiB** (target <= 20)")
+    print(f"CPU ratio sitegate / C: **{a_per_k / c_per_k:.2f}** (target <= 1.25); peak RSS **{a_hwm / 1024:.1f} MiB** "
+          f"(target <= 18); load average during the run {load:.1f} on {os.cpu_count()} cores")
+    if bus:
+        print()
+        print(f"The agent's one bus (100 meters behind one TCP endpoint, measured by the agent): "
+              f"{bus.get('utilisation', 0) * 100:.1f}% busy, {bus.get('transaction_ms', 0):.2f} ms per transaction, "
+              f"{int(bus.get('missed_ticks', 0))} ticks missed.")
     print()
     print(f"Start-up (10 meters, 100 ms interval, new buffer): first poll committed **{commit} ms** after process start, "
           f"first poll acknowledged by the broker **{ack} ms**.")
+    print()
+    print(f"figure: footprint_cpu_ratio {a_per_k / c_per_k:.2f} x")
+    print(f"figure: footprint_cpu_per_1000_sitegate {a_per_k:.4f} s")
+    print(f"figure: footprint_cpu_per_1000_c {c_per_k:.4f} s")
+    print(f"figure: footprint_peak_rss_sitegate {a_hwm / 1024:.1f} MiB")
+    print(f"figure: footprint_peak_rss_c {c_rss / 1024:.1f} MiB")
+    if bus:
+        print(f"figure: footprint_bus_utilisation {bus.get('utilisation', 0) * 100:.1f} %")
+        print(f"figure: footprint_bus_transaction_ms {bus.get('transaction_ms', 0):.2f} ms")
+        print(f"figure: footprint_bus_missed_ticks {int(bus.get('missed_ticks', 0))} ticks")
+    print(f"figure: startup_first_commit {commit} ms")
+    print(f"figure: startup_first_ack {ack} ms")
 
 
 if __name__ == "__main__":

@@ -9,11 +9,20 @@ swift build -c release --product sitegate
 bin=.build/release
 mkdir -p .build/bench
 cc -O2 -o .build/bench/modbus_loop benchmarks/c/modbus_loop.c $(pkg-config --cflags --libs libmodbus)
+cc -O2 -o .build/bench/footprint_loop benchmarks/c/footprint_loop.c $(pkg-config --cflags --libs libmodbus libmosquitto)
 
 report=benchmarks/report.md
 work="$(mktemp -d /tmp/sitegate-bench.XXXXXX)"
+# Every figure the benchmarks print, for the summary beside the previous run's (benchmarks/compare.py).
+figures="$work/figures.txt"
 sim_pid=""
-trap '[ -n "$sim_pid" ] && kill "$sim_pid" 2>/dev/null; true' EXIT
+wear_pid=""
+trap '[ -n "$sim_pid" ] && kill "$sim_pid" 2>/dev/null; [ -n "$wear_pid" ] && kill "$wear_pid" 2>/dev/null; true' EXIT
+
+# Flash wear counts bytes, not time: it runs in the background while the others run (WEAR_SECONDS, default 600).
+# Its buffers must be on a disk (/var/tmp), not on a tmpfs.
+python3 benchmarks/flashwear.py "$bin/sitegate" "${WEAR_SECONDS:-600}" > "$work/wear.md" 2> "$work/wear.err" &
+wear_pid=$!
 
 {
   echo "# sitegate benchmark report"
@@ -54,13 +63,14 @@ ratio=$(python3 -c "print(f'{$c_total / $s_total:.3f}')")
   echo "ratio (sitegate rate / C rate): **$ratio**"
   echo
 } >> "$report"
+echo "figure: modbus_ratio $ratio x" >> "$figures"
 
 # 2. Buffer ingest and bytes on disk (issue 5; target: >= 100,000 readings/s).
 {
   echo "## Buffer ingest (issue 5; target: >= 100,000 readings/s)"
   echo
   echo '```'
-  "$bin/sitegate-bench" ingest "${INGEST_POLLS:-20000}"
+  "$bin/sitegate-bench" ingest "${INGEST_POLLS:-20000}" | tee -a "$figures"
   echo '```'
   echo
 } >> "$report"
@@ -70,8 +80,49 @@ ratio=$(python3 -c "print(f'{$c_total / $s_total:.3f}')")
   echo "## Backlog drain (issue 5; target: >= 20,000 readings/s)"
   echo
   echo '```'
-  "$bin/sitegate-bench" drain "${DRAIN_READINGS:-1000000}"
+  "$bin/sitegate-bench" drain "${DRAIN_READINGS:-1000000}" | tee -a "$figures"
   echo '```'
+  echo
+} >> "$report"
+
+# 4. Footprint and start-up against a plain C libmodbus + libmosquitto loop (issue 16, items 1, 2 and 7).
+{
+  echo "## Footprint and start-up (issue 16; targets: CPU <= 1.25x the C loop, peak RSS <= 18 MiB)"
+  echo
+  python3 benchmarks/footprint.py "$bin/sitegate" .build/bench/footprint_loop "${FOOTPRINT_SECONDS:-60}" | tee -a "$figures" | grep -v '^figure:'
+  echo
+} >> "$report"
+
+# 5. A week-long backlog, inserted directly (issue 16, item 6): open, statistics, size, drain.
+backlog_dir="$(mktemp -d /var/tmp/sitegate-backlog.XXXXXX)"
+{
+  echo "## Week-long backlog (issue 16: ${BACKLOG_READINGS:-20000000} readings, 100 meters x 30 points every 10 s)"
+  echo
+  echo '```'
+  "$bin/sitegate-bench" backlog "$backlog_dir/b.db" "${BACKLOG_READINGS:-20000000}" --drain 2>/dev/null | tee -a "$figures"
+  echo '```'
+  echo
+} >> "$report"
+rm -rf "$backlog_dir"
+
+# 6. Flash wear, from the background run.
+wait "$wear_pid" || { cat "$work/wear.err" >&2; exit 1; }
+wear_pid=""
+{
+  echo "## Flash wear (issue 16, item 3; target: the default within 4x the bytes a reading takes in the database)"
+  echo
+  tee -a "$figures" < "$work/wear.md" | grep -v '^figure:'
+  echo
+} >> "$report"
+
+# The summary, beside the previous run's figures (benchmarks/figures.json, kept in git).
+{
+  echo "## Summary: this run and the previous one"
+  echo
+  echo "Load average at the end: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores (the machine may be shared: compare ratios)."
+  echo
+  python3 benchmarks/compare.py "$figures" benchmarks/figures.json \
+    "date=$(date -u +%Y-%m-%dT%H:%M:%SZ)" "commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
 } >> "$report"
 
 cat "$report"

@@ -270,6 +270,11 @@ def check_stream(
                 continue
             problems = [f"{'/'.join(map(str, e.absolute_path)) or '(top)'}: {e.message}"
                         for e in OTHER_VALIDATORS[kind].iter_errors(other)]
+            if kind == "health" and not problems:
+                # An overloaded bus carries the advice, and only an overloaded one (docs/payload.md).
+                for bus, figures in (other.get("buses") or {}).items():
+                    if figures.get("overloaded") != ("advice" in figures):
+                        problems.append(f"buses/{bus}: 'advice' must be present exactly when 'overloaded' is true")
             if problems:
                 fail(lineno, topic, problems)
             else:

@@ -50,14 +50,18 @@ extension Agent {
             if let t = h.lastGoodRead { out.sample("sitegate_last_good_read_timestamp_seconds", labels, t.seconds) }
         }
 
-        let busLabels = config.buses.map { [("bus", $0.id)] }
-        let perBus = zip(config.buses, busLabels).map { bus, labels in (labels, counts.buses[bus.id] ?? AgentCounters.Bus()) }
+        let figures = health.busFigures(at: now)
+        let perBus = config.buses.compactMap { bus in figures[bus.id].map { ([("bus", bus.id)], $0) } }
         out.family("sitegate_bus_transactions_total", .counter, help: "Modbus request/response transactions on the bus.")
         for (labels, b) in perBus { out.sample("sitegate_bus_transactions_total", labels, b.transactions) }
         out.family("sitegate_bus_timeouts_total", .counter, help: "Transactions that got no answer in time.")
         for (labels, b) in perBus { out.sample("sitegate_bus_timeouts_total", labels, b.timeouts) }
+        out.family("sitegate_bus_missed_ticks_total", .counter, help: "Ticks of the bus's devices not served before the next was due.")
+        for (labels, b) in perBus { out.sample("sitegate_bus_missed_ticks_total", labels, b.missedTicks) }
         out.family("sitegate_bus_busy_seconds_total", .counter, help: "Time the bus spent in poll cycles; its rate is the bus utilisation.")
         for (labels, b) in perBus { out.sample("sitegate_bus_busy_seconds_total", labels, b.busySeconds) }
+        out.family("sitegate_bus_utilisation_ratio", .gauge, help: "Share of the last minute the bus was busy (1 = always).")
+        for (labels, b) in perBus { out.sample("sitegate_bus_utilisation_ratio", labels, b.utilisation) }
 
         if let stats {
             out.family("sitegate_buffer_polls", .gauge, help: "Polls in the buffer waiting for the broker's acknowledgement.")

@@ -2,8 +2,8 @@ import SitegateCore
 import SitegateModbus
 import SitegateThreads
 
-/// What only ever grows, for `sitegate metrics`: polls by outcome, readings, bus transactions, broker sessions and
-/// the publish latency. The health board keeps states (answering or not, connected or not); these are the counts a
+/// What only ever grows, for `sitegate metrics`: polls by outcome, readings, broker sessions and the publish
+/// latency (a bus's transactions and busy time are `BusActivity`'s, on the health board). The health board keeps states (answering or not, connected or not); these are the counts a
 /// fleet's Prometheus turns into rates. Written by the pollers, the publisher and the notifier, read when scraped.
 public final class AgentCounters: Sendable {
     public struct Device: Sendable, Hashable {
@@ -15,13 +15,6 @@ public final class AgentCounters: Sendable {
         public var failed = 0
         /// Values committed to the buffer.
         public var readings = 0
-    }
-
-    public struct Bus: Sendable, Hashable {
-        public var transactions = 0
-        public var timeouts = 0
-        /// Time the bus thread spent in poll cycles: its rate is the bus's utilisation.
-        public var busySeconds = 0.0
     }
 
     public struct Broker: Sendable, Hashable {
@@ -47,14 +40,13 @@ public final class AgentCounters: Sendable {
     ]
 
     private let devices = LockedValue<[String: Device]>([:])
-    private let buses = LockedValue<[String: Bus]>([:])
     private let broker = LockedValue(Broker())
     private let watchdog = LockedValue(Watchdog())
 
     public init() {}
 
-    /// One poll cycle of a bus: each device's outcome and the time the cycle held the bus.
-    func recordCycle(bus: String, outcomes: [(deviceID: String, outcome: ReadOutcome)], busy: Duration) {
+    /// One poll cycle of a bus: each device's outcome.
+    func recordCycle(_ outcomes: [(deviceID: String, outcome: ReadOutcome)]) {
         devices.withLock { table in
             for (id, outcome) in outcomes {
                 switch (outcome.poll, outcome.errors.isEmpty) {
@@ -69,15 +61,6 @@ public final class AgentCounters: Sendable {
                 }
             }
         }
-        let transactions = outcomes.reduce(0) { $0 + $1.outcome.transactions }
-        let timeouts = outcomes.reduce(0) { sum, item in
-            sum + item.outcome.errors.filter { if case .timeout = $0 { true } else { false } }.count
-        }
-        buses.withLock {
-            $0[bus, default: Bus()].transactions += transactions
-            $0[bus, default: Bus()].timeouts += timeouts
-            $0[bus, default: Bus()].busySeconds += busy.seconds
-        }
     }
 
     func brokerConnected() { broker.withLock { $0.connects += 1 } }
@@ -88,15 +71,7 @@ public final class AgentCounters: Sendable {
     func watchdogPinged() { watchdog.withLock { $0.pings += 1 } }
     func watchdogWithholding(_ on: Bool) { watchdog.withLock { $0.withholding = on } }
 
-    public func snapshot() -> (devices: [String: Device], buses: [String: Bus], broker: Broker, watchdog: Watchdog) {
-        (devices.withLock { $0 }, buses.withLock { $0 }, broker.withLock { $0 }, watchdog.withLock { $0 })
-    }
-}
-
-extension Duration {
-    /// Seconds as a Double, for rates and histograms.
-    var seconds: Double {
-        let (s, attoseconds) = components
-        return Double(s) + Double(attoseconds) * 1e-18
+    public func snapshot() -> (devices: [String: Device], broker: Broker, watchdog: Watchdog) {
+        (devices.withLock { $0 }, broker.withLock { $0 }, watchdog.withLock { $0 })
     }
 }

@@ -67,11 +67,12 @@ struct Announcements: Sendable {
         ).json
     }
 
-    /// The health report: per device read counters and state, the buffer, the broker connection.
+    /// The health report: per device read counters and state, per bus measured load, the buffer, the broker.
     func health(_ board: HealthBoard, buffer: BufferStats?, now: UnixTime) -> String {
         let (devices, bufferHealth, broker) = board.snapshot()
         return HealthMessage(
             time: "\(now)", started: "\(started)", devices: devices.mapValues(\.figures),
+            buses: board.busFigures(at: now).mapValues(BusLoadFigures.init),
             buffer: BufferFigures(bufferHealth, outbox: buffer, part: .health),
             broker: .init(published: broker.published, node: broker.node)
         ).json

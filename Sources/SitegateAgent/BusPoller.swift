@@ -69,6 +69,7 @@ public final class BusPoller: Service {
         logger[metadataKey: "bus.id"] = "\(bus.config.id)"
         self.logger = logger
         let now = clock.now()
+        health.startBus(bus.config.id, at: now)
         initialTasks = assignments.map {
             Task(
                 assignment: $0, plan: DevicePlan(device: $0.device, map: $0.map, pointIDs: $0.pointIDs),
@@ -120,9 +121,8 @@ public final class BusPoller: Service {
             outcomes = plans.map { _ in ReadOutcome(poll: nil, errors: [failure], transactions: 0, raw: [:]) }
         }
         let finished = clock.now()
-        health.counters.recordCycle(
-            bus: bus.config.id, outcomes: zip(active, outcomes).map { (tasks[$0.0].plan.deviceID, $0.1) },
-            busy: finished - started)
+        health.counters.recordCycle(zip(active, outcomes).map { (tasks[$0.0].plan.deviceID, $0.1) })
+        var missedTicks = 0
         var cycle: [Poll] = []
         for (index, outcome) in zip(active, outcomes) {
             if let poll = outcome.poll { cycle.append(poll) }
@@ -136,12 +136,16 @@ public final class BusPoller: Service {
         for index in due {
             let (next, missed) = tasks[index].schedule.advance(from: tasks[index].next, now: finished)
             let skipped = !active.contains(index)
+            missedTicks += missed
             health.update(tasks[index].plan.deviceID) { h in
                 h.missedTicks += missed
                 if skipped { h.backoffSkips += 1 }
             }
             tasks[index].next = next
         }
+        health.recordBusCycle(
+            bus.config.id, start: started, end: finished, transactions: outcomes.reduce(0) { $0 + $1.transactions },
+            timeouts: outcomes.reduce(0) { $0 + $1.errors.filter { $0.kind == "timeout" }.count }, missedTicks: missedTicks)
         if !cycle.isEmpty { await commit(cycle) }
         // Whether or not the meters answered, the poller itself is alive: that is what the watchdog asks.
         let id = "bus:\(bus.config.id)"

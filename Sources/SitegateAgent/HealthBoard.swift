@@ -50,8 +50,34 @@ public final class HealthBoard: Sendable {
     }
     private let buffer = LockedValue(BufferHealth())
     private let broker = LockedValue(BrokerHealth())
+    private let buses = LockedValue<[String: BusActivity]>([:])
 
     public init() {}
+
+    /// Fresh measurements for a bus whose poller (re)starts with new settings.
+    func startBus(_ id: String, at time: UnixTime) {
+        buses.withLock { $0[id] = BusActivity(start: time) }
+    }
+
+    /// A bus no longer polled (removed by a reload).
+    func forgetBus(_ id: String) {
+        buses.withLock { _ = $0.removeValue(forKey: id) }
+    }
+
+    /// One poll cycle of a bus and the ticks its devices missed because of it.
+    func recordBusCycle(_ id: String, start: UnixTime, end: UnixTime, transactions: Int, timeouts: Int, missedTicks: Int) {
+        buses.withLock {
+            $0[id, default: BusActivity(start: start)].recordCycle(
+                start: start, end: end, transactions: transactions, timeouts: timeouts)
+            $0[id]!.recordMissedTicks(missedTicks, at: end)
+        }
+    }
+
+    /// Each bus's measured transactions, timeouts, utilisation and missed ticks, by bus id (for status, health
+    /// and metrics).
+    public func busFigures(at now: UnixTime) -> [String: BusActivity.Figures] {
+        buses.withLock { $0 }.mapValues { $0.figures(at: now) }
+    }
 
     func update(_ deviceID: String, _ body: (inout DeviceHealth) -> Void) {
         devices.withLock { body(&$0[deviceID, default: DeviceHealth()]) }

@@ -74,8 +74,10 @@ final class NotifyService: Service {
             exactDepth
             ? (try? await outbox.stats()).map { Int64($0.depth) } ?? -1
             : (try? await outbox.seqSpan()) ?? -1
+        let overloaded = agent.health.busFigures(at: SystemWallClock().now()).filter(\.value.overloaded)
         return StatusLine(
             devicesOK: devices.values.filter { $0.state == .ok }.count, devicesTotal: agent.config.devices.count,
-            backlog: depth, broker: broker.statusText, drops: buffer.drops.count, stalled: stalls.map(\.component))
+            backlog: depth, broker: broker.statusText, drops: buffer.drops.count, stalled: stalls.map(\.component),
+            overloadedBuses: overloaded.keys.sorted().map { ($0, overloaded[$0]!.advice ?? "") })
     }
 }

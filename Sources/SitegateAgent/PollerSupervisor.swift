@@ -94,6 +94,7 @@ final class PollerSupervisor: Service {
         running.withLock { _ = $0.removeValue(forKey: id) }
         watchdog.withLock { $0.unregister("bus:\(id)") }
         await old.task.value
+        agent.health.forgetBus(id)
     }
 
     private func stopAll() async {

@@ -6,6 +6,7 @@ extension StatusReply {
     /// buffer (`stats` nil when the outbox did not answer).
     init(config: SiteConfig, version: String, board: HealthBoard, stats: BufferStats?, now: UnixTime) {
         let (devices, bufferHealth, broker) = board.snapshot()
+        let load = board.busFigures(at: now)
         let figures = config.devices.map { devices[$0.id] ?? DeviceHealth() }
         let buses = config.buses.map { bus -> Bus in
             let members = zip(config.devices, figures).filter { $0.0.busID == bus.id }.map(\.1)
@@ -14,7 +15,7 @@ extension StatusReply {
             return Bus(
                 id: bus.id, transport: Self.transport(bus.transport), devices: members.count,
                 ok: members.filter { $0.state == .ok }.count, readsOK: members.reduce(0) { $0 + $1.successes },
-                errors: errors)
+                errors: errors, load: load[bus.id].map(BusLoadFigures.init))
         }
         self.init(
             site: config.site.id, gateway: config.site.gateway, version: version, time: "\(now)",

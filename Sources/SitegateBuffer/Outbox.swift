@@ -5,7 +5,7 @@ import SitegateThreads
 /// The durable store of polls waiting for the broker's PUBACK: SQLite in WAL mode, on a thread of its own.
 ///
 /// A poll exists once `append` returns its sequence number: its transaction committed. Rows are deleted only by
-/// `acknowledge` (after the broker confirmed them), by the size and age bounds (counted as drops), or by `purge`.
+/// `acknowledge` (after the broker confirmed them; see `BufferTuning.deleteDelay`), by the size and age bounds (counted as drops), or by `purge`.
 /// A database SQLite reports as corrupt is moved aside, kept for forensics, and replaced by a new one.
 public final class Outbox: Sendable {
     private let thread: DedicatedThread
@@ -19,9 +19,10 @@ public final class Outbox: Sendable {
         var store: OutboxStore?
     }
 
-    public init(settings: BufferSettings, clock: any WallClock = SystemWallClock(), logger: Logger = Logger(label: "sitegate"))
-        async throws
-    {
+    public init(
+        settings: BufferSettings, tuning: BufferTuning = .default, clock: any WallClock = SystemWallClock(),
+        logger: Logger = Logger(label: "sitegate")
+    ) async throws {
         path = settings.path
         self.clock = clock
         self.logger = logger
@@ -30,7 +31,7 @@ public final class Outbox: Sendable {
         store = box
         do {
             let recovered = try await thread.run {
-                let store = try OutboxStore(settings: settings, clock: clock)
+                let store = try OutboxStore(settings: settings, tuning: tuning, clock: clock)
                 box.withLock { $0.store = store }
                 return store.recoveredFrom
             }
@@ -78,10 +79,12 @@ public final class Outbox: Sendable {
         try await withStore("read") { try $0.polls(after: seq, before: before, limit: limit) }
     }
 
-    /// Deletes polls the broker acknowledged, in one transaction.
+    /// Deletes polls the broker acknowledged, in one transaction, now or with later ones (`BufferTuning.deleteDelay`);
+    /// from now on they are neither read nor counted.
     public func acknowledge(_ seqs: [Int64]) async throws {
         guard !seqs.isEmpty else { return }
-        try await withStore("delete") { try $0.acknowledge(seqs) }
+        let clock = self.clock
+        try await withStore("delete") { try $0.acknowledge(seqs, now: clock.now()) }
     }
 
     public func stats() async throws -> BufferStats {

@@ -11,39 +11,56 @@ import Glibc
 /// gateway-wide, strictly increasing and never reused. A new database starts its sequence at its creation time in
 /// milliseconds × 1000: numbers keep increasing when a buffer is replaced (corruption, a deleted file), as long as
 /// the clock is right. Table `meta` keeps the drop counters across restarts.
+///
+/// The number of unsent polls is kept as a running count: counted once when the database is opened, then changed
+/// only after a commit succeeded, so a crash or a rolled-back transaction cannot make it drift. Statistics (asked
+/// for every health message and status) then cost a few index look-ups, not a scan of the whole table.
 final class OutboxStore {
     let settings: BufferSettings
+    let tuning: BufferTuning
     private(set) var database: SQLiteDatabase
     private var insert: Statement
     private var selectAfter: Statement
     private var selectRange: Statement
     private var delete: Statement
+    private var exists: Statement
     private var lastAgeCheck = UnixTime(nanoseconds: 0)
     /// Set when the database had to be replaced, for the agent to report loudly.
     private(set) var recoveredFrom: String?
     /// Disk space held back for the moment the disk is full (see `DiskReserve`).
     private let reserve: DiskReserve
     private var appendsSinceReserveCheck = 0
+    /// Rows in `outbox`: see the type's comment.
+    private var depth = 0
+    /// Acknowledged polls not deleted yet (`BufferTuning.deleteDelay`), and when the oldest of them was acknowledged.
+    private var acknowledged: Set<Int64> = []
+    private var acknowledgedSince: UnixTime?
 
-    init(settings: BufferSettings, clock: any WallClock) throws(SQLiteError) {
+    init(settings: BufferSettings, tuning: BufferTuning = .default, clock: any WallClock) throws(SQLiteError) {
         self.settings = settings
+        self.tuning = tuning
         let opened: (SQLiteDatabase, String?)
         do {
-            opened = (try Self.open(settings, clock: clock), nil)
+            opened = (try Self.open(settings, tuning: tuning, clock: clock), nil)
         } catch where error.isCorruption {
             let aside = Self.moveAside(settings.path, clock: clock)
-            opened = (try Self.open(settings, clock: clock), aside)
+            opened = (try Self.open(settings, tuning: tuning, clock: clock), aside)
         }
         (database, recoveredFrom) = opened
-        (insert, selectAfter, selectRange, delete) = try Self.prepareStatements(database)
+        (insert, selectAfter, selectRange, delete, exists) = try Self.prepareStatements(database)
+        depth = try Self.countRows(database)
         reserve = DiskReserve(path: settings.path + ".reserve")
         reserve.restoreIfRoom()
     }
 
     // MARK: Opening, schema, corruption
 
-    private static func open(_ settings: BufferSettings, clock: any WallClock) throws(SQLiteError) -> SQLiteDatabase {
+    private static func open(_ settings: BufferSettings, tuning: BufferTuning, clock: any WallClock) throws(SQLiteError)
+        -> SQLiteDatabase
+    {
         let db = try SQLiteDatabase(path: settings.path)
+        // Like auto_vacuum, the page size of a new database is fixed by the first write.
+        try db.execute("PRAGMA page_size=\(tuning.pageSize)")
         // Dropped polls must give disk space back when the disk is full: pages freed by deletes can be returned
         // to the file system with incremental_vacuum. This takes effect only in a new, empty database, so it
         // comes before anything (journal_mode=WAL included) writes the file header.
@@ -51,10 +68,10 @@ final class OutboxStore {
         try db.execute("PRAGMA journal_mode=WAL")
         try db.execute("PRAGMA synchronous=\(settings.durability == .full ? "FULL" : "NORMAL")")
         // Keep the write-ahead log small: flash space is scarce, and a full disk must not be filled by the log.
-        try db.execute("PRAGMA wal_autocheckpoint=256")
+        try db.execute("PRAGMA wal_autocheckpoint=\(tuning.walAutocheckpoint)")
         // A small page cache: the buffer is written once and read once, and edge boxes are short of memory.
         try db.execute("PRAGMA cache_size=-512")
-        try db.execute("PRAGMA journal_size_limit=1048576")
+        try db.execute("PRAGMA journal_size_limit=\(tuning.journalSizeLimit)")
         // A damaged file must be found now, not at the first commit: quick_check reads every page once.
         let check = try db.prepare("PRAGMA quick_check")
         if try check.step(), check.text(0) != "ok" {
@@ -87,6 +104,12 @@ final class OutboxStore {
         return db
     }
 
+    private static func countRows(_ db: SQLiteDatabase) throws(SQLiteError) -> Int {
+        let count = try db.prepare("SELECT count(*) FROM outbox")
+        _ = try count.step()
+        return Int(count.int64(0))
+    }
+
     /// Renames a damaged database (and its WAL and shared-memory files) out of the way; returns the new name.
     private static func moveAside(_ path: String, clock: any WallClock) -> String {
         let aside = "\(path).corrupt-\(clock.now().milliseconds)"
@@ -97,7 +120,7 @@ final class OutboxStore {
     }
 
     private static func prepareStatements(_ db: SQLiteDatabase) throws(SQLiteError) -> (
-        Statement, Statement, Statement, Statement
+        Statement, Statement, Statement, Statement, Statement
     ) {
         (
             try db.prepare("INSERT INTO outbox(device, taken_at_ms, committed_at_ms, readings) VALUES (?, ?, ?, ?)"),
@@ -106,7 +129,8 @@ final class OutboxStore {
             try db.prepare(
                 "SELECT seq, device, taken_at_ms, committed_at_ms, readings FROM outbox WHERE seq > ? AND seq < ? "
                     + "ORDER BY seq LIMIT ?"),
-            try db.prepare("DELETE FROM outbox WHERE seq = ?")
+            try db.prepare("DELETE FROM outbox WHERE seq = ?"),
+            try db.prepare("SELECT 1 FROM outbox WHERE seq = ?")
         )
     }
 
@@ -114,8 +138,11 @@ final class OutboxStore {
     func replaceCorruptDatabase(clock: any WallClock) throws(SQLiteError) -> String {
         database.close()
         let aside = Self.moveAside(settings.path, clock: clock)
-        database = try Self.open(settings, clock: clock)
-        (insert, selectAfter, selectRange, delete) = try Self.prepareStatements(database)
+        database = try Self.open(settings, tuning: tuning, clock: clock)
+        (insert, selectAfter, selectRange, delete, exists) = try Self.prepareStatements(database)
+        depth = try Self.countRows(database)
+        acknowledged = []
+        acknowledgedSince = nil
         recoveredFrom = aside
         return aside
     }
@@ -127,8 +154,12 @@ final class OutboxStore {
         var result = AppendResult()
         result.committedAt = now
         if settings.whenFull == .pause, try usedBytes() >= settings.maxBytes {
-            result.paused = true
-            return result
+            // Acknowledged polls waiting to be deleted may be what fills it.
+            try deleteAcknowledged()
+            if try usedBytes() >= settings.maxBytes {
+                result.paused = true
+                return result
+            }
         }
         do {
             result.seqs = try insertAll(polls, now: now)
@@ -182,8 +213,11 @@ final class OutboxStore {
         try? database.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     }
 
+    /// Inserts `polls` in one transaction, which also deletes the acknowledged polls waiting: one commit (one
+    /// sync, one set of B-tree pages written) per cycle instead of two.
     private func insertAll(_ polls: [Poll], now: UnixTime) throws(SQLiteError) -> [Int64] {
-        try database.transaction { () throws(SQLiteError) -> [Int64] in
+        let (seqs, deleted) = try database.transaction { () throws(SQLiteError) -> ([Int64], Int) in
+            let deleted = try deleteRows(acknowledged)
             var seqs: [Int64] = []
             seqs.reserveCapacity(polls.count)
             for poll in polls {
@@ -195,8 +229,12 @@ final class OutboxStore {
                 _ = try insert.step()
                 seqs.append(database.lastInsertRowID)
             }
-            return seqs
+            return (seqs, deleted)
         }
+        depth += seqs.count - deleted
+        acknowledged = []
+        acknowledgedSince = nil
+        return seqs
     }
 
     /// Deletes about `fraction` of the rows, oldest first (at least one).
@@ -215,7 +253,9 @@ final class OutboxStore {
     }
 
     private func dropWhere(_ condition: String) throws(SQLiteError) -> DropReport {
-        try database.transaction { () throws(SQLiteError) -> DropReport in
+        // Acknowledged polls are not drops.
+        try deleteAcknowledged()
+        let report = try database.transaction { () throws(SQLiteError) -> DropReport in
             let summary = try database.prepare(
                 "SELECT count(*), min(taken_at_ms), max(taken_at_ms) FROM outbox WHERE \(condition)")
             _ = try summary.step()
@@ -226,6 +266,8 @@ final class OutboxStore {
             try database.execute("DELETE FROM outbox WHERE \(condition)")
             return report
         }
+        depth -= report.count
+        return report
     }
 
     private func recordDrops(_ drop: DropReport) throws(SQLiteError) {
@@ -246,14 +288,42 @@ final class OutboxStore {
         }
     }
 
-    func acknowledge(_ seqs: [Int64]) throws(SQLiteError) {
-        try database.transaction { () throws(SQLiteError) in
-            for seq in seqs {
-                delete.reset()
-                delete.bind(1, seq)
-                _ = try delete.step()
-            }
+    /// Deletes polls the broker acknowledged: at once, or together with later ones (`BufferTuning.deleteDelay`).
+    func acknowledge(_ seqs: [Int64], now: UnixTime) throws(SQLiteError) {
+        // Only polls still stored wait (one acknowledged after a drop is gone already): the depth stays exact.
+        for seq in seqs where !acknowledged.contains(seq) {
+            exists.reset()
+            exists.bind(1, seq)
+            if try exists.step() { acknowledged.insert(seq) }
         }
+        exists.reset()
+        if acknowledgedSince == nil { acknowledgedSince = now }
+        if let since = acknowledgedSince, now - since >= tuning.deleteDelay
+            || acknowledged.count >= tuning.deleteBatchLimit
+        {
+            try deleteAcknowledged()
+        }
+    }
+
+    /// Deletes the acknowledged polls still waiting, in one transaction.
+    func deleteAcknowledged() throws(SQLiteError) {
+        guard !acknowledged.isEmpty else { return }
+        let deleted = try database.transaction { () throws(SQLiteError) -> Int in try deleteRows(acknowledged) }
+        depth -= deleted
+        acknowledged = []
+        acknowledgedSince = nil
+    }
+
+    /// Deletes rows inside the caller's transaction; returns how many existed.
+    private func deleteRows(_ seqs: Set<Int64>) throws(SQLiteError) -> Int {
+        var deleted = 0
+        for seq in seqs.sorted() {
+            delete.reset()
+            delete.bind(1, seq)
+            _ = try delete.step()
+            deleted += database.changes  // 0 for a poll already gone (dropped, or acknowledged twice)
+        }
+        return deleted
     }
 
     /// Deletes everything; counted as drops.
@@ -265,23 +335,27 @@ final class OutboxStore {
 
     // MARK: Reading
 
+    /// Up to `limit` polls after `seq` (and before `limitSeq`), leaving out those acknowledged but not deleted yet.
     func polls(after seq: Int64, before limitSeq: Int64? = nil, limit: Int) throws(SQLiteError) -> [StoredPoll] {
+        // Asking for as many more rows as may be left out still returns `limit` polls when there are that many.
+        let rowLimit = Int64(limit + acknowledged.count)
         let statement: Statement
         if let limitSeq {
             statement = selectRange
             statement.reset()
             statement.bind(1, seq)
             statement.bind(2, limitSeq)
-            statement.bind(3, Int64(limit))
+            statement.bind(3, rowLimit)
         } else {
             statement = selectAfter
             statement.reset()
             statement.bind(1, seq)
-            statement.bind(2, Int64(limit))
+            statement.bind(2, rowLimit)
         }
         defer { statement.reset() }
         var out: [StoredPoll] = []
-        while try statement.step() {
+        while out.count < limit, try statement.step() {
+            if !acknowledged.isEmpty && acknowledged.contains(statement.int64(0)) { continue }
             // A row whose readings cannot be decoded is kept and sent empty rather than dropped silently.
             let readings = (try? ReadingCodec.decode(statement.blob(4))) ?? []
             out.append(
@@ -309,9 +383,15 @@ final class OutboxStore {
         return ends.int64(1) - ends.int64(0) + 1
     }
 
+    /// Cheap at any depth: the running count, and look-ups by primary key (no scan).
     func stats() throws(SQLiteError) -> BufferStats {
-        let count = try database.prepare("SELECT count(*), min(seq), min(taken_at_ms), max(seq) FROM outbox")
-        _ = try count.step()
+        // The first and last rows not waiting to be deleted: a few steps along the primary key.
+        let oldest = try database.prepare("SELECT seq, taken_at_ms FROM outbox ORDER BY seq")
+        var hasOldest = try oldest.step()
+        while hasOldest && acknowledged.contains(oldest.int64(0)) { hasOldest = try oldest.step() }
+        let newest = try database.prepare("SELECT seq FROM outbox ORDER BY seq DESC")
+        var hasNewest = try newest.step()
+        while hasNewest && acknowledged.contains(newest.int64(0)) { hasNewest = try newest.step() }
         let last = try database.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'outbox'")
         let lastSeq = try last.step() ? last.int64(0) : 0
         var meta: [String: Int64] = [:]
@@ -323,10 +403,10 @@ final class OutboxStore {
             if stat(settings.path + suffix, &st) == 0 { fileBytes += Int64(st.st_size) }
         }
         return BufferStats(
-            depth: Int(count.int64(0)),
-            oldestSeq: count.isNull(1) ? nil : count.int64(1),
-            oldestTakenAt: count.isNull(2) ? nil : UnixTime(milliseconds: count.int64(2)),
-            newestSeq: count.isNull(3) ? nil : count.int64(3),
+            depth: depth - acknowledged.count,
+            oldestSeq: hasOldest ? oldest.int64(0) : nil,
+            oldestTakenAt: hasOldest ? UnixTime(milliseconds: oldest.int64(1)) : nil,
+            newestSeq: hasNewest ? newest.int64(0) : nil,
             firstSeq: meta["first_seq"] ?? 1,
             lastSeq: lastSeq,
             usedBytes: try usedBytes(),
@@ -356,53 +436,8 @@ final class OutboxStore {
     }
 
     func close() {
+        try? deleteAcknowledged()
         try? database.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         database.close()
     }
-}
-
-/// Polls deleted without being acknowledged: their number and the time range they were taken in.
-public struct DropReport: Sendable, Hashable {
-    public var count = 0
-    public var oldest: UnixTime?
-    public var newest: UnixTime?
-
-    public init(count: Int = 0, oldest: UnixTime? = nil, newest: UnixTime? = nil) {
-        self.count = count
-        self.oldest = oldest
-        self.newest = newest
-    }
-
-    public mutating func merge(_ other: DropReport) {
-        count += other.count
-        if let o = other.oldest { oldest = min(oldest ?? o, o) }
-        if let n = other.newest { newest = max(newest ?? n, n) }
-    }
-}
-
-public struct AppendResult: Sendable {
-    /// Sequence numbers of the committed polls; empty when nothing was committed.
-    public var seqs: [Int64] = []
-    /// Older polls deleted to keep the buffer inside its bounds.
-    public var drop = DropReport()
-    /// The buffer is full and its policy is to pause: nothing was committed.
-    public var paused = false
-    /// The commit time recorded with the polls.
-    public var committedAt = UnixTime(nanoseconds: 0)
-}
-
-public struct BufferStats: Sendable, Hashable {
-    public var depth: Int
-    public var oldestSeq: Int64?
-    public var oldestTakenAt: UnixTime?
-    public var newestSeq: Int64?
-    /// The first sequence number this database handed out (its creation floor + 1).
-    public var firstSeq: Int64
-    /// The last sequence number handed out, also when its row is gone.
-    public var lastSeq: Int64
-    public var usedBytes: Int64
-    public var fileBytes: Int64
-    public var maxBytes: Int64
-    /// Drops over the database's life.
-    public var drops: DropReport
 }

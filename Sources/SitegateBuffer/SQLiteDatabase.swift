@@ -51,6 +51,8 @@ final class SQLiteDatabase {
     }
 
     var lastInsertRowID: Int64 { sqlite3_last_insert_rowid(handle) }
+    /// Rows changed by the last INSERT, UPDATE or DELETE.
+    var changes: Int { Int(sqlite3_changes(handle)) }
 
     /// Runs `body` in an IMMEDIATE transaction, rolled back when it throws.
     func transaction<T>(_ body: () throws(SQLiteError) -> T) throws(SQLiteError) -> T {

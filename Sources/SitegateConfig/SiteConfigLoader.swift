@@ -11,7 +11,7 @@ public enum SiteConfigLoader {
     ]
     static let bufferKeys = ["path", "durability", "max_size", "max_age", "when_full"]
     static let busKeys = ["id", "tcp", "rtu", "response_timeout", "byte_timeout", "delay"]
-    static let tcpKeys = ["host", "port"]
+    static let tcpKeys = ["host", "port", "rtu_gateway"]
     static let rtuKeys = ["device", "baud", "parity", "data_bits", "stop_bits", "rs485"]
     static let deviceKeys = [
         "id", "bus", "unit", "model", "interval", "offset", "points", "groups", "serial", "word_order", "min_delay",
@@ -80,24 +80,13 @@ public enum SiteConfigLoader {
         return config
     }
 
-    /// An interval shorter than the bus can serve is an error (above 100% of bus time), a tight one a warning.
+    /// Refuses a bus whose schedules cannot work on any network; warns when the estimate says it is tight.
     private static func checkBusLoad(_ config: SiteConfig, busNodes: [YAMLNode], sink: DiagnosticSink) {
         for (bus, node) in zip(config.buses, busNodes) {
-            let load = BusLoad(bus: bus, config: config)
-            let percent = Int((load.utilisation * 100).rounded())
-            let busiest = load.entries.max { $0.pollTime < $1.pollTime }
-            let detail = busiest.map {
-                "; e.g. device '\($0.deviceID)' needs \(Int(($0.pollTime * 1000).rounded())) ms per poll every "
-                    + DurationNotation.format($0.interval)
-            } ?? ""
-            if load.utilisation > 1 {
-                sink.error(
-                    "bus '\(bus.id)' cannot serve its schedules: they need about \(percent)% of its time\(detail); "
-                        + "lengthen intervals, read fewer points or split the bus (see sitegate plan)", at: node)
-            } else if load.utilisation > 0.8 {
-                sink.warning(
-                    "bus '\(bus.id)' is \(percent)% busy with its schedules\(detail); a slow or dead device will make "
-                        + "ticks late", at: node)
+            guard let finding = BusLoad(bus: bus, config: config).finding else { continue }
+            switch finding.severity {
+            case .error: sink.error(finding.message, at: node)
+            case .warning: sink.warning(finding.message, at: node)
             }
         }
     }
@@ -293,12 +282,14 @@ public enum SiteConfigLoader {
             let id = m.identifier("id", rule: "use lowercase letters, digits, '-' and '_'", isValid: IDRules.isName)
             var transport: BusTransport? = nil
             var rs485 = false
+            var rtuGateway = false
             switch (m.value("tcp"), m.value("rtu")) {
             case (let tcp?, nil):
                 if let t = MappingReader(tcp, context: "tcp", sink: sink) {
                     t.rejectUnknownKeys(allowed: tcpKeys)
                     let host = t.string("host", required: true)
                     let port = t.int("port", range: 1...65535) ?? 502
+                    rtuGateway = t.bool("rtu_gateway") ?? false
                     if let host { transport = .tcp(host: host, port: port) }
                 }
             case (nil, let rtu?):
@@ -326,6 +317,7 @@ public enum SiteConfigLoader {
             guard let id, let transport else { continue }
             var bus = BusConfig(id: id, transport: transport)
             bus.rs485 = rs485
+            bus.rtuGateway = rtuGateway
             if let t = m.duration("response_timeout") { bus.responseTimeout = t }
             if let t = m.duration("byte_timeout") { bus.byteTimeout = t }
             if let d = m.duration("delay") { bus.delayBetweenRequests = d }

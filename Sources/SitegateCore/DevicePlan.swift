@@ -2,7 +2,10 @@
 public struct DevicePlan: Sendable, Hashable {
     public var deviceID: String
     public var unit: Int
+    /// The idle time the device needs between requests: the site config's `min_delay`, else the map's.
     public var minDelay: Duration
+    /// Whether `minDelay` was set on the device in the site config (it then applies on any bus).
+    public var minDelayIsExplicit: Bool
     /// Points to publish, with per-device overrides applied.
     public var points: [PointDefinition]
     public var requests: [ReadRequest]
@@ -14,6 +17,7 @@ public struct DevicePlan: Sendable, Hashable {
         deviceID = device.id
         unit = device.unit
         minDelay = device.minDelay ?? map.defaults.minDelay
+        minDelayIsExplicit = device.minDelay != nil
         var selected: [PointDefinition] = pointIDs.compactMap(map.point)
         if let order = device.wordOrder {
             for i in selected.indices where selected[i].length > 1 && selected[i].type != .string {
@@ -34,5 +38,11 @@ public struct DevicePlan: Sendable, Hashable {
             }
         }
         requests = (planner ?? RequestPlanner(defaults: map.defaults)).plan(toRead)
+    }
+
+    /// The idle gap this device asks for on `bus`. A map's `min_delay` describes RS-485 timing, so it applies on
+    /// RTU lines and behind TCP-to-RTU gateways, not to a native TCP meter; a device's own `min_delay` always does.
+    public func minDelay(on bus: BusConfig) -> Duration {
+        minDelayIsExplicit || bus.hasSerialTiming ? minDelay : .zero
     }
 }

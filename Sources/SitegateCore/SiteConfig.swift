@@ -196,6 +196,16 @@ public struct BusConfig: Sendable, Hashable {
     public var delayBetweenRequests: Duration
     /// Switch the serial port to RS-485 mode (TIOCSRS485), for adapters whose driver needs it.
     public var rs485: Bool = false
+    /// A TCP endpoint that is a Modbus TCP-to-RTU gateway: the devices behind it sit on a serial line, so their
+    /// maps' `min_delay` applies (`tcp: {rtu_gateway: true}`).
+    public var rtuGateway: Bool = false
+
+    /// Whether the devices on this bus share a serial line's timing (an RTU bus, or TCP through a gateway): only
+    /// then do the maps' `min_delay` values apply; a native TCP meter answers at network speed.
+    public var hasSerialTiming: Bool {
+        if case .rtu = transport { return true }
+        return rtuGateway
+    }
 
     public init(
         id: String, transport: BusTransport, responseTimeout: Duration = .seconds(1),

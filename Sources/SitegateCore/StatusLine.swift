@@ -10,22 +10,32 @@ public struct StatusLine: Sendable, Hashable {
         public var broker: String
         public var drops: Int
         public var stalled: [String]
+        /// Buses measured as overloaded (`BusActivity.Figures.overloaded`), by id: news when the set changes.
+        public var overloadedBuses: [String] = []
     }
 
     public var key: Key
     public var backlog: Int64
+    /// The advice for each overloaded bus, in `key.overloadedBuses` order; its figures change with every cycle, so
+    /// it is shown, not compared.
+    public var busAdvice: [String]
 
     /// `broker` as the line shows it: "connected to mqtt://b:1883", "disconnected (...)".
-    public init(devicesOK: Int, devicesTotal: Int, backlog: Int64, broker: String, drops: Int, stalled: [String]) {
+    public init(
+        devicesOK: Int, devicesTotal: Int, backlog: Int64, broker: String, drops: Int, stalled: [String],
+        overloadedBuses: [(id: String, advice: String)] = []
+    ) {
         self.backlog = backlog
         key = Key(
             devicesOK: devicesOK, devicesTotal: devicesTotal, backlogBand: Self.band(backlog),
-            broker: broker, drops: drops, stalled: stalled)
+            broker: broker, drops: drops, stalled: stalled, overloadedBuses: overloadedBuses.map(\.id))
+        busAdvice = overloadedBuses.map(\.advice)
     }
 
     public var text: String {
         var text = "\(key.devicesOK)/\(key.devicesTotal) devices answering, backlog \(backlog), broker \(key.broker)"
         if key.drops > 0 { text += ", \(key.drops) dropped" }
+        for (id, advice) in zip(key.overloadedBuses, busAdvice) { text += "; bus \(id) overloaded: \(advice)" }
         if !key.stalled.isEmpty { text += "; STALLED: \(key.stalled.joined(separator: ", "))" }
         return text
     }

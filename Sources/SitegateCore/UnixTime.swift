@@ -69,6 +69,12 @@ public struct SystemWallClock: WallClock {
 }
 
 extension Duration {
+    /// Seconds as a Double, for rates, shares and histograms.
+    public var seconds: Double {
+        let (s, attoseconds) = components
+        return Double(s) + Double(attoseconds) * 1e-18
+    }
+
     var nanosecondsClamped: Int64 {
         let (seconds, attoseconds) = components
         return seconds * 1_000_000_000 + attoseconds / 1_000_000_000

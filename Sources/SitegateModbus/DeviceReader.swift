@@ -175,7 +175,7 @@ extension ModbusTransaction {
     ) {
         let result = try read(
             unit: plan.unit, function: request.function, address: request.address, count: request.count,
-            minDelay: plan.minDelay)
+            minDelay: plan.minDelay(on: bus))
         return (request, result.registers, result.sentAt)
     }
 }

@@ -59,7 +59,7 @@ public final class ModbusBus: Sendable {
 /// Access to a bus's connection inside one job on the bus thread, keeping the idle gap between transactions.
 public final class ModbusTransaction {
     private let connection: ModbusConnection
-    private let bus: BusConfig
+    let bus: BusConfig
     fileprivate var lastTransactionEnd: UnixTime?
     private let clock = SystemWallClock()
 

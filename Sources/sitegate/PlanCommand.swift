@@ -7,7 +7,9 @@ struct PlanCommand: ParsableCommand {
         abstract: "Show each device's Modbus transactions and the estimated bus time per cycle.",
         discussion: """
             Estimates use the RTU timing model (character times, a 40 ms device turnaround, the idle gap the map
-            and bus ask for); TCP assumes a 5 ms round trip.
+            and bus ask for); TCP assumes a 5 ms round trip, plus the maps' min_delay behind a TCP-to-RTU gateway
+            (rtu_gateway: true). On RTU lines the share the frames alone need is shown too: above 100% no meter can
+            keep up. `sitegate status` shows the measured figures of a running agent.
 
             Example:
               sitegate plan --config /etc/sitegate/site.yaml
@@ -20,7 +22,11 @@ struct PlanCommand: ParsableCommand {
         let config = try loadConfig(configOption.config)
         for bus in config.buses {
             let load = BusLoad(bus: bus, config: config)
-            print("bus \(bus.id) (\(describe(bus.transport))): \(Int((load.utilisation * 100).rounded()))% of bus time")
+            var line = "bus \(bus.id) (\(describe(bus))): about \(Int((load.utilisation * 100).rounded()))% of bus time"
+            if case .rtu = bus.transport {
+                line += " (frames alone \(Int((load.wireUtilisation * 100).rounded()))%)"
+            }
+            print(line)
             var rows: [[String]] = [["DEVICE", "GROUP", "UNIT", "POINTS", "READS", "TRANSACTIONS", "BUS TIME", "INTERVAL"]]
             for e in load.entries {
                 let reads = e.plan.requests.map { "\($0.function.rawValue) \(hexAddress($0.address))+\($0.count)" }
@@ -34,9 +40,9 @@ struct PlanCommand: ParsableCommand {
         }
     }
 
-    private func describe(_ t: BusTransport) -> String {
-        switch t {
-        case .tcp(let host, let port): "tcp \(host):\(port)"
+    private func describe(_ bus: BusConfig) -> String {
+        switch bus.transport {
+        case .tcp(let host, let port): "tcp \(host):\(port)" + (bus.rtuGateway ? ", RTU gateway" : "")
         case .rtu(let device, let baud, let parity, let dataBits, let stopBits):
             "rtu \(device) \(baud) \(dataBits)\(parity.rawValue.prefix(1).uppercased())\(stopBits)"
         }

@@ -94,6 +94,19 @@ enum StatusView {
         isatty(1) == 1 && getenv("NO_COLOR") == nil && (getenv("TERM").map { String(cString: $0) } ?? "dumb") != "dumb"
     }
 
+    /// "busy 42% of the last minute, 1.3 ms per transaction, 0 ticks missed (0 in the last minute)", with the
+    /// advice when the bus is overloaded.
+    static func busLoad(_ load: BusLoadFigures) -> String {
+        var text = "busy \(Int((load.utilisation * 100).rounded()))% of the last minute"
+        if let ms = load.transactionMS {
+            text += ", " + (ms < 10 ? String(Double(Int((ms * 10).rounded())) / 10) : String(Int(ms.rounded()))) + " ms per transaction"
+        }
+        text += ", \(load.transactions) transactions, \(load.timeouts) timeouts"
+        text += ", \(load.missedTicks) ticks missed (\(load.missedTicksRecent) in the last minute)"
+        if let advice = load.advice { text += "\n    OVERLOADED: " + advice }
+        return text
+    }
+
     static func render(_ s: StatusReply, colour: Bool) -> String {
         func paint(_ text: String, _ code: String) -> String { colour ? "\u{1B}[\(code)m\(text)\u{1B}[0m" : text }
         func counts(_ errors: [String: Int]) -> [String] { errors.keys.sorted().map { "\($0) \(errors[$0]!)" } }
@@ -124,6 +137,10 @@ enum StatusView {
             let errors = counts(bus.errors)
             let summary = "\(bus.ok)/\(bus.devices) devices answering" + (errors.isEmpty ? "" : ", errors: \(errors.joined(separator: ", "))")
             out.append("bus \(bus.id) (\(bus.transport)): " + (bus.ok == bus.devices ? summary : paint(summary, "31")))
+            if let load = bus.load {
+                let text = busLoad(load)
+                out.append("  " + (load.overloaded ? paint(text, "31") : text))
+            }
         }
         out.append("")
         var rows = [["DEVICE", "BUS", "UNIT", "STATE", "LAST GOOD READ", "RESPONSE", "READS", "ERRORS", "MISSED"]]

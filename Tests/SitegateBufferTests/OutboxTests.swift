@@ -44,6 +44,71 @@ import Glibc
         outbox.close()
     }
 
+    /// The depth is a running count, not a table scan: it must match count(*) after out-of-order and repeated
+    /// acknowledgements, drops and a reopen.
+    @Test func depthStaysExactWithoutCounting() async throws {
+        let dir = try TestEnvironment.makeTemporaryDirectory("outbox")
+        let settings = BufferSettings(path: "\(dir)/b.db")
+        let clock = TestClock()
+        var outbox = try await Outbox(settings: settings, clock: clock)
+        var seqs: [Int64] = []
+        for cycle in 0..<10 {
+            seqs += try await outbox.append((0..<10).map { Self.poll(cycle * 10 + $0, at: clock.time) }).seqs
+        }
+        #expect(try await outbox.stats().depth == 100)
+        // Live data first: acknowledgements come newest first, some twice, one for a seq never handed out.
+        try await outbox.acknowledge(Array(seqs[90...].reversed()))
+        try await outbox.acknowledge([seqs[95], seqs[99], seqs[99] + 1000])
+        try await outbox.acknowledge([seqs[10], seqs[11]])
+        var stats = try await outbox.stats()
+        #expect(stats.depth == 88)
+        #expect(stats.oldestSeq == seqs[0] && stats.newestSeq == seqs[89])
+        let dropped = try await outbox.purge()
+        #expect(dropped.count == 88)
+        #expect(try await outbox.stats().depth == 0)
+        seqs = try await outbox.append((0..<5).map { Self.poll($0, at: clock.time) }).seqs
+        try await outbox.acknowledge([seqs[2]])
+        outbox.close()
+        outbox = try await Outbox(settings: settings, clock: clock)
+        stats = try await outbox.stats()
+        #expect(stats.depth == 4, "counted again from the table on open")
+        #expect(stats.oldestSeq == seqs[0] && stats.oldestTakenAt == clock.time)
+        outbox.close()
+    }
+
+    /// Acknowledged polls are deleted with the next cycle's commit, not in a commit of their own; until then they
+    /// are neither read nor counted, and a crash before it leaves them stored (sent again, never lost).
+    @Test func acknowledgedPollsAreDeletedWithTheNextCommit() async throws {
+        let dir = try TestEnvironment.makeTemporaryDirectory("outbox")
+        let settings = BufferSettings(path: "\(dir)/b.db")
+        let clock = TestClock()
+        let outbox = try await Outbox(settings: settings, tuning: BufferTuning(deleteDelay: .seconds(60)), clock: clock)
+        let seqs = try await outbox.append((0..<5).map { Self.poll($0, at: clock.time) }).seqs
+        try await outbox.acknowledge([seqs[0], seqs[4]])
+        var stats = try await outbox.stats()
+        #expect(stats.depth == 3 && stats.oldestSeq == seqs[1] && stats.newestSeq == seqs[3])
+        #expect(try await outbox.polls(after: 0, limit: 10).map(\.seq) == [seqs[1], seqs[2], seqs[3]])
+        #expect(try await outbox.polls(after: 0, limit: 2).map(\.seq) == [seqs[1], seqs[2]])
+        // What a process that crashed now would leave: all five rows.
+        var other = try await Outbox(settings: settings, clock: clock)
+        #expect(try await other.stats().depth == 5)
+        other.close()
+        clock.time = clock.time + .seconds(5)
+        _ = try await outbox.append([Self.poll(5, at: clock.time)])
+        other = try await Outbox(settings: settings, clock: clock)
+        #expect(try await other.stats().depth == 4, "the two acknowledged rows went with the next commit")
+        other.close()
+        // With nothing new to commit, the delay ends the wait at the next acknowledgement.
+        try await outbox.acknowledge([seqs[1]])
+        clock.time = clock.time + .seconds(61)
+        try await outbox.acknowledge([seqs[2]])
+        other = try await Outbox(settings: settings, clock: clock)
+        stats = try await other.stats()
+        #expect(stats.depth == 2)
+        other.close()
+        outbox.close()
+    }
+
     @Test func sizeBoundDropsOldestAndCountsThem() async throws {
         let dir = try TestEnvironment.makeTemporaryDirectory("outbox")
         let clock = TestClock()

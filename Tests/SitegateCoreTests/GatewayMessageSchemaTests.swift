@@ -31,6 +31,7 @@ import Testing
         #expect(properties(["health", "properties", "devices", "additionalProperties"]) == keys(DeviceHealthFigures.Key.self))
         // last_seq is the status reply's, not the health message's.
         #expect(properties(["health", "properties", "buffer"]) == keys(BufferFigures.Key.self, except: ["last_seq"]))
+        #expect(properties(["health", "properties", "buses", "additionalProperties"]) == keys(BusLoadFigures.Key.self))
         #expect(properties(["health", "properties", "broker"]) == keys(HealthMessage.Broker.Key.self))
         #expect(!properties(["health"]).isEmpty, "the schema was found and read")
     }

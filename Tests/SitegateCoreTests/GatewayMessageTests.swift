@@ -25,8 +25,13 @@ enum GatewayMessageSamples {
         state: .ok, readsOK: 2780, errors: ["timeout": 3], missedTicks: 0, backoff: false, backoffSkips: 0,
         lastGoodRead: "2026-01-01T00:15:00.315Z")
 
+    static let load = BusLoadFigures(
+        transactions: 5566, timeouts: 3, missedTicks: 0, missedTicksRecent: 0, utilisation: 0.004, transactionMS: 1.2,
+        overloaded: false, advice: nil)
+
     static let health = HealthMessage(
         time: "2026-01-01T00:16:00.004Z", started: "2025-12-30T08:00:01.120Z", devices: ["main-incomer": figures],
+        buses: ["plant-lan": load],
         buffer: BufferFigures(
             notCommitted: 0, paused: false,
             outbox: .init(
@@ -40,7 +45,10 @@ enum GatewayMessageSamples {
             url: "mqtt://127.0.0.1:1883", nodes: ["mqtt://127.0.0.1:1883", "mqtt://127.0.0.2:1883"], connected: false,
             state: "connection lost at 2026-01-01T00:10:00.000Z", connectedAt: "2026-01-01T00:00:00.000Z",
             lostAt: "2026-01-01T00:10:00.000Z", detail: "connection refused", published: 12),
-        buses: [.init(id: "rs485-main", transport: "rtu /dev/ttyUSB0 9600 8N1", devices: 2, ok: 1, readsOK: 40, errors: ["timeout": 2])],
+        buses: [.init(id: "rs485-main", transport: "rtu /dev/ttyUSB0 9600 8N1", devices: 2, ok: 1, readsOK: 40, errors: ["timeout": 2],
+            load: .init(
+                transactions: 9, timeouts: 2, missedTicks: 4, missedTicksRecent: 1, utilisation: 0.951, transactionMS: nil,
+                overloaded: true, advice: "busy 95% of the time"))],
         devices: [
             .init(id: "main-incomer", bus: "rs485-main", unit: 1, model: "eastron-sdm630", lastResponseMS: 48, health: figures),
             .init(
@@ -99,7 +107,7 @@ enum GatewayMessageSamples {
         )
         #expect(
             S.health.json
-                == #"{"time":"2026-01-01T00:16:00.004Z","started":"2025-12-30T08:00:01.120Z","devices":{"main-incomer":{"state":"ok","reads_ok":2780,"errors":{"timeout":3},"missed_ticks":0,"backoff":false,"backoff_skips":0,"last_good_read":"2026-01-01T00:15:00.315Z"}},"buffer":{"not_committed":0,"paused":false,"depth":0,"oldest":null,"used_bytes":20480,"max_bytes":134217728,"drops":0,"drops_from":null,"drops_to":null},"broker":{"published":2783,"node":"mqtts://mq1.nordwest.example:8883"}}"#
+                == #"{"time":"2026-01-01T00:16:00.004Z","started":"2025-12-30T08:00:01.120Z","devices":{"main-incomer":{"state":"ok","reads_ok":2780,"errors":{"timeout":3},"missed_ticks":0,"backoff":false,"backoff_skips":0,"last_good_read":"2026-01-01T00:15:00.315Z"}},"buses":{"plant-lan":{"transactions":5566,"timeouts":3,"missed_ticks":0,"missed_ticks_recent":0,"utilisation":0.004,"transaction_ms":1.2,"overloaded":false}},"buffer":{"not_committed":0,"paused":false,"depth":0,"oldest":null,"used_bytes":20480,"max_bytes":134217728,"drops":0,"drops_from":null,"drops_to":null},"broker":{"published":2783,"node":"mqtts://mq1.nordwest.example:8883"}}"#
         )
         #expect(S.meta.json.hasPrefix(#"{"device":"main-incomer","bn":"urn:dev:gia:demo-park:gw01:main-incomer:","manufacturer":"Eastron","models":["SDM630-Modbus","SDM630-Modbus V2","SDM630-MID V2"],"medium":"electricity","serial":"23104567","map":{"id":"eastron-sdm630","version":1,"hash":"fnv1a64:519c729f43c996cc"},"bus":"rs485-main","unit":1,"points":[{"n":"voltage_l1","u":"V","kind":"gauge","obis":"1-0:32.7.0","interval_s":900,"description":"Phase 1 line to neutral voltage"}"#))
         #expect(S.error.json == #"{"error":"no device 'x' in the running config"}"#)
@@ -125,6 +133,11 @@ enum GatewayMessageSamples {
         #expect(ControlErrorReply(json: S.status.json) == nil)
         #expect(ReadReport(json: "not json") == nil)
         #expect(S.status.allGood == false)
+        // An agent before bus figures: no load, and a health message without "buses".
+        #expect(reply?.buses.isEmpty == true)
+        let bus = StatusReply.Bus(fields: JSONObjectReader(JSONValue.parse(#"{"id":"b","transport":"tcp h:502","devices":1,"ok":1,"reads_ok":2,"errors":{}}"#))!)
+        #expect(bus.load == nil && !bus.json.contains("utilisation"))
+        #expect(S.status.json.contains(#""errors":{"timeout":2},"transactions":9,"#) && S.status.json.contains(#""transaction_ms":null"#))
     }
 }
 

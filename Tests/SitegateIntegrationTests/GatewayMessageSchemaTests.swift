@@ -31,6 +31,14 @@ import Testing
                 "hall": .init(state: .failing, errors: ["crc": 1], backoff: true, backoffSkips: 4, lastError: "crc error"),
                 "new": .init(),
             ],
+            buses: [
+                "plant-lan": .init(
+                    transactions: 5566, timeouts: 3, missedTicks: 0, missedTicksRecent: 0, utilisation: 0.004,
+                    transactionMS: 1.2, overloaded: false, advice: nil),
+                "rs485": .init(
+                    transactions: 0, timeouts: 0, missedTicks: 7, missedTicksRecent: 2, utilisation: 0.95, transactionMS: nil,
+                    overloaded: true, advice: "busy 95% of the time"),
+            ],
             buffer: .init(
                 notCommitted: 2, paused: true,
                 outbox: .init(

@@ -93,6 +93,45 @@ struct AgentNotifyTests {
         #expect(agent.standardError.contains("withholding the watchdog ping"))
     }
 
+    /// A bus that cannot keep up with its ticks is named in STATUS= with the advice (the measured figures, not the
+    /// estimate: `check` only warned).
+    @Test func overloadedBusIsNamedInStatus() async throws {
+        let work = try TestEnvironment.makeTemporaryDirectory("sitegate-overload")
+        let simulator = try ChildProcess(
+            [
+                TestEnvironment.sitegateBinary, "simulate", "--model", "eastron-sdm630", "--units", "1,2,3", "--port", "0",
+                "--maps", TestEnvironment.shippedMaps, "--frozen",
+            ], directory: work, name: "simulator")
+        defer { simulator.signal(SIGKILL) }
+        let output = try await simulator.waitForOutput(containing: "listening on", timeout: .seconds(10))
+        let port = try #require(output.split(separator: "\n").first { $0.hasPrefix("listening on") }?.split(separator: ":").last)
+        // 3 meters x 2 transactions x 400 ms of min_delay: 2.4 s of bus time every second.
+        let devices = (1...3).map {
+            "  - { id: m\($0), bus: lan, unit: \($0), model: eastron-sdm630, interval: 1s, min_delay: 400ms }"
+        }
+        let config = """
+            site: { id: test-park, gateway: gw01 }
+            mqtt: { url: "mqtt://127.0.0.1:\(try FreePort.find())" }
+            buffer: { path: \(work)/buffer.db }
+            control_socket: \(work)/control.sock
+            maps: [\(TestEnvironment.shippedMaps)]
+            buses:
+              - { id: lan, tcp: { host: 127.0.0.1, port: \(port) } }
+            devices:
+            \(devices.joined(separator: "\n"))
+            """
+        try writeFile("\(work)/site.yaml", config)
+        let receiver = try NotifyReceiver(abstractName: "sitegate-test-load-\(getpid())-\(UInt32.random(in: 0...9999))")
+        let agent = try ChildProcess(
+            [TestEnvironment.sitegateBinary, "run", "--config", "\(work)/site.yaml"], directory: work, name: "agent",
+            environment: ["NOTIFY_SOCKET": receiver.notifySocket, "WATCHDOG_USEC": "2000000"])
+        defer { agent.signal(SIGKILL) }
+        let status = await Self.next(receiver, within: .seconds(30)) { $0.contains("bus lan overloaded") }
+        #expect(
+            status?.contains("split the bus or lengthen intervals") == true,
+            "\(status ?? "no STATUS naming the bus"); agent log:\n\(agent.standardError.suffix(2000))")
+    }
+
     /// STATUS= follows the state it shows, not only the watchdog ping: with pings 30 s apart, the line says the
     /// device answers and the broker (named) is connected within seconds, and says so again when the broker goes.
     /// Change-driven lines are at most one per second.

@@ -41,18 +41,22 @@ extension StatusReply.Broker {
 
 extension StatusReply.Bus {
     public var json: String {
-        JSONObjectWriter.object(
+        var w = JSONObjectWriter()
+        w.add(
             Key.self,
             [
                 .id: .string(id), .transport: .string(transport), .devices: .int(devices), .ok: .int(ok),
                 .readsOK: .int(readsOK), .errors: .counts(errors),
             ])
+        load?.write(into: &w)
+        return w.text
     }
 
     public init(fields r: JSONObjectReader) {
         self.init(
             id: r.string(Key.id) ?? "?", transport: r.string(Key.transport) ?? "", devices: r.int(Key.devices) ?? 0,
-            ok: r.int(Key.ok) ?? 0, readsOK: r.int(Key.readsOK) ?? 0, errors: r.counts(Key.errors))
+            ok: r.int(Key.ok) ?? 0, readsOK: r.int(Key.readsOK) ?? 0, errors: r.counts(Key.errors),
+            load: BusLoadFigures(fields: r))
     }
 }
 

@@ -44,14 +44,20 @@ public struct StatusReply: JSONMessage, Hashable {
         public var ok: Int
         public var readsOK: Int
         public var errors: [String: Int]
+        /// The bus's measured load; nil from agents that do not measure their buses.
+        public var load: BusLoadFigures?
 
-        public init(id: String, transport: String, devices: Int, ok: Int, readsOK: Int, errors: [String: Int]) {
+        public init(
+            id: String, transport: String, devices: Int, ok: Int, readsOK: Int, errors: [String: Int],
+            load: BusLoadFigures? = nil
+        ) {
             self.id = id
             self.transport = transport
             self.devices = devices
             self.ok = ok
             self.readsOK = readsOK
             self.errors = errors
+            self.load = load
         }
     }
 

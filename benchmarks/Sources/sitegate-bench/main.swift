@@ -4,6 +4,15 @@
 //   sitegate-bench drain [READINGS]        drain rate of a backlog to a local mosquitto at QoS 1
 //   sitegate-bench modbus HOST PORT N U    Modbus TCP polls per second through the agent's path (SDM630 plan,
 //                                          U unit ids polled per cycle, one bus-thread job per cycle)
+//   sitegate-bench wear full|normal [CYCLES] [page=N] [checkpoint=PAGES] [limit=BYTES] [delay=SECONDS]
+//                                          the agent's writes for 20 SDM630s every 5 s (a commit per cycle, the
+//                                          cycle's PUBACKs deleted), on a simulated clock: bytes written to storage
+//                                          per reading (/proc/self/io) with the buffer tuning given
+//   sitegate-bench backlog PATH [READINGS] [--drain]
+//                                          builds a week-long backlog in the buffer at PATH by inserting directly
+//                                          (100 meters x 30 points every 10 s, back from now; kept if PATH exists),
+//                                          then times opening it, statistics (health and status ask for them) and,
+//                                          with --drain, its drain to a local mosquitto
 //
 // Each prints one `name: value unit` line per figure, for the report.
 import Logging
@@ -97,6 +106,119 @@ func drain(readings: Int) async throws {
     print("drain: \(Int(Double(polls * 15) / seconds)) readings/s (\(polls) polls, \(polls * 15) readings, QoS 1, window 100, deleted on PUBACK)")
 }
 
+final class SimulatedClock: WallClock, @unchecked Sendable {
+    // @unchecked: set between awaited buffer calls only, never while one runs.
+    var time = UnixTime(seconds: 1_767_225_600)
+    func now() -> UnixTime { time }
+}
+
+func writeBytes() -> Int64 {
+    guard let text = try? TextFile.read("/proc/self/io") else { return 0 }
+    let line = text.split(separator: "\n").first { $0.hasPrefix("write_bytes:") }
+    return line.flatMap { Int64($0.split(separator: " ").last ?? "") } ?? 0
+}
+
+func wear(durability: Durability, cycles: Int, options: [String]) async throws {
+    var tuning = BufferTuning.default
+    for option in options {
+        let parts = option.split(separator: "=").map(String.init)
+        guard parts.count == 2, let n = Int(parts[1]) else { throw TestSupportError("bad option \(option)") }
+        switch parts[0] {
+        case "page": tuning.pageSize = n
+        case "checkpoint": tuning.walAutocheckpoint = n
+        case "limit": tuning.journalSizeLimit = n
+        case "delay": tuning.deleteDelay = .seconds(n)
+        default: throw TestSupportError("unknown option \(option)")
+        }
+    }
+    let dir = try TestEnvironment.makeTemporaryDirectory("bench-wear")
+    let clock = SimulatedClock()
+    let outbox = try await Outbox(
+        settings: BufferSettings(path: "\(dir)/b.db", durability: durability), tuning: tuning, clock: clock)
+    let meters = 20
+    let warmup = cycles / 5
+    var start: Int64 = 0
+    for cycle in 0..<(warmup + cycles) {
+        if cycle == warmup { start = writeBytes() }
+        clock.time = clock.time + .seconds(5)
+        let seqs = try await outbox.append((0..<meters).map { samplePoll(cycle * meters + $0, at: clock.time) }).seqs
+        clock.time = clock.time + .milliseconds(50)
+        try await outbox.acknowledge(seqs)
+    }
+    let written = writeBytes() - start
+    outbox.close()
+    let label = options.isEmpty ? "defaults" : options.joined(separator: " ")
+    print(
+        "wear_\(durability.rawValue): \(format2(Double(written) / Double(cycles * meters * 15))) bytes per reading "
+            + "(\(label); \(written / Int64(cycles)) bytes per cycle of \(meters) polls, \(cycles) cycles after \(warmup))")
+}
+
+func backlogPoll(_ meter: Int, at time: UnixTime) -> Poll {
+    Poll(
+        deviceID: "m\(meter)", takenAt: time,
+        readings: (0..<30).map {
+            Reading(pointID: "value_\($0 < 10 ? "0" : "")\($0)", unit: "V", value: .number(230.1 + Double((meter * 7 + $0) % 97) / 10))
+        })
+}
+
+/// A week offline, 100 meters x 30 points every 10 s: the buffer's settings the figures hold for.
+func backlogSettings(_ path: String) -> BufferSettings {
+    BufferSettings(path: path, durability: .normal, maxBytes: 16 << 30, maxAge: .seconds(365 * 86400))
+}
+
+func backlog(path: String, readings: Int, drainToo: Bool) async throws {
+    let polls = readings / 30
+    if access(path, F_OK) != 0 {
+        let outbox = try await Outbox(settings: backlogSettings(path))
+        let now = SystemWallClock().now()
+        let cycles = (polls + 99) / 100
+        let start = monotonicSeconds()
+        var written = 0
+        for cycle in 0..<cycles {
+            let at = now + .seconds(-10 * Int64(cycles - cycle))
+            let batch = (0..<min(100, polls - written)).map { backlogPoll($0, at: at) }
+            _ = try await outbox.append(batch)
+            written += batch.count
+        }
+        outbox.close()
+        print("backlog_build: \(Int(Double(written * 30) / (monotonicSeconds() - start))) readings/s (\(written) polls inserted directly)")
+    }
+    var start = monotonicSeconds()
+    let outbox = try await Outbox(settings: backlogSettings(path))
+    print("backlog_open: \(Int((monotonicSeconds() - start) * 1000)) ms (open, quick_check, count)")
+    start = monotonicSeconds()
+    var stats = try await outbox.stats()
+    for _ in 0..<99 { stats = try await outbox.stats() }
+    print("backlog_stats: \(format2((monotonicSeconds() - start) * 1000 / 100)) ms per statistics call (depth \(stats.depth))")
+    var st = stat()
+    var fileBytes: Int64 = 0
+    if stat(path, &st) == 0 { fileBytes = Int64(st.st_size) }
+    print("backlog_readings: \(stats.depth * 30)")
+    print("backlog_file_bytes: \(fileBytes) bytes (\(format2(Double(fileBytes) / Double(stats.depth * 30))) bytes per reading)")
+    guard drainToo else {
+        outbox.close()
+        return
+    }
+    let dir = try TestEnvironment.makeTemporaryDirectory("bench-backlog")
+    let broker = try await MosquittoBroker(directory: dir)
+    let client = try MQTTClient(options: .init(clientID: "bench-backlog", host: "127.0.0.1", port: broker.port))
+    let publisher = Publisher.forBenchmark(client: client, outbox: outbox, logger: Logger(label: "bench"))
+    let before = stats.depth
+    start = monotonicSeconds()
+    let task = Task { try await publisher.run() }
+    // Two minutes of drain are enough for a rate; the rest of the backlog stays for the next run.
+    while monotonicSeconds() - start < 120, try await outbox.stats().depth > 0 {
+        try await Task.sleep(for: .milliseconds(500))
+    }
+    let seconds = monotonicSeconds() - start
+    let sent = before - (try await outbox.stats().depth)
+    task.cancel()
+    _ = try? await task.value
+    outbox.close()
+    await broker.stop()
+    print("backlog_drain: \(Int(Double(sent * 30) / seconds)) readings/s (\(sent) polls in \(Int(seconds)) s, QoS 1, window 100)")
+}
+
 /// Polls `units` SDM630s (units 1...units) as the agent does: one bus-thread job per poll cycle of all units.
 func modbus(host: String, port: Int, polls: Int, units: Int) async throws {
     guard case .found(let map, _) = MapLibrary(searchPaths: ["devicemaps/models"]).load("eastron-sdm630") else {
@@ -135,9 +257,18 @@ let args = CommandLine.arguments
 switch args.count > 1 ? args[1] : "" {
 case "ingest": try await ingest(polls: args.count > 2 ? Int(args[2])! : 20_000)
 case "drain": try await drain(readings: args.count > 2 ? Int(args[2])! : 1_000_000)
+case "backlog" where args.count >= 3:
+    try await backlog(
+        path: args[2], readings: args.count > 3 && args[3] != "--drain" ? Int(args[3])! : 20_000_000,
+        drainToo: args.contains("--drain"))
+case "wear" where args.count >= 3:
+    let cycles = args.count > 3 ? Int(args[3]) : nil
+    try await wear(
+        durability: Durability(rawValue: args[2])!, cycles: cycles ?? 720,
+        options: Array(args.dropFirst(cycles == nil ? 3 : 4)))
 case "modbus" where args.count == 6:
     try await modbus(host: args[2], port: Int(args[3])!, polls: Int(args[4])!, units: Int(args[5])!)
 default:
-    print("usage: sitegate-bench ingest [POLLS] | drain [READINGS] | modbus HOST PORT POLLS UNITS")
+    print("usage: sitegate-bench ingest [POLLS] | drain [READINGS] | modbus HOST PORT POLLS UNITS | backlog PATH [READINGS] [--drain] | wear full|normal [CYCLES] [KNOB=N ...]")
     exit(64)
 }

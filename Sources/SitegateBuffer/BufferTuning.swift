@@ -1,0 +1,35 @@
+/// How the buffer writes to storage: the knobs behind the flash-wear figures in docs/performance.md. The agent
+/// runs with the defaults; the benchmarks vary them. Not a site-config setting.
+public struct BufferTuning: Sendable, Hashable {
+    /// SQLite page size of a new database (an existing database keeps its own).
+    public var pageSize: Int
+    /// Write-ahead-log pages after which SQLite copies the log into the database (a checkpoint).
+    public var walAutocheckpoint: Int
+    /// Bytes the write-ahead-log file is cut back to after a checkpoint.
+    public var journalSizeLimit: Int
+    /// Acknowledged polls wait to be deleted with the next commit of new polls (one transaction per poll cycle
+    /// instead of two), or on their own at the first acknowledgement at least this long after the oldest waiting
+    /// one (zero: at every acknowledgement). Deleting is not what `durability` promises: after a crash the polls
+    /// not deleted yet are sent again (same seq), never lost.
+    public var deleteDelay: Duration
+    /// ... or once this many acknowledged polls wait.
+    public var deleteBatchLimit: Int
+
+    /// The defaults are measured choices (docs/performance.md, "Flash wear"): deletes that ride with the next
+    /// cycle's commit halve the bytes written per reading. 2 KiB pages would cut them by another third, but make
+    /// the database about a quarter larger for 30-point polls (two rows per page), so pages stay at 4 KiB; the
+    /// WAL settings changed little and stay small for a full disk's sake.
+    public init(
+        pageSize: Int = 4096, walAutocheckpoint: Int = 256, journalSizeLimit: Int = 1 << 20,
+        deleteDelay: Duration = .seconds(60), deleteBatchLimit: Int = 4096
+    ) {
+        self.pageSize = pageSize
+        self.walAutocheckpoint = walAutocheckpoint
+        self.journalSizeLimit = journalSizeLimit
+        self.deleteDelay = deleteDelay
+        self.deleteBatchLimit = deleteBatchLimit
+    }
+
+    /// What the agent uses.
+    public static let `default` = BufferTuning()
+}

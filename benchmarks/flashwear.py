@@ -1,0 +1,142 @@
+#!/usr/bin/env python3
+"""Flash wear benchmark (issue 16, item 3): bytes written to storage per reading.
+
+20 simulated SDM630s (15 points) every 5 s over Modbus TCP, published to a local mosquitto at QoS 1, one agent per
+durability (`full` and `normal`) side by side in the same run. After a warm-up, the agent's write_bytes from
+/proc/PID/io over a steady stretch (WAL, checkpoints and everything else the process writes), divided by the
+readings it delivered in that time; next to it the bytes a reading takes in the database (`sitegate-bench
+ingest`, which must sit next to the binary).
+
+Usage: flashwear.py SITEGATE_BINARY [SECONDS] [EXTRA_BUFFER_YAML]   (prints markdown and `figure:` lines)
+The buffer must be on a disk, not tmpfs (write_bytes counts what reaches the block layer).
+"""
+import os
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from footprint import ROOT, start_broker, free_port  # noqa: E402
+
+METERS = 20
+POINTS = 15
+INTERVAL_S = 5
+WARMUP_S = 30
+
+
+def start_simulator(binary, work):
+    out = open(os.path.join(work, "sim.out"), "w+")
+    p = subprocess.Popen([binary, "simulate", "--model", "eastron-sdm630", "--maps", os.path.join(ROOT, "devicemaps/models"),
+                          "--units", ",".join(str(u) for u in range(1, METERS + 1)), "--port", "0"],
+                         stdout=out, stderr=subprocess.DEVNULL)
+    for _ in range(100):
+        out.seek(0)
+        m = re.search(r"listening on .*:(\d+)", out.read())
+        if m:
+            return p, int(m.group(1))
+        time.sleep(0.05)
+    raise SystemExit("simulator did not start")
+
+
+def write_config(work, name, sim_port, broker_port, durability, extra=""):
+    path = os.path.join(work, f"{name}.yaml")
+    devices = "\n".join(
+        f"  - {{ id: m{u}, bus: lan, unit: {u}, model: eastron-sdm630, interval: {INTERVAL_S}s }}"
+        for u in range(1, METERS + 1))
+    with open(path, "w") as f:
+        f.write(f"""site: {{ id: wear, gateway: {name} }}
+mqtt: {{ url: "mqtt://127.0.0.1:{broker_port}", topic_prefix: gia/v1 }}
+buffer: {{ path: {work}/{name}.db, durability: {durability}{extra} }}
+control_socket: {work}/{name}.sock
+maps: [{ROOT}/devicemaps/models]
+buses:
+  - {{ id: lan, tcp: {{ host: 127.0.0.1, port: {sim_port} }} }}
+devices:
+{devices}
+""")
+    return path
+
+
+def write_bytes(pid):
+    with open(f"/proc/{pid}/io") as f:
+        for line in f:
+            if line.startswith("write_bytes:"):
+                return int(line.split()[1])
+    return 0
+
+
+def count_lines(path):
+    with open(path) as f:
+        return sum(1 for _ in f)
+
+
+def main():
+    sitegate = sys.argv[1]
+    seconds = int(sys.argv[2]) if len(sys.argv) > 2 else 600
+    extra = sys.argv[3] if len(sys.argv) > 3 else ""
+    work = tempfile.mkdtemp(prefix="sitegate-wear.", dir=os.environ.get("WEAR_DIR", "/var/tmp"))
+    broker, broker_port = start_broker(work)
+    sim, sim_port = start_simulator(sitegate, work)
+    agents = {}
+    try:
+        for durability in ("full", "normal"):
+            name = f"gw-{durability}"
+            config = write_config(work, name, sim_port, broker_port, durability, extra)
+            out = os.path.join(work, f"{name}.received")
+            sub = subprocess.Popen(["mosquitto_sub", "-p", str(broker_port), "-t", f"gia/v1/wear/{name}/+/data",
+                                    "-q", "1", "-i", f"sub-{name}"],
+                                   stdout=open(out, "w"), stderr=subprocess.DEVNULL)
+            agent = subprocess.Popen([sitegate, "run", "--config", config, "--log-level", "warning"],
+                                     stderr=open(os.path.join(work, f"{name}.log"), "w"))
+            agents[durability] = (agent, sub, out)
+        time.sleep(WARMUP_S)
+        start = {d: (write_bytes(a.pid), count_lines(o)) for d, (a, _, o) in agents.items()}
+        time.sleep(seconds)
+        end = {d: (write_bytes(a.pid), count_lines(o)) for d, (a, _, o) in agents.items()}
+        for agent, sub, _ in agents.values():
+            agent.send_signal(signal.SIGTERM)
+            agent.wait(timeout=30)
+            sub.terminate()
+    finally:
+        for agent, sub, _ in agents.values():
+            if agent.poll() is None:
+                agent.kill()
+            sub.terminate()
+        sim.terminate()
+        broker.terminate()
+
+    # Bytes a reading takes in the database (sitegate-bench ingest next to the binary).
+    ref = reference_bytes_per_reading(sitegate)
+    print(f"{METERS} SDM630s x {POINTS} points every {INTERVAL_S} s, Modbus TCP simulator and mosquitto on loopback, "
+          f"QoS 1; write_bytes from /proc/PID/io over {seconds} s after a {WARMUP_S} s warm-up"
+          + (f"; buffer settings `{extra.strip(', ')}`" if extra else "") + ".")
+    print()
+    print("| durability | polls delivered | bytes written | bytes per reading | per poll cycle | x database bytes per reading |")
+    print("|---|---|---|---|---|---|")
+    figures = {}
+    for d in ("full", "normal"):
+        written = end[d][0] - start[d][0]
+        polls = end[d][1] - start[d][1]
+        per_reading = written / (polls * POINTS) if polls else float("nan")
+        cycles = polls / METERS if polls else float("nan")
+        figures[d] = per_reading
+        print(f"| {d} | {polls} | {written} | {per_reading:.1f} | {written / cycles:.0f} | {per_reading / ref:.1f} |")
+    print()
+    print(f"A reading takes **{ref:.1f} bytes** in the database.")
+    for d, v in figures.items():
+        print(f"figure: wear_bytes_per_reading_{d} {v:.1f} bytes")
+    print(f"figure: db_bytes_per_reading {ref:.1f} bytes")
+
+
+def reference_bytes_per_reading(sitegate):
+    """The bytes a 15-reading poll takes in the database per reading, from `sitegate-bench ingest` (20,000 polls)."""
+    bench = os.path.join(os.path.dirname(sitegate), "sitegate-bench")
+    out = subprocess.run([bench, "ingest", "20000"], capture_output=True, text=True, check=True, cwd=ROOT).stdout
+    return float(re.search(r"bytes_per_reading_full: ([\d.]+)", out).group(1))
+
+
+if __name__ == "__main__":
+    main()
