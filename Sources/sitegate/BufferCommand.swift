@@ -98,11 +98,12 @@ struct BufferCommand: AsyncParsableCommand {
                     switch format {
                     case .senml: print(encoder.encode(stored, backfill: true))
                     case .ndjson:
+                        let poll = stored.poll
                         print(
-                            "{\"seq\":\(stored.seq),\"topic\":\(JSONText.quoted(topics.data(device: stored.poll.deviceID))),"
-                                + "\"device\":\(JSONText.quoted(stored.poll.deviceID)),"
-                                + "\"taken_at\":\(JSONText.quoted("\(stored.poll.takenAt)")),"
-                                + "\"senml\":\(encoder.encode(stored, backfill: true))}")
+                            BufferExportLine(
+                                seq: stored.seq, topic: topics.data(device: poll.deviceID), device: poll.deviceID,
+                                takenAt: "\(poll.takenAt)", senml: encoder.encode(stored, backfill: true)
+                            ).json)
                     }
                     after = stored.seq
                     count += 1

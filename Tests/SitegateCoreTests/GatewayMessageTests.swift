@@ -152,3 +152,16 @@ enum GatewayMessageSamples {
         #expect(JSONValue.parse(json)?["u64"]?.array?.count == 4)
     }
 }
+
+/// `sitegate buffer export --format ndjson`, byte for byte as before it became a type.
+@Suite struct BufferExportLineTests {
+    @Test func bytes() {
+        let line = BufferExportLine(
+            seq: 42, topic: "gia/v1/demo-park/gw01/main-incomer/data", device: "main-incomer",
+            takenAt: "2026-01-01T00:15:00.400Z", senml: #"[{"bn":"x","n":"v","v":1}]"#)
+        #expect(
+            line.json
+                == #"{"seq":42,"topic":"gia/v1/demo-park/gw01/main-incomer/data","device":"main-incomer","taken_at":"2026-01-01T00:15:00.400Z","senml":[{"bn":"x","n":"v","v":1}]}"#
+        )
+    }
+}
