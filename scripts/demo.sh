@@ -6,6 +6,7 @@ cd "$(dirname "$0")/.."
 
 bin="${SITEGATE_BIN:-.build/debug/sitegate}"
 seconds="${DEMO_SECONDS:-20}"
+python="${SITEGATE_PYTHON:-python3}"
 work="$(mktemp -d /tmp/sitegate-demo.XXXXXX)"
 pids=()
 cleanup() {
@@ -14,7 +15,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+free_port() { "$python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 
 # 1. A private broker.
 broker_port="$(free_port)"
@@ -54,8 +55,8 @@ echo "== messages the broker received ($(wc -l < "$work/received.txt"))"
 head -n 4 "$work/received.txt"
 echo "..."
 tail -n 2 "$work/received.txt"
-if [ -s "$work/received.txt" ] && python3 -c 'import jsonschema' 2>/dev/null; then
+if [ -s "$work/received.txt" ] && "$python" -c 'import jsonschema' 2>/dev/null; then
   echo "== schema check (docs/senml-pack.schema.json)"
-  python3 scripts/validate_senml.py "$work/received.txt" | tail -n 1
+  "$python" scripts/validate_senml.py "$work/received.txt" | tail -n 1
 fi
 echo "== files kept in $work"
