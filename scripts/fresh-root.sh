@@ -3,7 +3,8 @@
 # outside the repository (SITEGATE_FRESH_CACHE, default /var/cache/sitegate-fresh). Prints the root's path.
 #
 #   scripts/fresh-root.sh          the base root: minbase plus what the Swift toolchain needs to run
-#   scripts/fresh-root.sh system   an overlay layer on it with systemd, dbus and mosquitto, for test-system
+#   scripts/fresh-root.sh system   an overlay layer on it with systemd, dbus and mosquitto, for test-system:
+#                                  prints an overlayfs lowerdir (LAYER:BASE)
 #
 # The Debian mirror is read from this machine's apt sources at run time (SITEGATE_DEBIAN_MIRROR overrides it), so
 # no mirror is written into the repository. Needs root, debootstrap and overlayfs.
@@ -86,4 +87,4 @@ if [ ! -e "$layer/.complete" ]; then
   mv "$layer.tmp" "$layer"
   echo "fresh-root.sh: system layer made in $((SECONDS - started)) s" >&2
 fi
-echo "$layer"
+echo "$layer:$base"
