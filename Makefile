@@ -34,7 +34,7 @@ test: deps fuzz-short
 
 # The concurrency-heavy suites under ThreadSanitizer; the agent they start is built with it too and exits 66 on a
 # race. A separate build folder: sanitizer builds cannot share one with the normal build.
-TSAN_SUITES = SitegateBufferTests|SitegateCoreTests|EndToEndTests|BrokerOutageTests|MQTTSecurityTests|AnnouncementTests
+TSAN_SUITES = SitegateBufferTests|SitegateCoreTests|EndToEndTests|BrokerOutageTests|BrokerFailoverTests|BrokerNoAnswerTests|MQTTSecurityTests|AnnouncementTests
 test-tsan: deps
 	$(SWIFT) build --build-tests --sanitize=thread --scratch-path .build-tsan
 	SITEGATE_BIN=$(CURDIR)/.build-tsan/debug/sitegate TSAN_OPTIONS="halt_on_error=1 exitcode=66" \
@@ -60,9 +60,12 @@ soak: deps
 demo: build
 	@scripts/demo.sh
 
-# A static-stdlib, stripped release binary: the footprint figure we track. No Swift runtime needed to run it.
+# A static-stdlib, stripped release binary: the footprint figure we track. No Swift runtime needed to run it, no
+# RUNPATH ($ORIGIN, which SwiftPM adds by default and Debian forbids), relocations read-only before main (-z now):
+# the binary the package ships (debian/rules builds it with the same flags).
 release: deps
-	$(SWIFT) build -c release --static-swift-stdlib -Xlinker -s --scratch-path $(SCRATCH_PATH)
+	$(SWIFT) build -c release --static-swift-stdlib -Xlinker -s -Xlinker -z -Xlinker now --disable-local-rpath \
+		--scratch-path $(SCRATCH_PATH)
 	@ls -l $(RELEASE_BIN)
 
 # The release binary, device maps, docs, the systemd unit and sysusers file, and an example /etc/sitegate/site.yaml
@@ -70,14 +73,22 @@ release: deps
 install: release
 	PREFIX=$(PREFIX) DESTDIR=$(DESTDIR) SITEGATE_RELEASE_BIN=$(RELEASE_BIN) scripts/install.sh
 
-# out/sitegate_VERSION_ARCH.deb (scripts/build-deb.sh); dpkg-shlibdeps comes with dpkg-dev, file is for package-test.
-deb: release
-	@scripts/install-deps.sh dpkg-dev file
-	SITEGATE_RELEASE_BIN=$(RELEASE_BIN) scripts/build-deb.sh
+# out/sitegate_VERSION_ARCH.deb, built by debhelper from debian/ (dpkg-buildpackage; debian/rules runs the release
+# build `make release` runs, in this build folder). -d: the Swift toolchain is not a Debian package. The version is
+# debian/changelog's top entry, which `sitegate --version` also reports.
+DEB = out/sitegate_$$(dpkg-parsechangelog -l debian/changelog -S Version)_$$(dpkg --print-architecture)
+deb: deps
+	@scripts/install-deps.sh debhelper dpkg-dev python3
+	mkdir -p out
+	SWIFT=$(SWIFT) SITEGATE_SCRATCH_PATH=$(abspath $(SCRATCH_PATH)) dpkg-buildpackage -b -d -us -uc \
+		--buildinfo-file=$(DEB).buildinfo --buildinfo-option=-uout --changes-file=$(DEB).changes --changes-option=-uout
+	@ls -l $(DEB).deb
 
-# Builds the release binary and the .deb (a few minutes), then checks the package's contents. Not part of `test`.
+# Builds the release binary and the .deb (a few minutes), then checks the package: lintian (0 errors, 0 warnings),
+# its fields, maintainer scripts, files, man pages, completions, unit and example config. Not part of `test`.
 package-test: deb
-	scripts/test-deb.sh out/sitegate_$$($(RELEASE_BIN) --version)_$$(dpkg --print-architecture).deb
+	@scripts/install-deps.sh lintian
+	scripts/test-deb.sh $(DEB).deb
 
 # The README's commands (make test, make demo) on a pristine Debian 12 with only the Swift toolchain: a throwaway
 # overlay of a debootstrapped root cached in /var/cache/sitegate-fresh, a clean clone of HEAD inside. Needs root.
@@ -87,7 +98,7 @@ test-fresh:
 # The .deb under a live systemd: Debian 12 booted in systemd-nspawn (same cached root), the package installed,
 # upgraded, removed and purged, checked against the simulator and mosquitto inside. Needs root.
 test-system: deb
-	scripts/test-system.sh out/sitegate_$$($(RELEASE_BIN) --version)_$$(dpkg --print-architecture).deb
+	scripts/test-system.sh $(DEB).deb
 
 clean:
 	rm -rf $(SCRATCH_PATH)

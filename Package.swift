@@ -84,8 +84,11 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ],
-            swiftSettings: strictSettings
+            swiftSettings: strictSettings,
+            plugins: ["VersionFromChangelog"]
         ),
+        // `SitegateVersion.current` from debian/changelog's top entry: one version for the binary and the package.
+        .plugin(name: "VersionFromChangelog", capability: .buildTool()),
         // Benchmarks (`make bench`): not part of the product.
         .executableTarget(
             name: "sitegate-bench",

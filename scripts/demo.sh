@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # The demo: a private mosquitto and the simulator on free loopback ports, the agent on the demo site for about
-# 20 seconds, then the messages the broker received. Stops everything it started.
+# 20 seconds with its control socket in the demo folder, `sitegate status` halfway, and at the end one line per
+# device from the messages the broker received. Everything it makes stays in the demo folder; it stops everything
+# it started.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -31,32 +33,47 @@ sim_port="$(sed -n 's/^listening on .*:\([0-9]*\)$/\1/p' "$work/simulator.out")"
 [ -n "$sim_port" ] || { echo "the simulator did not start:"; cat "$work/simulator.log"; exit 1; }
 for _ in $(seq 50); do grep -q "listen socket on port $broker_port" "$work/mosquitto.log" && break; sleep 0.1; done
 
-# 3. The demo site, pointed at those ports, with its buffer in the work folder.
+# 3. The demo site, pointed at those ports, with its buffer and control socket in the demo folder.
 sed -e "s#mqtt://127.0.0.1:1883#mqtt://127.0.0.1:$broker_port#" \
     -e "s#port: 1502#port: $sim_port#" \
     -e "s#/tmp/sitegate-demo/buffer.db#$work/buffer.db#" \
     -e "s#- ../models#- $PWD/devicemaps/models#" \
     devicemaps/sites/demo.yaml > "$work/site.yaml"
+echo "control_socket: $work/sitegate.sock" >> "$work/site.yaml"
 "$bin" check --config "$work/site.yaml"
 
+echo
 echo "== broker on 127.0.0.1:$broker_port, simulator on 127.0.0.1:$sim_port; running the agent for ${seconds}s"
 mosquitto_sub -h 127.0.0.1 -p "$broker_port" -t 'gia/v1/#' -v -q 1 > "$work/received.txt" &
 pids+=($!)
 "$bin" run --config "$work/site.yaml" 2> "$work/agent.log" &
 agent=$!
-sleep "$seconds"
+pids+=($agent)
+half=$((seconds / 2))
+sleep "$half"
+
+echo
+echo "== sitegate status (after ${half}s; the agent answers on $work/sitegate.sock)"
+"$bin" status --config "$work/site.yaml" || true
+sleep "$((seconds - half))"
 kill -TERM "$agent"
 wait "$agent" || true
 sleep 0.5
 
-echo "== agent log"
-cat "$work/agent.log"
-echo "== messages the broker received ($(wc -l < "$work/received.txt"))"
-head -n 4 "$work/received.txt"
-echo "..."
-tail -n 2 "$work/received.txt"
+echo
+echo "== the agent's log (first lines; all of it in $work/agent.log)"
+head -n 6 "$work/agent.log"
+
+echo
+echo "== what the broker received, per device"
+"$bin" buffer stats --config "$work/site.yaml" --json > "$work/buffer-stats.json"
+"$python" scripts/demo_summary.py "$work/received.txt" "$work/buffer-stats.json" || true
 if [ -s "$work/received.txt" ] && "$python" -c 'import jsonschema' 2>/dev/null; then
-  echo "== schema check (docs/senml-pack.schema.json)"
+  printf 'schema check (docs/senml-pack.schema.json): '
   "$python" scripts/validate_senml.py "$work/received.txt" | tail -n 1
 fi
-echo "== files kept in $work"
+
+echo
+echo "== kept in $work:"
+echo "   received.txt  every message as the broker delivered it (topic, then SenML JSON; one per line)"
+echo "   agent.log     the agent's log;  site.yaml  the config it ran;  buffer.db  its buffer"

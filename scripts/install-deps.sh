@@ -15,6 +15,8 @@ packages=(
   python3 python3-venv                                        # the Python test tools' virtual environment
   python3-jsonschema python3-serial                           # SenML schema validation; pymodbus's serial port
   systemd                                                     # systemd-analyze, systemd-sysusers: unit file tests
+  prometheus                                                  # promtool checks `sitegate metrics` in the tests
+  rabbitmq-server                                             # a second broker (its MQTT plugin) in the tests
 )
 packages+=("$@")
 

@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Installs sitegate: the release binary, device maps, docs, the systemd unit and sysusers.d file, and an example
-# site config that never replaces an existing one. `make install` and scripts/build-deb.sh call it.
+# site config that never replaces an existing one. `make install` and debian/rules (the package) call it.
 #
 #   SITEGATE_RELEASE_BIN=.build/release/sitegate PREFIX=/usr DESTDIR=/tmp/stage scripts/install.sh
 #
 # PREFIX (default /usr/local) decides where the binary, maps, docs, unit and sysusers file go; the config and the
-# credential folder are always under /etc/sitegate (the unit's ConfigurationDirectory=). DESTDIR stages the tree
-# into a folder; then no credential placeholders are made (a package's postinst makes them on the target).
+# credential folder are always under /etc/sitegate (the unit's ConfigurationDirectory=). UNITDIR overrides the
+# unit's folder (the package's is /lib/systemd/system, where Debian 12's debhelper looks). DESTDIR stages the tree
+# into a folder; then no credential placeholders are made (the package makes them on the target, tmpfiles.d).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -17,7 +18,7 @@ bindir="$prefix/bin"
 datadir="$prefix/share"
 docdir="$datadir/doc/sitegate"
 mapsdir="$datadir/sitegate/devicemaps"
-unitdir="$prefix/lib/systemd/system"
+unitdir="${UNITDIR:-$prefix/lib/systemd/system}"
 sysusersdir="$prefix/lib/sysusers.d"
 confdir="/etc/sitegate"
 

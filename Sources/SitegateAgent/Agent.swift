@@ -49,7 +49,8 @@ public final class Agent: Sendable {
         let publisher = Publisher(
             client: client, outbox: outbox, topics: announcements.topics,
             encoder: SenMLEncoder(siteID: config.site.id, gatewayID: config.site.gateway),
-            window: config.mqtt.inflightWindow, health: health, announcements: announcements, logger: logger)
+            window: config.mqtt.inflightWindow, health: health, brokers: BrokerEndpoints(config.mqtt),
+            announcements: announcements, logger: logger)
 
         let notifier = SystemdNotifier()
         let watchdog = LockedValue(ProgressWatchdog<ContinuousClock.Instant>())
@@ -60,12 +61,15 @@ public final class Agent: Sendable {
             agent: self, outbox: outbox, publisher: publisher, watchdog: watchdog, logger: logger)
         publisher.attach(watchdog: watchdog)
         // Started in this order, stopped in reverse: the notifier hears of shutdown first, the publisher last.
-        let services: [any Service] = [
+        var services: [any Service] = [
             publisher, supervisor,
             ControlServer(path: config.controlSocket, agent: self, outbox: outbox, supervisor: supervisor, logger: logger),
             ReloadService(agent: self, supervisor: supervisor, publisher: publisher, notifier: notifier, logger: logger),
             NotifyService(agent: self, outbox: outbox, notifier: notifier, watchdog: watchdog, logger: logger),
         ]
+        if let listener = config.metricsListener {
+            services.append(MetricsHTTPServer(listener: listener, agent: self, outbox: outbox, logger: logger))
+        }
         var configuration = ServiceGroupConfiguration(
             services: services.map { .init(service: $0) }, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         // Below the unit's TimeoutStopSec (30 s): the drain ends before systemd would kill us.
@@ -116,8 +120,12 @@ public final class Agent: Sendable {
         }
         return "{\"site\":\(JSONText.quoted(config.site.id)),\"gateway\":\(JSONText.quoted(config.site.gateway)),"
             + "\"version\":\(JSONText.quoted(version)),\"time\":\(JSONText.quoted("\(SystemWallClock().now())")),"
-            + "\"broker\":{\"url\":\(JSONText.quoted("\(config.mqtt.useTLS ? "mqtts" : "mqtt")://\(config.mqtt.host):\(config.mqtt.port)")),"
-            + "\"connected\":\(broker.connected),\"detail\":\(JSONText.quoted(broker.detail)),\"published\":\(broker.published)},"
+            + "\"broker\":{\"url\":\(JSONText.quoted(broker.node ?? config.mqtt.url(ofNode: 0))),"
+            + "\"nodes\":[\(config.mqtt.nodes.indices.map { JSONText.quoted(config.mqtt.url(ofNode: $0)) }.joined(separator: ","))],"
+            + "\"connected\":\(broker.connected),\"state\":\(JSONText.quoted(broker.state)),"
+            + "\"connected_at\":" + (broker.connectedAt.map { JSONText.quoted("\($0)") } ?? "null") + ","
+            + "\"lost_at\":" + (broker.lostAt.map { JSONText.quoted("\($0)") } ?? "null") + ","
+            + "\"detail\":\(JSONText.quoted(broker.detail)),\"published\":\(broker.published)},"
             + "\"buses\":[\(busFields.joined(separator: ","))],"
             + "\"devices\":[\(deviceFields.joined(separator: ","))],\"buffer\":{\(buffer.joined(separator: ","))}}"
     }
@@ -139,12 +147,14 @@ public final class Agent: Sendable {
                 logger.warning("tls_insecure is set: the broker's certificate is NOT verified; anyone in the path can read and alter the data")
             }
         }
-        return MQTTClient.Options(
+        var options = MQTTClient.Options(
             clientID: clientID, host: mqtt.host, port: mqtt.port,
             keepaliveSeconds: Int(mqtt.keepalive.milliseconds / 1000), maxInflight: mqtt.inflightWindow,
             protocolVersion: mqtt.protocolVersion == "5" ? .v5 : .v311,
             reconnectDelay: (.seconds(1), mqtt.reconnectMax), tls: tls, username: mqtt.username,
             password: try mqtt.password.map(Secrets.read))
+        options.nodes = mqtt.nodes
+        return options
     }
 
     /// Replaces the config in force (a reload that validated).

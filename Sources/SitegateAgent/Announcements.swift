@@ -96,6 +96,6 @@ struct Announcements: Sendable {
         }
         return "{\"time\":\(JSONText.quoted("\(now)")),\"started\":\(JSONText.quoted("\(started)")),"
             + "\"devices\":{\(deviceFields.joined(separator: ","))},\"buffer\":{\(bufferFields.joined(separator: ","))},"
-            + "\"broker\":{\"published\":\(broker.published)}}"
+            + "\"broker\":{\"published\":\(broker.published),\"node\":" + (broker.node.map(JSONText.quoted) ?? "null") + "}}"
     }
 }

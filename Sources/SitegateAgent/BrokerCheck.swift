@@ -14,7 +14,19 @@ public enum BrokerCheck {
         public var ok = false
     }
 
+    /// Tests every node of `mqtt.url` in turn (a cluster's nodes share settings, so each must work on its own).
     public static func run(config: SiteConfig, timeout: Duration = .seconds(10)) async -> Report {
+        var report = Report()
+        report.ok = true
+        for node in config.mqtt.nodes.indices {
+            let one = await run(config: config, node: node, timeout: timeout)
+            report.lines += one.lines
+            report.ok = report.ok && one.ok
+        }
+        return report
+    }
+
+    static func run(config: SiteConfig, node: Int, timeout: Duration) async -> Report {
         var report = Report()
         let agent = Agent(config: config, version: "", logger: .init(label: "mqtt-test"))
         var options: MQTTClient.Options
@@ -25,8 +37,9 @@ public enum BrokerCheck {
         // Never the agent's own client id: the broker would disconnect the running agent.
         options.clientID = agent.clientID + "-test-\(getpid())"
         options.reconnectDelay = (.seconds(1), .seconds(2))
-        let url = "\(config.mqtt.useTLS ? "mqtts" : "mqtt")://\(config.mqtt.host):\(config.mqtt.port)"
-        report.lines.append("broker:      \(url) (MQTT \(config.mqtt.protocolVersion), client id \(options.clientID))")
+        options.nodes = [config.mqtt.nodes[node]]
+        let brokers = BrokerEndpoints(config.mqtt)
+        report.lines.append("broker:      \(brokers.url(node)) (MQTT \(config.mqtt.protocolVersion), client id \(options.clientID))")
         let client: MQTTClient
         do { client = try MQTTClient(options: options) } catch {
             report.lines.append("FAILED: \(error)")
@@ -44,7 +57,9 @@ public enum BrokerCheck {
             group.addTask {
                 var p = Progress()
                 for await event in client.events {
-                    if p.handle(event, client: client, topic: topic, payload: payload, clock: clock, start: start) {
+                    if p.handle(
+                        event, client: client, topic: topic, payload: payload, clock: clock, start: start, brokers: brokers)
+                    {
                         return p
                     }
                 }
@@ -97,10 +112,15 @@ public enum BrokerCheck {
 
         mutating func handle(
             _ event: MQTTEvent, client: MQTTClient, topic: String, payload: String, clock: ContinuousClock,
-            start: ContinuousClock.Instant
+            start: ContinuousClock.Instant, brokers: BrokerEndpoints
         ) -> Bool {
             switch event {
-            case .connectFailed(let reason):
+            case .closedWithoutAnswer:
+                // A TLS handshake the listener cut short arrives as a log line first: that one is more specific.
+                if let lastProblem, lastProblem.hasPrefix("TLS failure") { return finish("FAILED: \(lastProblem)") }
+                return finish(
+                    "FAILED: the broker closed the connection without answering (no CONNACK): likely \(brokers.likelyCausesOfNoAnswer)")
+            case .connectFailed(let reason, _):
                 // A TLS failure also arrives as a log line with OpenSSL's reason: keep the more specific one.
                 if lastProblem == nil || !(lastProblem!.hasPrefix("TLS failure")) { lastProblem = BrokerCheck.explain(reason) }
                 return finish("FAILED: \(lastProblem!)")

@@ -108,6 +108,7 @@ public final class BusPoller: Service {
         let active = due.filter { backoffs[tasks[$0].plan.deviceID, default: Backoff()].allows(at: now) }
         let plans = active.map { tasks[$0].plan }
         let hang = hangsForTesting
+        let started = clock.now()
         var outcomes: [ReadOutcome]
         do {
             outcomes = try await bus.withConnection { transaction in
@@ -119,6 +120,9 @@ public final class BusPoller: Service {
             outcomes = plans.map { _ in ReadOutcome(poll: nil, errors: [failure], transactions: 0, raw: [:]) }
         }
         let finished = clock.now()
+        health.counters.recordCycle(
+            bus: bus.config.id, outcomes: zip(active, outcomes).map { (tasks[$0.0].plan.deviceID, $0.1) },
+            busy: finished - started)
         var cycle: [Poll] = []
         for (index, outcome) in zip(active, outcomes) {
             if let poll = outcome.poll { cycle.append(poll) }

@@ -12,7 +12,8 @@ import Glibc
 /// The agent's local control socket (a Unix socket under /run/sitegate): `sitegate status`, `watch` and `read`
 /// talk to the running agent through it, so that the CLI never fights the agent for a serial port.
 ///
-/// Protocol: the client sends one line, `status` or `read DEVICE`, and reads one JSON document until EOF.
+/// Protocol: the client sends one line, `status`, `metrics` or `read DEVICE`, and reads the answer until EOF: a JSON
+/// document, or for `metrics` Prometheus's text format.
 /// The socket is created mode 0660 so that members of the service's group can use it.
 final class ControlServer: Service {
     let path: String
@@ -47,18 +48,8 @@ final class ControlServer: Service {
             close(listener)
             unlink(path)
         }
-        await withGracefulShutdownHandler {
-            while true {
-                let client: Int32
-                do { client = try await self.thread.run { try UnixSocket.accept(listener) } } catch { break }
-                let request = (try? await self.thread.run { try UnixSocket.readLine(client) }) ?? ""
-                let response = await self.respond(to: request)
-                _ = try? await self.thread.run { UnixSocket.writeAll(client, response) }
-                close(client)
-            }
-        } onGracefulShutdown: {
-            // Unblocks accept() on the control thread.
-            shutdown(listener, Int32(SHUT_RDWR))
+        await RequestLoop.serve(listener: listener, on: thread, readRequest: { try UnixSocket.readLine($0) }) {
+            await self.respond(to: $0)
         }
     }
 
@@ -67,10 +58,12 @@ final class ControlServer: Service {
         switch words.first {
         case "status":
             return await agent.statusJSON(outbox: outbox)
+        case "metrics":
+            return await agent.metricsText(outbox: outbox)
         case "read" where words.count == 2:
             return await read(device: words[1])
         default:
-            return "{\"error\":\(JSONText.quoted("unknown request '\(request)'; use status or read DEVICE"))}"
+            return "{\"error\":\(JSONText.quoted("unknown request '\(request)'; use status, metrics or read DEVICE"))}"
         }
     }
 

@@ -18,8 +18,29 @@ public final class HealthBoard: Sendable {
         public var connected = false
         public var detail = "not connected yet"
         public var published = 0
+        /// The node in use, or being tried (its URL); nil before the first attempt.
+        public var node: String?
+        /// When the current or last session began; nil when the agent never connected since start.
+        public var connectedAt: UnixTime?
+        /// When the last session ended; nil while the first session lasts or none began.
+        public var lostAt: UnixTime?
+
+        /// "connected", "never connected since start" or "connection lost at T".
+        public var state: String {
+            if connected { return "connected" }
+            guard let lostAt else { return "never connected since start" }
+            return "connection lost at \(lostAt)"
+        }
+
+        /// For STATUS=: "connected to mqtt://b:1883", "disconnected (never connected since start), trying ...".
+        public var statusText: String {
+            if connected { return "connected to \(node ?? "?")" }
+            return "disconnected (\(state))" + (node.map { ", trying \($0)" } ?? "")
+        }
     }
 
+    /// The counts behind `sitegate metrics`.
+    public let counters = AgentCounters()
     private let devices = LockedValue<[String: DeviceHealth]>([:])
     private let firsts = LockedValue<Set<String>>([])
 
@@ -40,11 +61,18 @@ public final class HealthBoard: Sendable {
         buffer.withLock { body(&$0) }
     }
 
-    func setBroker(connected: Bool, detail: String) {
+    func setBroker(connected: Bool, detail: String, at now: UnixTime = SystemWallClock().now()) {
         broker.withLock {
+            if connected && !$0.connected { $0.connectedAt = now }
+            if !connected && $0.connected { $0.lostAt = now }
             $0.connected = connected
             $0.detail = detail
         }
+    }
+
+    /// The node the client uses or tries now.
+    func setBrokerNode(_ url: String) {
+        broker.withLock { $0.node = url }
     }
 
     /// One flag, without copying the device table (asked once per poll cycle).

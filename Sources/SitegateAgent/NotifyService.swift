@@ -7,7 +7,7 @@ import SitegateThreads
 
 /// Speaks systemd's notify protocol: READY=1 once the services run (the broker may be down for days: readiness
 /// does not wait for it), WATCHDOG=1 only while every poller and the publisher make progress, STATUS= with a
-/// one-line summary, STOPPING=1 on shutdown. Inert outside systemd.
+/// one-line summary (`StatusLine`) at each ping and when what it shows changes, STOPPING=1 on shutdown. Inert outside systemd.
 final class NotifyService: Service {
     let agent: Agent
     let outbox: Outbox
@@ -30,36 +30,52 @@ final class NotifyService: Service {
         let config = agent.config
         _ = try? notifier.ready(status: "polling \(config.devices.count) devices on \(config.buses.count) buses")
         let every = notifier.watchdogPingInterval ?? .seconds(10)
+        // STATUS= goes out with every watchdog ping, and within a tick of a change of what it shows: at most one
+        // change-driven STATUS per tick (1 s, or the ping interval when shorter).
+        let tick = min(every, .seconds(1))
         await cancelWhenGracefulShutdown {
             var withholding = false
+            var lastPing: ContinuousClock.Instant?
+            var lastKey: StatusLine.Key?
             while !Task.isCancelled {
                 let stalls = self.watchdog.withLock { $0.stalls(now: .now) }
-                if stalls.isEmpty {
-                    _ = try? self.notifier.watchdog()
-                    if withholding { self.logger.notice("progress again; watchdog pings resumed") }
-                    withholding = false
-                } else if !withholding {
-                    withholding = true
-                    self.logger.critical(
-                        "no progress: withholding the watchdog ping so that systemd restarts the agent",
-                        metadata: ["watchdog.stalls": "\(stalls.map(\.description).joined(separator: "; "))"])
+                let pingDue = lastPing.map { ContinuousClock.now - $0 >= every - .milliseconds(50) } ?? true
+                if pingDue {
+                    lastPing = .now
+                    if stalls.isEmpty {
+                        if (try? self.notifier.watchdog()) == true { self.agent.health.counters.watchdogPinged() }
+                        if withholding { self.logger.notice("progress again; watchdog pings resumed") }
+                        withholding = false
+                    } else if !withholding {
+                        withholding = true
+                        self.logger.critical(
+                            "no progress: withholding the watchdog ping so that systemd restarts the agent",
+                            metadata: ["watchdog.stalls": "\(stalls.map(\.description).joined(separator: "; "))"])
+                    }
                 }
-                _ = try? self.notifier.status(await self.summary(stalls: stalls))
-                do { try await Task.sleep(for: every) } catch { break }
+                // The cheap view (the span of buffered seqs) decides whether anything changed; the line sent
+                // carries the exact depth.
+                let quick = await self.line(stalls: stalls, exactDepth: false)
+                if pingDue || quick.key != lastKey {
+                    let line = await self.line(stalls: stalls, exactDepth: true)
+                    _ = try? self.notifier.status(line.text)
+                    lastKey = quick.key
+                }
+                do { try await Task.sleep(for: tick) } catch { break }
             }
         }
         _ = try? notifier.stopping()
     }
 
-    /// "12/12 devices answering, backlog 0, broker connected".
-    private func summary(stalls: [ProgressWatchdog<ContinuousClock.Instant>.Stall]) async -> String {
+    /// "12/12 devices answering, backlog 0, broker connected to mqtt://broker:1883".
+    private func line(stalls: [ProgressWatchdog<ContinuousClock.Instant>.Stall], exactDepth: Bool) async -> StatusLine {
         let (devices, buffer, broker) = agent.health.snapshot()
-        let total = agent.config.devices.count
-        let ok = devices.values.filter { $0.state == .ok }.count
-        let depth = (try? await outbox.stats().depth) ?? -1
-        var text = "\(ok)/\(total) devices answering, backlog \(depth), broker \(broker.connected ? "connected" : "disconnected")"
-        if buffer.drops.count > 0 { text += ", \(buffer.drops.count) dropped" }
-        if !stalls.isEmpty { text += "; STALLED: \(stalls.map(\.component).joined(separator: ", "))" }
-        return text
+        let depth: Int64 =
+            exactDepth
+            ? (try? await outbox.stats()).map { Int64($0.depth) } ?? -1
+            : (try? await outbox.seqSpan()) ?? -1
+        return StatusLine(
+            devicesOK: devices.values.filter { $0.state == .ok }.count, devicesTotal: agent.config.devices.count,
+            backlog: depth, broker: broker.statusText, drops: buffer.drops.count, stalled: stalls.map(\.component))
     }
 }

@@ -35,8 +35,16 @@ public final class Publisher: Service {
         var acked: [Int64] = []
         /// The database may hold polls not handed over yet (set by new commits and a new session).
         var dirty = true
-        var lastClientError: String?
+        /// Connection problems logged since the last accepted session: each is logged once per outage.
+        var loggedProblems: Set<String> = []
+        /// The node being tried or in use (an index into `brokers.urls`).
+        var node: Int?
+        /// libmosquitto's last error line (OpenSSL's reason, say) while not connected: more specific than the
+        /// failure event that follows it.
+        var lastLibraryError: String?
         var refusalLogged = false
+        /// When each in-flight poll was committed, for the publish-latency histogram.
+        var committedAt: [Int64: UnixTime] = [:]
     }
 
     let client: MQTTClient
@@ -47,6 +55,7 @@ public final class Publisher: Service {
     let logger: Logger
     let clock: any WallClock
     let health: HealthBoard
+    let brokers: BrokerEndpoints
     private let watchdogBox = LockedValue<LockedValue<ProgressWatchdog<ContinuousClock.Instant>>?>(nil)
     var watchdog: LockedValue<ProgressWatchdog<ContinuousClock.Instant>> {
         watchdogBox.withLock { $0 } ?? Self.noWatchdog
@@ -61,8 +70,10 @@ public final class Publisher: Service {
 
     init(
         client: MQTTClient, outbox: Outbox, topics: TopicLayout, encoder: SenMLEncoder, window: Int,
-        health: HealthBoard, announcements: Announcements, clock: any WallClock = SystemWallClock(), logger: Logger
+        health: HealthBoard, brokers: BrokerEndpoints, announcements: Announcements,
+        clock: any WallClock = SystemWallClock(), logger: Logger
     ) {
+        self.brokers = brokers
         self.announcementBox = LockedValue(announcements)
         self.client = client
         self.outbox = outbox
@@ -134,31 +145,66 @@ public final class Publisher: Service {
     private func handle(_ input: Input, _ c: inout Cursor) async {
         var mayFill = false
         switch input {
+        case .mqtt(.connecting(let node)):
+            // Once per node and outage: while every node is down the client cycles through them all.
+            if let previous = c.node, previous != node {
+                logOnce("switch|\(node)", &c) {
+                    logger.notice("switching broker node: trying \(brokers.url(node)) after \(brokers.url(previous)) failed")
+                }
+            }
+            c.node = node
+            health.setBrokerNode(brokers.url(node))
         case .mqtt(.connected(let code)):
             guard code == 0 else {
-                logger.error("the broker refused the connection: \(MQTTClient.connackReason(code))")
-                health.setBroker(connected: false, detail: MQTTClient.connackReason(code))
+                let reason = MQTTClient.connackReason(code)
+                let url = brokers.url(c.node ?? 0)
+                logOnce("refused|\(url)|\(code)", &c) {
+                    logger.error("the broker refused the connection: \(reason)", metadata: ["mqtt.broker": "\(url)"])
+                }
+                health.counters.brokerFailed()
+                health.setBroker(connected: false, detail: "refused: \(reason)")
                 return
             }
             await startSession(&c)
             mayFill = true
         case .mqtt(.disconnected(let code)):
+            // Only the end of an accepted session is news here; an attempt that never got its CONNACK is reported
+            // by .closedWithoutAnswer or the refusal.
             if c.connected {
+                health.counters.brokerLost()
+                let reason = MQTTClient.disconnectReason(code)
                 logger.warning(
-                    "lost the broker connection: \(MQTTClient.disconnectReason(code)); readings stay buffered",
-                    metadata: ["mqtt.inflight": "\(c.ledger.inflightCount)"])
-            }
-            c.connected = false
-            health.setBroker(connected: false, detail: MQTTClient.disconnectReason(code))
-        case .mqtt(.connectFailed(let reason)):
-            if reason != c.lastClientError {
-                c.lastClientError = reason
-                logger.warning("cannot reach the broker: \(reason); retrying with backoff; readings stay buffered")
+                    "lost the broker connection: \(reason); readings stay buffered",
+                    metadata: ["mqtt.broker": "\(brokers.url(c.node ?? 0))", "mqtt.inflight": "\(c.ledger.inflightCount)"])
                 health.setBroker(connected: false, detail: reason)
             }
+            c.connected = false
+        case .mqtt(.connectFailed(let reason, let wait)):
+            health.counters.brokerFailed()
+            let node = c.node ?? 0
+            let retry = brokers.retry(after: wait, next: (node + 1) % brokers.urls.count)
+            logOnce("failed|\(node)|\(reason)", &c) {
+                logger.warning(
+                    "cannot reach the broker: \(reason); \(retry); readings stay buffered",
+                    metadata: ["mqtt.broker": "\(brokers.url(node))"])
+            }
+            health.setBroker(connected: false, detail: c.lastLibraryError ?? reason)
+            c.lastLibraryError = nil
+        case .mqtt(.closedWithoutAnswer(let wait)):
+            health.counters.brokerFailed()
+            let node = c.node ?? 0
+            let retry = brokers.retry(after: wait, next: (node + 1) % brokers.urls.count)
+            logOnce("closed|\(node)", &c) {
+                logger.error(
+                    "the broker closed the connection without answering (no CONNACK): likely \(brokers.likelyCausesOfNoAnswer); \(retry); readings stay buffered",
+                    metadata: ["mqtt.broker": "\(brokers.url(node))"])
+            }
+            health.setBroker(connected: false, detail: "closed without answering (no CONNACK)")
+            c.lastLibraryError = nil
         case .mqtt(.acknowledged(let mid)):
             if let seq = c.ledger.acknowledge(mid: mid) {
                 c.acked.append(seq)
+                recordLatency(seq, &c)
                 watchdog.withLock { $0.progressed("publisher", now: .now) }
                 if health.firstTime("ack") {
                     logger.info("first poll acknowledged by the broker", metadata: ["startup.ms": "\(ProcessUptime.milliseconds() ?? -1)"])
@@ -169,7 +215,9 @@ public final class Publisher: Service {
         case .mqtt(.refused(let mid, let reasonCode)):
             // MQTT 5: the broker would not take the message (an ACL, a quota). It stays buffered and is offered
             // again in the next session.
-            if let seq = c.ledger.refuse(mid: mid), !c.refusalLogged {
+            let refused = c.ledger.refuse(mid: mid)
+            if let seq = refused { c.committedAt[seq] = nil }
+            if let seq = refused, !c.refusalLogged {
                 c.refusalLogged = true
                 logger.error(
                     "the broker refused a data message: \(MQTTClient.reasonString(reasonCode)); it stays buffered (check the broker's ACL for this gateway's topics)",
@@ -196,10 +244,13 @@ public final class Publisher: Service {
         case .mqtt(.message):
             break
         case .mqtt(.log(_, let message)):
-            // TLS and socket errors arrive here, repeated at every retry: log each distinct one once.
-            if message != c.lastClientError {
-                c.lastClientError = message
-                logger.error("broker connection: \(message)")
+            // TLS and socket errors arrive here, repeated at every retry: log each distinct one once per outage.
+            let url = brokers.url(c.node ?? 0)
+            logOnce("log|\(url)|\(message)", &c) {
+                logger.error("broker connection: \(message)", metadata: ["mqtt.broker": "\(url)"])
+            }
+            if !c.connected {
+                c.lastLibraryError = message
                 health.setBroker(connected: false, detail: message)
             }
         case .newData:
@@ -220,7 +271,8 @@ public final class Publisher: Service {
     /// A new broker session: what is in the outbox now is backlog; what is committed from now on is live.
     private func startSession(_ c: inout Cursor) async {
         c.connected = true
-        c.lastClientError = nil
+        c.loggedProblems.removeAll()
+        c.lastLibraryError = nil
         c.sessionStart = clock.now()
         let lastSeq = (try? await outbox.stats().lastSeq) ?? 0
         c.liveFrom = lastSeq + 1
@@ -230,10 +282,17 @@ public final class Publisher: Service {
         c.backlogCursor = 0
         c.backlogDone = false
         c.refusalLogged = false
-        logger.info("connected to the broker", metadata: ["mqtt.backlog_below_seq": "\(c.liveFrom)"])
-        health.setBroker(connected: true, detail: "connected")
+        let url = brokers.url(c.node ?? 0)
+        logger.info("connected to the broker", metadata: ["mqtt.broker": "\(url)", "mqtt.backlog_below_seq": "\(c.liveFrom)"])
+        health.setBroker(connected: true, detail: "connected to \(url)")
+        health.counters.brokerConnected()
         publishOther(topic: announcements.topics.status, payload: announcements.online, retain: true, &c)
         for meta in announcements.metas { publishOther(topic: meta.topic, payload: meta.payload, retain: true, &c) }
+    }
+
+    /// Logs a connection problem the first time it occurs in an outage (the client retries every few seconds).
+    private func logOnce(_ key: String, _ c: inout Cursor, _ log: () -> Void) {
+        if c.loggedProblems.insert(key).inserted { log() }
     }
 
     /// Status, meta and health: not buffered; registered so that their acks are never taken for a poll's.
@@ -287,11 +346,22 @@ public final class Publisher: Service {
         let payload = encoder.encode(stored, backfill: stored.committedAt < c.sessionStart)
         do {
             let mid = try client.publish(topic: topics.data(device: stored.poll.deviceID), payload: payload)
-            if let done = c.ledger.register(mid: mid, seq: stored.seq) { c.acked.append(done) }
+            c.committedAt[stored.seq] = stored.committedAt
+            if let done = c.ledger.register(mid: mid, seq: stored.seq) {
+                c.acked.append(done)
+                recordLatency(done, &c)
+            }
             return true
         } catch {
             logger.debug("publish failed", metadata: ["error": "\(error)"])
             return false
+        }
+    }
+
+    /// From commit to PUBACK: what a backend waits for a reading, outages included.
+    private func recordLatency(_ seq: Int64, _ c: inout Cursor) {
+        if let committed = c.committedAt.removeValue(forKey: seq) {
+            health.counters.published(latency: clock.now() - committed)
         }
     }
 
@@ -313,7 +383,7 @@ extension Publisher {
         let topics = TopicLayout(prefix: "gia/v1", site: "bench", gateway: "gw01")
         return Publisher(
             client: client, outbox: outbox, topics: topics, encoder: SenMLEncoder(siteID: "bench", gatewayID: "gw01"),
-            window: 100, health: HealthBoard(),
+            window: 100, health: HealthBoard(), brokers: BrokerEndpoints(urls: ["bench"]),
             announcements: Announcements(
                 topics: topics, online: "{}", offline: "{}", metas: [], healthInterval: .seconds(3600),
                 started: SystemWallClock().now()),

@@ -12,12 +12,17 @@ public enum ReadReport {
                 "\"function\":\(JSONText.quoted(p.function.rawValue))", "\"type\":\(JSONText.quoted(p.type.rawValue))",
             ]
             if let unit = p.unit { fields.append("\"unit\":\(JSONText.quoted(unit))") }
+            if let range = p.plausibleRange {
+                fields.append("\"range\":[\(JSONText.number(range.lowerBound)),\(JSONText.number(range.upperBound))]")
+            }
             if let raw = outcome.raw[p.id] {
                 fields.append("\"raw\":\(JSONText.quoted(raw.map(hex4).joined(separator: " ")))")
             }
             switch values[p.id]?.value {
             case .number(let v)?:
                 fields.append("\"value\":\(JSONText.number(v)),\"status\":\"ok\"")
+                // The meter answered, but no such meter shows this value: a wrong word order, scale or map.
+                if let range = p.plausibleRange, !range.contains(v) { fields.append("\"out_of_range\":true") }
             case .text(let s)?:
                 fields.append("\"text\":\(JSONText.quoted(s)),\"status\":\"ok\"")
             case .invalid?:

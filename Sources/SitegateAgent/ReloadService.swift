@@ -7,8 +7,8 @@ import UnixSignals
 
 /// SIGHUP (`systemctl reload sitegate`): the new config is validated first; if it has errors the running one
 /// stays and the log says why. Otherwise buses and devices are applied (only the buses whose settings or devices
-/// changed are restarted) without touching the buffer or the broker session. Changes to site, mqtt, buffer and
-/// control_socket need a restart; they are named in the log and not applied.
+/// changed are restarted) without touching the buffer or the broker session. Changes to site, mqtt, buffer,
+/// control_socket, log and metrics need a restart; they are named in the log and not applied.
 final class ReloadService: Service {
     let agent: Agent
     let supervisor: PollerSupervisor
@@ -51,12 +51,14 @@ final class ReloadService: Service {
         if new.buffer != old.buffer { needRestart.append("buffer") }
         if new.controlSocket != old.controlSocket { needRestart.append("control_socket") }
         if new.logLevel != old.logLevel { needRestart.append("log") }
+        if new.metricsListener != old.metricsListener { needRestart.append("metrics") }
         // What only a restart can change keeps its running value.
         new.site = old.site
         new.mqtt = old.mqtt
         new.buffer = old.buffer
         new.controlSocket = old.controlSocket
         new.logLevel = old.logLevel
+        new.metricsListener = old.metricsListener
         agent.replaceConfig(new)
         let changes = await supervisor.apply(new)
         publisher.reload(Announcements(config: new, version: agent.version, started: agent.startedAt))

@@ -88,6 +88,12 @@ public final class Outbox: Sendable {
         try await withStore("stats") { try $0.stats() }
     }
 
+    /// The span of buffered sequence numbers (last - first + 1; 0 when empty): an upper bound of the depth, read
+    /// from the primary key's ends in O(log n) where `stats()` counts rows. For frequent checks (STATUS=).
+    public func seqSpan() async throws -> Int64 {
+        try await withStore("span") { try $0.seqSpan() }
+    }
+
     /// `PRAGMA integrity_check`: "ok" when the database is sound.
     public func integrityCheck() async throws -> String {
         try await withStore("integrity check") { try $0.integrityCheck() }

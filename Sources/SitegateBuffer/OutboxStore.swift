@@ -302,6 +302,13 @@ final class OutboxStore {
         return s.int64(0)
     }
 
+    func seqSpan() throws(SQLiteError) -> Int64 {
+        // Two subqueries: SQLite's min/max optimisation (one index probe) applies to a lone min() or max() only.
+        let ends = try database.prepare("SELECT (SELECT min(seq) FROM outbox), (SELECT max(seq) FROM outbox)")
+        guard try ends.step(), !ends.isNull(0) else { return 0 }
+        return ends.int64(1) - ends.int64(0) + 1
+    }
+
     func stats() throws(SQLiteError) -> BufferStats {
         let count = try database.prepare("SELECT count(*), min(seq), min(taken_at_ms), max(seq) FROM outbox")
         _ = try count.step()

@@ -6,7 +6,7 @@ public enum DeviceMapLoader {
     static let defaultKeys = ["function", "word_order", "vendor_numbering", "max_registers", "even_pairs", "min_delay"]
     static let pointKeys = [
         "id", "address", "vendor_register", "function", "type", "length", "word_order", "scale", "offset",
-        "scale_register", "unit", "kind", "invalid", "obis", "description", "default", "verified",
+        "scale_register", "unit", "kind", "invalid", "obis", "description", "default", "verified", "range",
     ]
 
     /// Loads the map at `path`. Warnings are returned alongside; errors throw with every diagnostic.
@@ -146,6 +146,7 @@ public enum DeviceMapLoader {
             sink.error("an unverified point must not be read by default; add 'default: false'", at: item)
         }
         let invalid = readSentinels(m, sink: sink)
+        let plausibleRange = readRange(m, numeric: type?.isNumeric, sink: sink)
         if let vendorRegister, let address, let node = m.value("vendor_register") {
             let expected = defaults.vendorNumbering.wireAddress(forVendorNumber: vendorRegister, function: function)
             if expected != address {
@@ -160,7 +161,35 @@ public enum DeviceMapLoader {
         return PointDefinition(
             id: id, address: address, vendorRegister: vendorRegister, function: function, type: type, length: length,
             wordOrder: wordOrder, scale: scale, offset: offset, scaleRegister: scaleRegister, unit: unit, kind: kind,
-            invalid: invalid, obis: obis, description: description, readByDefault: readByDefault, verified: verified)
+            invalid: invalid, obis: obis, description: description, readByDefault: readByDefault, verified: verified,
+            plausibleRange: plausibleRange)
+    }
+
+    /// `range: [min, max]`: two numbers in the point's unit (after scale and offset), min below max.
+    private static func readRange(_ m: MappingReader, numeric: Bool?, sink: DiagnosticSink) -> ClosedRange<Double>? {
+        guard let node = m.value("range") else { return nil }
+        guard case .sequence(let items, _) = node, items.count == 2 else {
+            sink.error("'range' must be a list of two numbers, [min, max], in the point's unit", at: node)
+            return nil
+        }
+        var bounds: [Double] = []
+        for item in items {
+            guard case .scalar(let text, true, _) = item, let n = MappingReader.parseNumber(text) else {
+                sink.error("entries of 'range' must be numbers, found '\(item.scalarText ?? item.kindName)'", at: item)
+                return nil
+            }
+            bounds.append(n)
+        }
+        guard bounds[0] < bounds[1] else {
+            let shown = items.map { $0.scalarText ?? "" }.joined(separator: ", ")
+            sink.error("'range' [\(shown)] must have min below max", at: node)
+            return nil
+        }
+        if numeric == false {
+            sink.error("'range' applies only to numeric types", at: node)
+            return nil
+        }
+        return bounds[0]...bounds[1]
     }
 
     private static func readSentinels(_ m: MappingReader, sink: DiagnosticSink) -> [InvalidSentinel] {

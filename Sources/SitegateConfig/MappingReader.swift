@@ -99,11 +99,17 @@ struct MappingReader {
             sink.error("'\(key)' must be a number, found \(v.kindName)", at: v)
             return nil
         }
-        if let n = Self.parseInt(text) { return Double(n) }
-        guard let d = Double(text), d.isFinite else {
+        guard let d = Self.parseNumber(text) else {
             sink.error("'\(key)' must be a number, found '\(text)'", at: v)
             return nil
         }
+        return d
+    }
+
+    /// A whole number (decimal or 0x hex) or a finite decimal number.
+    static func parseNumber(_ text: String) -> Double? {
+        if let n = parseInt(text) { return Double(n) }
+        guard let d = Double(text), d.isFinite else { return nil }
         return d
     }
 

@@ -2,7 +2,7 @@ import SitegateCore
 
 /// Loads a site config and the device maps it names, validating everything before anything runs.
 public enum SiteConfigLoader {
-    static let topKeys = ["site", "mqtt", "buffer", "maps", "buses", "devices", "log", "control_socket"]
+    static let topKeys = ["site", "mqtt", "buffer", "maps", "buses", "devices", "log", "control_socket", "metrics"]
     static let siteKeys = ["id", "gateway", "name", "location"]
     static let mqttKeys = [
         "url", "topic_prefix", "client_id", "username", "password_file", "password_credential", "ca_file", "cert_file",
@@ -75,6 +75,7 @@ public enum SiteConfigLoader {
             maps: maps, path: file)
         config.logLevel = logLevel
         if let socket = top.string("control_socket") { config.controlSocket = TextFile.resolve(socket, relativeTo: baseDirectory) }
+        config.metricsListener = readMetrics(top, sink: sink)
         if !sink.hasErrors { checkBusLoad(config, busNodes: top.list("buses") ?? [], sink: sink) }
         return config
     }
@@ -142,12 +143,10 @@ public enum SiteConfigLoader {
         guard let node = top.value("mqtt", required: true), let m = MappingReader(node, context: "mqtt", sink: sink)
         else { return nil }
         m.rejectUnknownKeys(allowed: mqttKeys)
-        guard let url = m.string("url", required: true) else { return nil }
-        guard let endpoint = BrokerURL(url) else {
-            sink.error("'url' must look like mqtt://host:1883 or mqtts://host:8883, found '\(url)'", at: m.value("url")!)
-            return nil
-        }
+        guard let endpoints = brokerURLs(m, sink: sink) else { return nil }
+        let endpoint = endpoints[0]
         var settings = MQTTSettings(host: endpoint.host, port: endpoint.port, useTLS: endpoint.tls)
+        settings.nodes = endpoints.map { BrokerNode(host: $0.host, port: $0.port) }
         if let prefix = m.string("topic_prefix") {
             if prefix.isEmpty || prefix.hasPrefix("/") || prefix.hasSuffix("/") || prefix.contains("+")
                 || prefix.contains("#")
@@ -208,6 +207,56 @@ public enum SiteConfigLoader {
             }
         }
         return settings
+    }
+
+    /// `url`: one broker (a string), or the nodes of a cluster (a list of strings, tried in order). The nodes share
+    /// TLS settings and credentials, so they must share the scheme too.
+    private static func brokerURLs(_ m: MappingReader, sink: DiagnosticSink) -> [BrokerURL]? {
+        guard let node = m.value("url", required: true) else { return nil }
+        let rule = "must look like mqtt://host:1883 or mqtts://host:8883"
+        if let text = node.scalarText {
+            guard let endpoint = BrokerURL(text) else {
+                sink.error("'url' \(rule), found '\(text)'", at: node)
+                return nil
+            }
+            return [endpoint]
+        }
+        guard case .sequence(let items, _) = node else {
+            sink.error("'url' must be a broker URL or a list of them (a cluster's nodes), found \(node.kindName)", at: node)
+            return nil
+        }
+        guard !items.isEmpty else {
+            sink.error("'url' lists no broker: give one URL or the nodes of a cluster", at: node)
+            return nil
+        }
+        var endpoints: [BrokerURL] = []
+        var failed = false
+        for item in items {
+            guard let text = item.scalarText, !item.isNull else {
+                sink.error("entries of 'url' must be broker URLs, found \(item.isNull ? "an empty entry" : item.kindName)", at: item)
+                failed = true
+                continue
+            }
+            guard let endpoint = BrokerURL(text) else {
+                sink.error("entries of 'url' \(rule), found '\(text)'", at: item)
+                failed = true
+                continue
+            }
+            if let first = endpoints.first, first.tls != endpoint.tls {
+                sink.error(
+                    "all nodes in 'url' must use the same scheme (they share TLS settings): '\(text)' differs from the first node's \(first.tls ? "mqtts://" : "mqtt://")",
+                    at: item)
+                failed = true
+                continue
+            }
+            if endpoints.contains(where: { $0.host == endpoint.host && $0.port == endpoint.port }) {
+                sink.error("'\(text)' is listed twice in 'url'", at: item)
+                failed = true
+                continue
+            }
+            endpoints.append(endpoint)
+        }
+        return failed || endpoints.isEmpty ? nil : endpoints
     }
 
     private static func readBuffer(_ top: MappingReader, base: String, sink: DiagnosticSink) -> BufferSettings? {

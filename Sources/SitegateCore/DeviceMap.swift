@@ -99,12 +99,15 @@ public struct PointDefinition: Sendable, Hashable {
     public var description: String
     public var readByDefault: Bool
     public var verified: Bool
+    /// Values outside this range (after scale and offset, in `unit`) cannot be right: `sitegate read` warns.
+    public var plausibleRange: ClosedRange<Double>?
 
     public init(
         id: String, address: Int, vendorRegister: Int? = nil, function: RegisterFunction, type: ValueType,
         length: Int? = nil, wordOrder: WordOrder = .abcd, scale: Double = 1, offset: Double = 0,
         scaleRegister: Int? = nil, unit: String?, kind: PointKind, invalid: [InvalidSentinel] = [],
-        obis: String? = nil, description: String = "", readByDefault: Bool = true, verified: Bool = true
+        obis: String? = nil, description: String = "", readByDefault: Bool = true, verified: Bool = true,
+        plausibleRange: ClosedRange<Double>? = nil
     ) {
         self.id = id
         self.address = address
@@ -123,6 +126,7 @@ public struct PointDefinition: Sendable, Hashable {
         self.description = description
         self.readByDefault = readByDefault
         self.verified = verified
+        self.plausibleRange = plausibleRange
     }
 
     /// One past the last register this point occupies.

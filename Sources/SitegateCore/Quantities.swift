@@ -53,3 +53,14 @@ extension Duration {
 extension Character {
     var isASCIIDigit: Bool { isASCII && isNumber }
 }
+
+extension DurationNotation {
+    /// A wait for log lines and status text, rounded: "350 ms", "4 s", "2 min".
+    public static func rounded(_ duration: Duration) -> String {
+        let ms = duration.milliseconds
+        if ms < 1000 { return "\(max(ms, 0)) ms" }
+        let seconds = (ms + 500) / 1000
+        if seconds < 120 { return "\(seconds) s" }
+        return "\((seconds + 30) / 60) min"
+    }
+}

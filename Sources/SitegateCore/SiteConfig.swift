@@ -14,6 +14,8 @@ public struct SiteConfig: Sendable {
     public var logLevel: LogLevel?
     /// The agent's control socket, for `sitegate status`, `watch` and `read`.
     public var controlSocket: String = "/run/sitegate/sitegate.sock"
+    /// Where to serve Prometheus metrics over HTTP, if anywhere (`metrics.listen`, loopback only).
+    public var metricsListener: MetricsListener?
 
     public init(
         site: SiteIdentity, mqtt: MQTTSettings, buffer: BufferSettings, mapSearchPaths: [String], buses: [BusConfig],
@@ -58,9 +60,33 @@ public enum SecretSource: Sendable, Hashable {
     case credential(String)
 }
 
-public struct MQTTSettings: Sendable, Hashable {
+/// One broker of `mqtt.url`: a single broker, or one node of a cluster.
+public struct BrokerNode: Sendable, Hashable, CustomStringConvertible {
     public var host: String
     public var port: Int
+
+    public init(host: String, port: Int) {
+        self.host = host
+        self.port = port
+    }
+
+    /// `host:port`, with brackets around an IPv6 address.
+    public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
+}
+
+public struct MQTTSettings: Sendable, Hashable {
+    /// The brokers to connect to, in order of preference: one, or the nodes of a cluster (never empty). All share
+    /// the scheme, TLS settings and credentials.
+    public var nodes: [BrokerNode]
+    /// The first node (the only one for a single broker).
+    public var host: String {
+        get { nodes[0].host }
+        set { nodes[0].host = newValue }
+    }
+    public var port: Int {
+        get { nodes[0].port }
+        set { nodes[0].port = newValue }
+    }
     public var useTLS: Bool
     public var topicPrefix: String
     public var clientID: String?
@@ -87,8 +113,7 @@ public struct MQTTSettings: Sendable, Hashable {
         username: String? = nil, password: SecretSource? = nil, caFile: String? = nil, certFile: String? = nil,
         key: SecretSource? = nil, tlsInsecure: Bool = false, keepalive: Duration = .seconds(30), inflightWindow: Int = 100
     ) {
-        self.host = host
-        self.port = port
+        self.nodes = [BrokerNode(host: host, port: port)]
         self.useTLS = useTLS
         self.topicPrefix = topicPrefix
         self.clientID = clientID
@@ -100,6 +125,11 @@ public struct MQTTSettings: Sendable, Hashable {
         self.tlsInsecure = tlsInsecure
         self.keepalive = keepalive
         self.inflightWindow = inflightWindow
+    }
+
+    /// `mqtt://host:port` or `mqtts://host:port` of node `index`.
+    public func url(ofNode index: Int) -> String {
+        "\(useTLS ? "mqtts" : "mqtt")://\(nodes[index])"
     }
 }
 

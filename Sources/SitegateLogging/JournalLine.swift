@@ -7,10 +7,10 @@ import SitegateCore
 ///     <4>device not answering: timeout device.id=main-incomer modbus.unit=1
 ///
 /// The `<N>` prefix is the syslog priority journald records. Metadata follows the message as `key=value` pairs,
-/// sorted by key, values quoted when they contain spaces (logfmt). Outside the journal the line also carries the
-/// time and the level's name, after the prefix, for a person at a terminal:
+/// sorted by key, values quoted when they contain spaces (logfmt). Outside the journal the line starts with the
+/// time and the level's name instead, for a person at a terminal (who has no use for the prefix):
 ///
-///     <6>2026-01-01T00:15:00.000Z info connected to the broker mqtt.host=broker.example
+///     2026-01-01T00:15:00.000Z info connected to the broker mqtt.host=broker.example
 ///
 /// Line breaks inside a message or value are escaped: journald would take the rest for a new entry without a
 /// priority.
@@ -28,12 +28,16 @@ public enum JournalLine {
     }
 
     /// The line for one event, without the trailing newline. `timestamp` nil: for the journal, which stamps each
-    /// entry itself.
+    /// entry itself and reads the priority prefix; otherwise for a terminal or file: time and level, no prefix.
     public static func format(
         level: Logger.Level, message: String, metadata: Logger.Metadata, timestamp: UnixTime?
     ) -> String {
-        var line = "<\(priority(level))>"
-        if let timestamp { line += "\(timestamp) \(level) " }
+        var line: String
+        if let timestamp {
+            line = "\(timestamp) \(level) "
+        } else {
+            line = "<\(priority(level))>"
+        }
         line += escaped(message)
         for (key, value) in flattened(metadata).sorted(by: { $0.key < $1.key }) {
             line += " " + logfmtKey(key) + "=" + logfmtValue(value)

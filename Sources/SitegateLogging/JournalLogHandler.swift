@@ -10,7 +10,8 @@ import SitegateCore
 ///     }
 ///
 /// Under systemd journald stamps and labels every entry (time, unit, `SYSLOG_IDENTIFIER`), so the line carries only
-/// the priority, the message and the metadata; elsewhere it adds an ISO 8601 UTC timestamp and the level's name.
+/// the priority prefix, the message and the metadata; elsewhere (a terminal, a file) it carries an ISO 8601 UTC
+/// timestamp and the level's name instead of the prefix.
 /// The label is kept but not printed: the unit already names the program.
 ///
 /// Metadata is merged as `StreamLogHandler` does: the handler's, then the metadata provider's, then the event's;
@@ -20,12 +21,13 @@ public struct JournalLogHandler: LogHandler {
     public var metadata: Logger.Metadata = [:]
     public var metadataProvider: Logger.MetadataProvider?
     public let label: String
-    /// Whether lines carry a timestamp and the level's name (not under journald).
+    /// Whether lines carry a timestamp and the level's name (not under journald) rather than the `<N>` prefix.
     public let timestamps: Bool
     private let clock: any WallClock
     private let output: @Sendable (String) -> Void
 
-    /// Standard error, with timestamps unless standard error is the journal (`JournalStream`).
+    /// Standard error: the journal's `<N>` prefix when standard error is the journal (`JournalStream`), timestamps
+    /// otherwise.
     public static func standardError(
         label: String, metadataProvider: Logger.MetadataProvider? = LoggingSystem.metadataProvider
     ) -> JournalLogHandler {

@@ -1,4 +1,5 @@
 import CMosquitto
+import SitegateCore
 import SitegateThreads
 
 #if canImport(Glibc)
@@ -6,7 +7,8 @@ import Glibc
 #endif
 
 /// A libmosquitto client with a network thread of its own that reconnects with capped exponential backoff and
-/// jitter, so that a whole park reconnecting after a broker restart does not arrive at once.
+/// jitter, so that a whole park reconnecting after a broker restart does not arrive at once. Given several nodes (a
+/// cluster) it fails over between them (`BrokerRotation`).
 ///
 /// QoS 1 messages in flight when the connection drops are kept by libmosquitto and re-sent after the reconnect
 /// with the same message id, so `acknowledged(mid:)` still arrives for them.
@@ -47,13 +49,16 @@ public final class MQTTClient: Sendable {
 
     public struct Options: Sendable {
         public var clientID: String
-        public var host: String
-        public var port: Int
+        /// The brokers, in order of preference (never empty): one, or the nodes of a cluster. See `BrokerRotation`.
+        public var nodes: [BrokerNode]
+        public var host: String { nodes[0].host }
+        public var port: Int { nodes[0].port }
         public var keepaliveSeconds: Int
         public var cleanSession: Bool
         public var maxInflight: Int
         public var protocolVersion: ProtocolVersion
-        /// Reconnect delays: doubled per failed attempt from `min` up to `max`, each randomised to 50-100%.
+        /// Reconnect delays: doubled per failed round over all nodes (per attempt with one node) from `min` up to
+        /// `max`, each randomised to 50-100%. See `BrokerRotation`.
         public var reconnectDelay: (min: Duration, max: Duration)
         public var tls: TLS?
         public var username: String?
@@ -67,8 +72,7 @@ public final class MQTTClient: Sendable {
             username: String? = nil, password: String? = nil, will: Will? = nil
         ) {
             self.clientID = clientID
-            self.host = host
-            self.port = port
+            self.nodes = [BrokerNode(host: host, port: port)]
             self.keepaliveSeconds = keepaliveSeconds
             self.cleanSession = cleanSession
             self.maxInflight = maxInflight
@@ -154,7 +158,8 @@ public final class MQTTClient: Sendable {
     }
 
     /// Starts the network thread: it connects, and reconnects after every failure with backoff and jitter.
-    /// Connection attempts that fail are reported as `.connectFailed` events.
+    /// Connection attempts that fail are reported as `.connectFailed` or `.closedWithoutAnswer` events; each switch
+    /// of node as `.connecting`.
     public func start() {
         running.withLock { $0 = true }
         let handle = self.handle
@@ -226,7 +231,9 @@ public final class MQTTClient: Sendable {
     }
 }
 
-/// The network thread's loop: connect, serve the socket, and after a failure wait with backoff and jitter.
+/// The network thread's loop: connect, serve the socket, and after a failure move on to the next node or wait
+/// (`BrokerRotation`). Always `mosquitto_connect`, never `mosquitto_reconnect`: the latter returns to the last host.
+/// Both keep the QoS 1 messages in flight and re-send them after the CONNACK, also to another node.
 private struct NetworkLoop {
     let handle: OpaquePointer
     let options: MQTTClient.Options
@@ -234,44 +241,43 @@ private struct NetworkLoop {
     let bridge: MosquittoBridge
 
     func run() {
-        var attempt = 0
+        var rotation = BrokerRotation(
+            nodeCount: options.nodes.count, minDelay: options.reconnectDelay.min, maxDelay: options.reconnectDelay.max)
+        var announced: Int?
         var connected = false
         while running.withLock({ $0 }) {
             if !connected {
-                let rc =
-                    attempt == 0
-                    ? mosquitto_connect(handle, options.host, Int32(options.port), Int32(options.keepaliveSeconds))
-                    : mosquitto_reconnect(handle)
+                if announced != rotation.current {
+                    announced = rotation.current
+                    bridge.yield(.connecting(node: rotation.current))
+                }
+                let node = options.nodes[rotation.current]
+                _ = bridge.takeAnswered()
+                let rc = mosquitto_connect(handle, node.host, Int32(node.port), Int32(options.keepaliveSeconds))
                 let errorNumber = errno
                 if rc != MOSQ_ERR_SUCCESS.rawValue {
-                    bridge.yield(.connectFailed(reason: Self.describe(rc, errno: errorNumber, host: options.host)))
-                    attempt += 1
-                    sleep(for: delay(after: attempt))
+                    let wait = rotation.failed(jitter: Double.random(in: 0.5...1.0))
+                    bridge.yield(.connectFailed(reason: Self.describe(rc, errno: errorNumber, host: node.host), retryIn: wait))
+                    sleep(for: wait)
                     continue
                 }
-                attempt = max(attempt, 1)
                 connected = true
             }
             let rc = mosquitto_loop(handle, 200, 1)
             if rc != MOSQ_ERR_SUCCESS.rawValue {
-                // The connection is gone; on_disconnect has told the consumer. Wait, then reconnect.
+                // The connection is gone; on_disconnect has told the consumer. Move on or wait, then connect again.
                 connected = false
                 guard running.withLock({ $0 }) else { break }
-                attempt += 1
-                sleep(for: delay(after: attempt))
+                let answered = bridge.takeAnswered()
+                let wait = rotation.failed(jitter: Double.random(in: 0.5...1.0))
+                if !answered { bridge.yield(.closedWithoutAnswer(retryIn: wait)) }
+                sleep(for: wait)
             } else if bridge.takeConnected() {
-                attempt = 1  // a good session resets the backoff
+                rotation.accepted()  // a good session resets the backoff
             }
         }
         // Let a clean DISCONNECT go out.
         for _ in 0..<5 where mosquitto_loop(handle, 50, 1) == MOSQ_ERR_SUCCESS.rawValue {}
-    }
-
-    /// Capped exponential backoff, randomised to 50-100% so that many gateways spread out.
-    func delay(after attempt: Int) -> Duration {
-        let base = options.reconnectDelay.min * (1 << min(attempt - 1, 16))
-        let capped = min(base, options.reconnectDelay.max)
-        return capped * Double.random(in: 0.5...1.0)
     }
 
     func sleep(for d: Duration) {

@@ -4,8 +4,15 @@ public enum MQTTEvent: Sendable, Hashable {
     case connected(code: Int32)
     /// The connection ended; `code` 0 means we asked for it.
     case disconnected(code: Int32)
-    /// A connection attempt failed before CONNACK (name resolution, refused, TLS); the client retries by itself.
-    case connectFailed(reason: String)
+    /// The client is about to try node `node` of `Options.nodes` (the first attempt, and each switch of node).
+    case connecting(node: Int)
+    /// A connection attempt failed before CONNECT was sent (name resolution, refused, TLS); the client retries by
+    /// itself, after `retryIn` (zero when it moves to another node at once).
+    case connectFailed(reason: String, retryIn: Duration)
+    /// The broker closed the connection without answering CONNECT (no CONNACK): a broker that does not support the
+    /// protocol version, a TLS listener spoken to in plain text, or a listener that is not MQTT. Retried after
+    /// `retryIn`. (A `.disconnected` event precedes it.)
+    case closedWithoutAnswer(retryIn: Duration)
     /// The broker acknowledged message `mid` (PUBACK for QoS 1).
     case acknowledged(mid: Int32)
     /// MQTT 5 only: the broker refused message `mid` with a reason code (e.g. 0x87 not authorised).

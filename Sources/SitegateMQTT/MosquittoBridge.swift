@@ -12,6 +12,8 @@ final class MosquittoBridge: Sendable {
     private let continuation: AsyncStream<MQTTEvent>.Continuation
     /// Set by on_connect (accepted), taken by the network loop to reset its backoff.
     private let connectedFlag = LockedValue(false)
+    /// Set by on_connect whatever the CONNACK said; cleared by the network loop before each attempt.
+    private let answeredFlag = LockedValue(false)
 
     func yield(_ event: MQTTEvent) {
         continuation.yield(event)
@@ -19,6 +21,14 @@ final class MosquittoBridge: Sendable {
 
     func takeConnected() -> Bool {
         connectedFlag.withLock { flag in
+            defer { flag = false }
+            return flag
+        }
+    }
+
+    /// Whether a CONNACK arrived since the last call (which clears it).
+    func takeAnswered() -> Bool {
+        answeredFlag.withLock { flag in
             defer { flag = false }
             return flag
         }
@@ -37,6 +47,7 @@ final class MosquittoBridge: Sendable {
         mosquitto_connect_callback_set(handle) { _, userdata, rc in
             let bridge = MosquittoBridge.from(userdata)
             if rc == 0 { bridge.connectedFlag.withLock { $0 = true } }
+            bridge.answeredFlag.withLock { $0 = true }
             bridge.continuation.yield(.connected(code: rc))
         }
         mosquitto_disconnect_callback_set(handle) { _, userdata, rc in

@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// A private mosquitto on a free loopback port, for one test. Persistence on, so that a restart keeps the sessions
 /// of persistent subscribers; no per-client queue limit, so a slow subscriber loses nothing.
 public final class MosquittoBroker: @unchecked Sendable {
@@ -101,6 +105,18 @@ public final class MosquittoBroker: @unchecked Sendable {
 
     public func stop() async {
         await process?.terminate()
+        process = nil
+    }
+
+    /// Freezes the broker (SIGSTOP): connections stay open, nothing is answered, as a hung node.
+    public func suspend() {
+        process?.signal(SIGSTOP)
+    }
+
+    /// Stops the broker without warning (SIGKILL), as a crashed node.
+    public func kill() async {
+        process?.signal(SIGKILL)
+        _ = await process?.wait(timeout: .seconds(10))
         process = nil
     }
 

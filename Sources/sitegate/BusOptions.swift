@@ -6,7 +6,7 @@ struct BusOptions: ParsableArguments {
     @Option(help: "Modbus TCP endpoint: HOST or HOST:PORT (default port 502).")
     var tcp: String?
 
-    @Option(help: "Serial device for Modbus RTU, e.g. /dev/ttyUSB0.")
+    @Option(help: "Serial device for Modbus RTU, e.g. /dev/ttyUSB0.", completion: .file())
     var rtu: String?
 
     @Option(help: "RTU baud rate.") var baud: Int = 9600

@@ -10,10 +10,13 @@ struct MapsCommand: ParsableCommand {
     )
 
     struct Folders: ParsableArguments {
-        @Option(name: .customLong("maps"), help: "A folder of device maps; repeat to search several, first wins.")
+        @Option(
+            name: .customLong("maps"), help: "A folder of device maps; repeat to search several, first wins.",
+            completion: .directory)
         var folders: [String] = []
 
-        var searchPaths: [String] { folders.isEmpty ? ["devicemaps/models", "/usr/share/sitegate/devicemaps/models"] : folders }
+        static let defaultPaths = ["devicemaps/models", "/usr/share/sitegate/devicemaps/models"]
+        var searchPaths: [String] { folders.isEmpty ? Self.defaultPaths : folders }
     }
 
     struct List: ParsableCommand {
@@ -51,7 +54,14 @@ struct MapsCommand: ParsableCommand {
             abstract: "Show one device map's points with their addresses, types and units.",
             discussion: "Example:\n  sitegate maps show eastron-sdm630")
 
-        @Argument(help: "The map id, e.g. eastron-sdm630.")
+        @Argument(
+            help: "The map id, e.g. eastron-sdm630.",
+            completion: .custom { words, index, _ in
+                // The folders given with --maps on the line, else the defaults.
+                let given = zip(words, words.dropFirst()).filter { $0.0 == "--maps" }.map(\.1)
+                let folders = given.isEmpty ? Folders.defaultPaths : given
+                return ShellCompletion.mapIDs(folders: folders, prefix: ShellCompletion.currentWord(words, index: index))
+            })
         var model: String
 
         @OptionGroup var folders: Folders
@@ -75,17 +85,27 @@ struct MapsCommand: ParsableCommand {
                 for source in map.sources {
                     print("source: \(source.title)\(source.version.map { " \($0)" } ?? "")\(source.url.map { " <\($0)>" } ?? "")")
                 }
-                var rows: [[String]] = [["POINT", "ADDRESS", "VENDOR", "FN", "TYPE", "ORDER", "SCALE", "UNIT", "KIND", "DEFAULT", "DESCRIPTION"]]
+                var rows: [[String]] = [[
+                    "POINT", "ADDRESS", "VENDOR", "FN", "TYPE", "ORDER", "SCALE", "UNIT", "RANGE", "KIND", "DEFAULT",
+                    "DESCRIPTION",
+                ]]
                 for p in map.points {
                     rows.append([
                         p.id, hexAddress(p.address), p.vendorRegister.map(String.init) ?? "", p.function.rawValue,
                         p.type.rawValue + (p.type == .string ? "[\(p.length)]" : ""), p.length > 1 ? p.wordOrder.rawValue : "",
-                        p.scale == 1 ? "" : "\(p.scale)", p.unit ?? "", p.kind.rawValue,
+                        p.scale == 1 ? "" : "\(p.scale)", p.unit ?? "",
+                        p.plausibleRange.map { "\(Self.number($0.lowerBound))...\(Self.number($0.upperBound))" } ?? "",
+                        p.kind.rawValue,
                         p.readByDefault ? "yes" : (p.verified ? "no" : "no (unverified)"), p.description,
                     ])
                 }
                 print(Table.render(rows))
             }
+        }
+
+        /// 289 rather than 289.0.
+        static func number(_ v: Double) -> String {
+            v == v.rounded() && abs(v) < 1e15 ? String(Int64(v)) : "\(v)"
         }
     }
 
@@ -94,7 +114,9 @@ struct MapsCommand: ParsableCommand {
             abstract: "Check device map files; prints file:line:column: error: ... and exits 78 on errors.",
             discussion: "Example:\n  sitegate maps lint devicemaps/models/*.yaml")
 
-        @Argument(help: "Map files to check (fixture files are checked against their map).")
+        @Argument(
+            help: "Map files to check (fixture files are checked against their map).",
+            completion: .file(extensions: ["yaml", "yml"]))
         var files: [String]
 
         func run() throws {

@@ -8,8 +8,9 @@ struct RawCommand: AsyncParsableCommand {
         abstract: "Read registers and show every way to decode them, side by side.",
         discussion: """
             Addresses are wire addresses (72 or 0x0048) or register numbers from a manual (30073, 40001, 300053);
-            the conversion is printed. Decodings that look like a meter value are marked with *: compare them with
-            the meter's display to find the type and word order for a device map.
+            the conversion is printed. Decodings that look like a meter value are marked with *, floats and
+            integers alike (docs/field-guide.md says the rules): compare them with the meter's display to find the
+            type and word order for a device map.
 
             Examples:
               sitegate raw --tcp 192.168.1.50 --unit 1 --address 30073 --count 4
@@ -86,7 +87,7 @@ enum RawReport {
         }
         lines.append(Table.render(rows))
         let sections: [(title: String, bits: Int, rows: [RawDecodings.Wide])] = [
-            ("32-bit values (ABCD = most significant register first; * = looks like a meter value):", 32,
+            ("32-bit values (ABCD = most significant register first; * = looks like a meter value, float or integer):", 32,
              RawDecodings.thirtyTwo(registers)),
             ("64-bit values:", 64, RawDecodings.sixtyFour(registers)),
         ]
@@ -95,8 +96,12 @@ enum RawReport {
             lines.append(section.title)
             var rows = [["ADDRESS", "ORDER", "HEX", "U\(section.bits)", "I\(section.bits)", "F\(section.bits)"]]
             for d in section.rows {
+                // A plausible integer is marked in the column that shows it: I32 when negative, else U32.
+                let markUnsigned = d.plausibleInteger && d.signed >= 0
+                let markSigned = d.plausibleInteger && d.signed < 0
                 rows.append([
-                    hexAddress(address.wire + d.offset), d.order.rawValue, d.hex, String(d.unsigned), String(d.signed),
+                    hexAddress(address.wire + d.offset), d.order.rawValue, d.hex,
+                    String(d.unsigned) + (markUnsigned ? " *" : ""), String(d.signed) + (markSigned ? " *" : ""),
                     formatFloat(d.float) + (d.plausible ? " *" : ""),
                 ])
             }
@@ -109,7 +114,8 @@ enum RawReport {
         func wide(_ d: RawDecodings.Wide) -> String {
             "{\"address\":\(address.wire + d.offset),\"order\":\"\(d.order.rawValue)\",\"hex\":\"\(d.hex)\","
                 + "\"unsigned\":\(d.unsigned),\"signed\":\(d.signed),"
-                + "\"float\":\(d.float.isFinite ? JSONText.number(d.float) : "null"),\"plausible\":\(d.plausible)}"
+                + "\"float\":\(d.float.isFinite ? JSONText.number(d.float) : "null"),\"plausible\":\(d.plausible),"
+                + "\"plausible_integer\":\(d.plausibleInteger)}"
         }
         return "{\"unit\":\(unit),\"function\":\(address.function.functionCode),\"address\":\(address.wire),"
             + "\"explanation\":\(JSONText.quoted(address.explanation)),"

@@ -11,6 +11,8 @@ struct ReadCommand: AsyncParsableCommand {
         discussion: """
             While the agent runs, the read goes through the agent (its bus thread), so it never collides with the
             agent's own polls on a serial line. Without a running agent it reads the bus directly.
+            A value outside its point's plausible range (`range` in the device map) is marked "out of range" and
+            warned about; the exit status stays 0 for it.
 
             Examples:
               sitegate read main-incomer
@@ -18,7 +20,12 @@ struct ReadCommand: AsyncParsableCommand {
             """
     )
 
-    @Argument(help: "The device id from the site config.") var device: String
+    @Argument(
+        help: "The device id from the site config.",
+        completion: .custom { words, index, _ in
+            ShellCompletion.deviceIDs(words: words, prefix: ShellCompletion.currentWord(words, index: index))
+        })
+    var device: String
     @OptionGroup var agent: AgentSocketOptions
     @Flag(help: "Print JSON for scripts.") var json = false
 
@@ -45,14 +52,24 @@ struct ReadCommand: AsyncParsableCommand {
         }
         print("\(report["device"]?.string ?? device): \(report["model"]?.string ?? "?"), unit \(report["unit"]?.int ?? 0) on bus \(report["bus"]?.string ?? "?"), taken \(report["taken_at"]?.string ?? "-"), \(report["transactions"]?.int ?? 0) transactions")
         var rows = [["POINT", "ADDRESS", "RAW", "VALUE", "UNIT", "STATUS"]]
+        var warnings: [String] = []
         for p in report["points"]?.array ?? [] {
             let value = p["value"]?.number.map(RawReport.formatFloat) ?? p["text"]?.string ?? ""
+            let outOfRange = p["out_of_range"]?.bool == true
             rows.append([
                 p["id"]?.string ?? "?", hexAddress(p["address"]?.int ?? 0), p["raw"]?.string ?? "", value,
-                p["unit"]?.string ?? "", p["status"]?.string ?? "",
+                p["unit"]?.string ?? "", (p["status"]?.string ?? "") + (outOfRange ? ", out of range" : ""),
             ])
+            if outOfRange, let range = p["range"]?.array?.compactMap(\.number), range.count == 2 {
+                let unit = p["unit"]?.string.map { " \($0)" } ?? ""
+                warnings.append(
+                    "warning: \(p["id"]?.string ?? "?") = \(value)\(unit) is outside its plausible range "
+                        + "\(RawReport.formatFloat(range[0]))...\(RawReport.formatFloat(range[1]))\(unit) "
+                        + "(device map): check word order, scale and the map against the meter's display")
+            }
         }
         print(Table.render(rows))
+        for w in warnings { print(w) }
         let errors = report["errors"]?.array?.compactMap(\.string) ?? []
         for e in errors { print("error: \(e)") }
         if !errors.isEmpty { throw ExitCode(2) }

@@ -16,22 +16,43 @@ struct ScanCommand: AsyncParsableCommand {
             there. Known models are recognised by reading each map's first registers and checking that the values
             look like what the map says (a voltage near 230 V, a frequency near 50 Hz, ...).
 
+            With --write-config FILE it also writes a draft site config for what it found: the bus, one device per
+            unit id with its guessed model, every device polled at --interval, and a CHECK comment wherever the scan
+            could only guess (a unit that matches no map is written commented out). It never replaces an existing
+            file unless --force is given.
+
             Examples:
               sitegate scan --rtu /dev/ttyUSB0 --baud 9600
               sitegate scan --tcp 10.20.0.15:502 --units 1-60 --timeout 300ms
+              sitegate scan --rtu /dev/ttyUSB0 --units 1-30 --write-config /etc/sitegate/site.yaml
             """
     )
 
     @OptionGroup var bus: BusOptions
     @Option(help: "Unit ids to try: a range like 1-247, or a list like 1,2,10.") var units: String = "1-247"
     @Option(help: "How long to wait for each unit id.") var timeout: String = "200ms"
-    @Option(name: .customLong("maps"), help: "Folder of device maps used to recognise models (repeatable).")
+    @Option(
+        name: .customLong("maps"), help: "Folder of device maps used to recognise models (repeatable).",
+        completion: .directory)
     var maps: [String] = []
+    @Option(
+        help: "Also write a draft site config for what was found to this file.",
+        completion: .file(extensions: ["yaml", "yml"]))
+    var writeConfig: String?
+    @Flag(help: "With --write-config: replace the file if it exists.") var force = false
+    @Option(help: "With --write-config: the polling interval of every device.") var interval: String = "15m"
 
     func run() async throws {
         let ids = try parseUnits(units)
         let perUnit = try parseDuration(timeout, option: "--timeout")
         let config = try bus.busConfig(timeout: perUnit)
+        if let writeConfig {
+            _ = try parseDuration(interval, option: "--interval")
+            // Before a scan of minutes, not after it.
+            if !force && TextFile.exists(writeConfig) {
+                throw ValidationError("\(writeConfig) exists; give --force to replace it, or another file name")
+            }
+        }
         let folders = maps.isEmpty ? ["devicemaps/models", "/usr/share/sitegate/devicemaps/models"] : maps
         let library = MapLibrary(searchPaths: folders)
         let candidates = library.availableModels().compactMap { model -> DeviceMap? in
@@ -79,6 +100,49 @@ struct ScanCommand: AsyncParsableCommand {
             ])
         }
         print(Table.render(rows))
+        if let writeConfig {
+            let units = found.map { f in
+                DraftSiteConfig.Unit(
+                    unit: f.unit, model: f.guess?.map.id, plausible: f.guess?.plausible ?? 0,
+                    checked: f.guess?.checked ?? 0, sample: f.guess?.sample ?? "", alsoFits: f.guess?.alsoFits ?? [])
+            }
+            // Absolute: the config may be moved to /etc/sitegate, and relative folders count from its own folder.
+            let cwd = currentDirectory()
+            let draft = DraftSiteConfig(
+                transport: config.transport, units: units,
+                mapFolders: folders.filter(TextFile.isDirectory).map { TextFile.resolve($0, relativeTo: cwd) },
+                interval: interval, scannedAt: started)
+            try writeDraft(draft.render(), to: writeConfig)
+            let unknown = draft.units.filter { $0.model == nil }.count
+            let weak = draft.units.filter(\.isWeak).count
+            print(
+                "wrote \(writeConfig): \(draft.units.count - unknown) devices polled every \(interval)"
+                    + (weak > 0 ? ", \(weak) weak guesses" : "") + (unknown > 0 ? ", \(unknown) unknown (commented out)" : "")
+                    + "; edit the lines marked CHECK, then: sitegate check -c \(writeConfig)")
+        }
+    }
+
+    /// Creates the file; without --force only if it does not exist yet (O_EXCL: also when it appeared meanwhile).
+    private func writeDraft(_ text: String, to path: String) throws {
+        let flags = O_WRONLY | O_CREAT | O_CLOEXEC | (force ? O_TRUNC : O_EXCL)
+        let fd = open(path, flags, 0o644)
+        if fd < 0 {
+            let why = String(cString: strerror(errno))
+            printError("error: cannot write \(path): \(why)" + (errno == EEXIST ? " (give --force to replace it)" : ""))
+            throw ExitCode(1)
+        }
+        defer { close(fd) }
+        let bytes = Array(text.utf8)
+        let written = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
+        guard written == bytes.count else {
+            printError("error: cannot write \(path): \(String(cString: strerror(errno)))")
+            throw ExitCode(1)
+        }
+    }
+
+    private func currentDirectory() -> String {
+        var buffer = [CChar](repeating: 0, count: 4096)
+        return getcwd(&buffer, buffer.count).map { String(cString: $0) } ?? "."
     }
 
     /// A unit is there when it answers at all; a gateway's "target failed to respond" means it is not.
@@ -127,9 +191,12 @@ struct ModelGuess: Sendable {
     var plausible: Int
     var checked: Int
     var sample: String
+    /// Other maps whose first read looked exactly as right (same plausible and checked counts).
+    var alsoFits: [String] = []
 
     static func best(unit: Int, candidates: [DeviceMap], on t: ModbusTransaction) -> ModelGuess? {
         var best: ModelGuess? = nil
+        var all: [ModelGuess] = []
         for map in candidates {
             let points = map.points.filter { $0.readByDefault && $0.type.isNumeric }
             guard let request = RequestPlanner(defaults: map.defaults).plan(points).first,
@@ -146,6 +213,7 @@ struct ModelGuess: Sendable {
                 }
             }
             let guess = ModelGuess(map: map, plausible: plausible, checked: request.points.count, sample: sample.joined(separator: ", "))
+            if plausible > 0 { all.append(guess) }
             // Prefer more evidence (plausible values), then a larger share of plausible values: an SDM630 and an
             // SDM120 both have a voltage at 0x0000, but only the SDM630 has two more after it.
             if plausible > 0,
@@ -155,6 +223,11 @@ struct ModelGuess: Sendable {
                 best = guess
             }
         }
+        if let chosen = best {
+            best?.alsoFits = all.filter {
+                $0.map.id != chosen.map.id && $0.plausible == chosen.plausible && $0.checked == chosen.checked
+            }.map(\.map.id)
+        }
         return best
     }
 
@@ -163,10 +236,11 @@ struct ModelGuess: Sendable {
         case "V": return (80...500).contains(v)
         case "Hz": return (45...65).contains(v)
         case "A": return (0.001...10000).contains(abs(v))
-        case "W", "var", "VA": return abs(v) < 1e7 && v != 0
-        case "kWh", "kvarh", "Wh", "m3", "J", "count": return v > 0 && v < 1e12
-        case "/": return (-1...1).contains(v) && v != 0
-        case "Cel": return (-40...200).contains(v) && v != 0
+        // A wrong word order often gives a tiny number (1e-22 W): not zero, yet no meter value either.
+        case "W", "var", "VA": return (1e-3..<1e7).contains(abs(v))
+        case "kWh", "kvarh", "Wh", "m3", "J", "count": return (1e-3..<1e12).contains(v)
+        case "/": return (1e-3...1).contains(abs(v))
+        case "Cel": return (-40...200).contains(v) && abs(v) >= 1e-3
         default: return false
         }
     }

@@ -27,10 +27,10 @@ struct SimulateCommand: AsyncParsableCommand {
     @Option(help: "Comma-separated unit ids to serve the model under.")
     var units: String = "1"
 
-    @Option(help: "Serve the devices of this site config instead of --model.")
+    @Option(help: "Serve the devices of this site config instead of --model.", completion: .file(extensions: ["yaml", "yml"]))
     var config: String?
 
-    @Option(help: "Folder of device maps (with --model).")
+    @Option(help: "Folder of device maps (with --model).", completion: .directory)
     var maps: String = "devicemaps/models"
 
     @Option(help: "Address to listen on.")
@@ -42,7 +42,7 @@ struct SimulateCommand: AsyncParsableCommand {
     @Flag(help: "Keep values constant (counters do not advance).")
     var frozen = false
 
-    @Option(help: "Serve Modbus RTU on this serial device or pty instead of TCP.")
+    @Option(help: "Serve Modbus RTU on this serial device or pty instead of TCP.", completion: .file())
     var rtu: String?
 
     @Option(help: "RTU baud rate.") var baud: Int = 9600

@@ -17,20 +17,17 @@ struct Sitegate: AsyncParsableCommand {
             """,
         version: SitegateVersion.current,
         subcommands: [
-            RunCommand.self, CheckCommand.self, PlanCommand.self, StatusCommand.self, WatchCommand.self, ReadCommand.self,
+            RunCommand.self, CheckCommand.self, PlanCommand.self, StatusCommand.self, WatchCommand.self, MetricsCommand.self,
+            ReadCommand.self,
             RawCommand.self, ScanCommand.self, MQTTTestCommand.self, MapsCommand.self, BufferCommand.self,
             SupportBundleCommand.self, SimulateCommand.self,
         ]
     )
 }
 
-enum SitegateVersion {
-    static let current = "0.1.0"
-}
-
 /// Options every command that reads a site config shares.
 struct ConfigOption: ParsableArguments {
-    @Option(name: [.short, .long], help: "The site config file (YAML).")
+    @Option(name: [.short, .long], help: "The site config file (YAML).", completion: .file(extensions: ["yaml", "yml"]))
     var config: String = "/etc/sitegate/site.yaml"
 }
 

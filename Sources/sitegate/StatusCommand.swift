@@ -9,10 +9,14 @@ import Glibc
 
 /// Finds the running agent's control socket: --socket, else the config's control_socket, else the default.
 struct AgentSocketOptions: ParsableArguments {
-    @Option(name: [.short, .long], help: "The site config (to find the agent's control socket).")
+    @Option(
+        name: [.short, .long], help: "The site config (to find the agent's control socket).",
+        completion: .file(extensions: ["yaml", "yml"]))
     var config: String = "/etc/sitegate/site.yaml"
 
-    @Option(help: "The agent's control socket (default: the config's control_socket, /run/sitegate/sitegate.sock).")
+    @Option(
+        help: "The agent's control socket (default: the config's control_socket, /run/sitegate/sitegate.sock).",
+        completion: .file())
     var socket: String?
 
     var socketPath: String {
@@ -109,9 +113,17 @@ enum StatusView {
         out.append("sitegate \(s["version"]?.string ?? "?") - site \(s["site"]?.string ?? "?"), gateway \(s["gateway"]?.string ?? "?") - \(s["time"]?.string ?? "")")
         let broker = s["broker"]
         let connected = broker?["connected"]?.bool == true
+        // A cluster: which of its nodes is in use (or being tried).
+        let url = broker?["url"]?.string ?? "?"
+        let nodes = broker?["nodes"]?.array?.compactMap(\.string) ?? []
+        let which = nodes.count > 1 ? " (node \((nodes.firstIndex(of: url) ?? 0) + 1) of \(nodes.count))" : ""
+        // Older agents send no "state": their "detail" alone.
+        let state = broker?["state"]?.string.map { "\($0): " } ?? ""
         out.append(
-            "broker \(broker?["url"]?.string ?? "?"): "
-                + (connected ? paint("connected", "32") : paint("NOT CONNECTED (\(broker?["detail"]?.string ?? ""))", "31"))
+            "broker \(url)\(which): "
+                + (connected
+                    ? paint("connected", "32")
+                    : paint("NOT CONNECTED, \(state)\(broker?["detail"]?.string ?? "")", "31"))
                 + ", \(broker?["published"]?.int ?? 0) polls delivered")
         let b = s["buffer"]
         let depth = b?["depth"]?.int ?? 0

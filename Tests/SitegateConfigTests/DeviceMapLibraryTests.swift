@@ -93,4 +93,82 @@ import Testing
             }
         }
     }
+
+    /// `range: [min, max]`: read into the point, and every malformed form reported at its line and column.
+    @Test func rangeIsReadAndValidated() throws {
+        let header = """
+            id: ranged
+            manufacturer: Test
+            models: [T1]
+            medium: electricity
+            version: 1
+            sources: [{ title: "none" }]
+            defaults: { function: input, vendor_numbering: wire, max_registers: 60 }
+            points:
+
+            """
+        let good = try DeviceMapLoader.parse(
+            header + "  - { id: v, address: 0, type: f32, unit: V, kind: gauge, range: [0, 289.5], description: x }\n"
+                + "  - { id: e, address: 2, type: u32, unit: kWh, kind: counter, range: [-1e3, 0x10], description: x }\n",
+            file: "ranged.yaml")
+        #expect(good.map.point("v")?.plausibleRange == 0...289.5)
+        #expect(good.map.point("e")?.plausibleRange == -1000...16)
+        let bad = header + """
+              - { id: a, address: 0, type: f32, unit: V, kind: gauge, range: 289, description: x }
+              - { id: b, address: 2, type: f32, unit: V, kind: gauge, range: [0, 1, 2], description: x }
+              - { id: c, address: 4, type: f32, unit: V, kind: gauge, range: [0, high], description: x }
+              - { id: d, address: 6, type: f32, unit: V, kind: gauge, range: [300, 100], description: x }
+              - { id: s, address: 8, type: string, length: 2, kind: state, range: [0, 1], description: x }
+            """
+        do {
+            _ = try DeviceMapLoader.parse(bad, file: "ranged.yaml")
+            Issue.record("expected errors")
+        } catch {
+            let all = error.diagnostics.map(\.description).joined(separator: "\n")
+            for fragment in [
+                "ranged.yaml:9:66: error: 'range' must be a list of two numbers, [min, max], in the point's unit",
+                "ranged.yaml:10:66: error: 'range' must be a list of two numbers",
+                "ranged.yaml:11:70: error: entries of 'range' must be numbers, found 'high'",
+                "ranged.yaml:12:66: error: 'range' [300, 100] must have min below max",
+                "ranged.yaml:13:71: error: 'range' applies only to numeric types",
+            ] {
+                #expect(all.contains(fragment), "missing: \(fragment)\nin:\n\(all)")
+            }
+        }
+    }
+}
+
+/// Which config the completion of a device id reads, however the command line names it.
+@Suite struct ShellCompletionTests {
+    @Test(arguments: [
+        (["sitegate", "read", "x", "-c", "a.yaml"], "a.yaml"),
+        (["sitegate", "read", "-c", "a.yaml", "x"], "a.yaml"),
+        (["sitegate", "read", "--config", "b.yaml", ""], "b.yaml"),
+        (["sitegate", "read", "--config=c.yaml", ""], "c.yaml"),
+        (["sitegate", "read", "-cd.yaml", ""], "d.yaml"),
+        (["sitegate", "read", ""], "/etc/sitegate/site.yaml"),
+        (["sitegate", "read", "-c", ""], "/etc/sitegate/site.yaml"),
+    ])
+    func theConfigOnTheLine(words: [String], expected: String) {
+        #expect(ShellCompletion.configPath(in: words) == expected)
+    }
+
+    @Test func deviceIDsFromAConfigEvenWithErrorsElsewhere() throws {
+        let directory = try TestEnvironment.makeTemporaryDirectory()
+        let path = "\(directory)/site.yaml"
+        try writeFile(path, """
+            site: { id: x }
+            devices:
+              - { id: grid-incomer, bus: nowhere, unit: 1, model: nothing }
+              - id: pv-roof
+              - { id: grid-export }
+            """)
+        #expect(ShellCompletion.deviceIDs(words: ["sitegate", "read", "", "-c", path], prefix: "") == ["grid-incomer", "pv-roof", "grid-export"])
+        #expect(ShellCompletion.deviceIDs(words: ["sitegate", "read", "gr", "-c", path], prefix: "gr") == ["grid-incomer", "grid-export"])
+        #expect(ShellCompletion.deviceIDs(words: ["sitegate", "read", "", "-c", "\(directory)/missing.yaml"], prefix: "").isEmpty)
+        try writeFile(path, "devices: [unclosed")
+        #expect(ShellCompletion.deviceIDs(words: ["sitegate", "read", "", "-c", path], prefix: "").isEmpty)
+        #expect(ShellCompletion.currentWord(["sitegate", "read", "gr", "-c", path], index: 2) == "gr")
+        #expect(ShellCompletion.currentWord(["sitegate"], index: 3) == "")
+    }
 }

@@ -46,6 +46,13 @@ import Testing
         #expect(loaded.config.buses[1].transport == .rtu(device: "/dev/ttyUSB0", baud: 9600, parity: .even, dataBits: 8, stopBits: 1))
     }
 
+    @Test func metricsListenerLoads() throws {
+        let text = Self.valid.replacingFirst("buffer:\n", with: "metrics:\n  listen: 127.0.0.1:9464\nbuffer:\n")
+        let loaded = try Self.loadText(text).get()
+        #expect(loaded.config.metricsListener == MetricsListener("127.0.0.1:9464"))
+        #expect(try Self.loadText(Self.valid).get().config.metricsListener == nil)
+    }
+
     struct Case: Sendable, CustomTestStringConvertible {
         var name: String
         var replace: String
@@ -63,6 +70,25 @@ import Testing
              expected: "2:7: error: 'id' 'Demo_Park' is not valid"),
         Case(name: "unknown site key", replace: "  gateway: gw01\n", with: "  gateway: gw01\n  gatway: x\n",
              expected: "4:3: error: unknown key 'gatway' in site; did you mean 'gateway'?"),
+        Case(name: "empty broker list", replace: "  url: mqtt://127.0.0.1:1883", with: "  url: []",
+             expected: "5:8: error: 'url' lists no broker"),
+        Case(name: "broker list with a non-string entry", replace: "  url: mqtt://127.0.0.1:1883",
+             with: "  url:\n    - mqtt://a:1883\n    - { host: b }",
+             expected: "7:7: error: entries of 'url' must be broker URLs, found a mapping"),
+        Case(name: "broker list with an empty entry", replace: "  url: mqtt://127.0.0.1:1883",
+             with: "  url:\n    - mqtt://a:1883\n    -",
+             expected: "error: entries of 'url' must be broker URLs, found an empty entry"),
+        Case(name: "broker list with mixed schemes", replace: "  url: mqtt://127.0.0.1:1883",
+             with: "  url:\n    - mqtts://a:8883\n    - mqtt://b:1883",
+             expected: "7:7: error: all nodes in 'url' must use the same scheme (they share TLS settings)"),
+        Case(name: "broker list with a bad url", replace: "  url: mqtt://127.0.0.1:1883",
+             with: "  url: [mqtt://a:1883, \"b:1883\"]",
+             expected: "5:24: error: entries of 'url' must look like mqtt://host:1883"),
+        Case(name: "broker listed twice", replace: "  url: mqtt://127.0.0.1:1883",
+             with: "  url: [mqtt://a:1883, mqtt://a]",
+             expected: "5:24: error: 'mqtt://a' is listed twice in 'url'"),
+        Case(name: "broker url as a mapping", replace: "  url: mqtt://127.0.0.1:1883", with: "  url: { host: a }",
+             expected: "5:8: error: 'url' must be a broker URL or a list of them"),
         Case(name: "bad broker url", replace: "mqtt://127.0.0.1:1883", with: "http://broker",
              expected: "5:8: error: 'url' must look like mqtt://host:1883"),
         Case(name: "bad broker port", replace: "mqtt://127.0.0.1:1883", with: "mqtt://127.0.0.1:99999",
@@ -134,7 +160,25 @@ import Testing
              expected: "9:14: error: 'when_full' must be one of drop_oldest, pause"),
         Case(name: "YAML alias", replace: "  gateway: gw01\n", with: "  gateway: &g gw01\n  name: *g\n",
              expected: "3:12: error: YAML anchors (&name) are not supported"),
+        Case(name: "metrics on the network", replace: "buffer:\n", with: "metrics: { listen: 0.0.0.0:9464 }\nbuffer:\n",
+             expected: "7:20: error: 'listen' must be a loopback address and port such as 127.0.0.1:9464"),
+        Case(name: "metrics without listen", replace: "buffer:\n", with: "metrics: {}\nbuffer:\n",
+             expected: "7:10: error: missing key 'listen' in metrics"),
+        Case(name: "unknown metrics key", replace: "buffer:\n", with: "metrics: { listen: 127.0.0.1:9464, path: /m }\nbuffer:\n",
+             expected: "7:36: error: unknown key 'path' in metrics"),
     ]
+
+    /// A list of nodes loads in order; a single string loads exactly as before (one node).
+    @Test func brokerListLoads() throws {
+        let list = Self.valid.replacingFirst(
+            "  url: mqtt://127.0.0.1:1883", with: "  url:\n    - mqtts://node-a.example:8883\n    - mqtts://[fd00::2]")
+        let mqtt = try Self.loadText(list).get().config.mqtt
+        #expect(mqtt.nodes == [BrokerNode(host: "node-a.example", port: 8883), BrokerNode(host: "fd00::2", port: 8883)])
+        #expect(mqtt.useTLS && mqtt.host == "node-a.example")
+        #expect(mqtt.url(ofNode: 1) == "mqtts://[fd00::2]:8883")
+        let single = try Self.loadText(Self.valid).get().config.mqtt
+        #expect(single.nodes == [BrokerNode(host: "127.0.0.1", port: 1883)])
+    }
 
     @Test(arguments: cases)
     func invalidConfigIsReported(c: Case) throws {

@@ -113,3 +113,42 @@ import Testing
         #expect(rows.filter(\.plausible).map(\.order) == [.abcd])
     }
 }
+
+/// `raw`'s * for integers: of ABCD and CDAB the smaller magnitude, when it is not zero and below the bound.
+@Suite struct PlausibleIntegerTests {
+    static func marked(_ registers: [UInt16]) -> [WordOrder] {
+        RawDecodings.thirtyTwo(registers).filter(\.plausibleInteger).map(\.order)
+    }
+
+    @Test(arguments: [
+        // 230.4 V as V×10 (2304), low register first: the CDAB integer, as a Carlo Gavazzi meter sends it.
+        ([UInt16(0x0900), 0x0000], [WordOrder.cdab]),
+        // The same value most significant register first.
+        ([0x0000, 0x0900], [.abcd]),
+        // 123 456.7 kWh as kWh×10 = 1234567 = 0x0012D687, CDAB: above 65535, so both registers carry digits.
+        ([0xD687, 0x0012], [.cdab]),
+        // -5 (i32) ABCD: the signed magnitude is what counts.
+        ([0xFFFF, 0xFFFB], [.abcd]),
+        // Zero and a float (230.2 V) mark no integer.
+        ([0x0000, 0x0000], []),
+        ([0x4366, 0x3334], []),
+    ])
+    func theRightWordOrderIsMarked(registers: [UInt16], expected: [WordOrder]) {
+        #expect(Self.marked(registers) == expected)
+    }
+
+    @Test func floatsKeepTheirOwnMark() {
+        let rows = RawDecodings.thirtyTwo([0x0900, 0x0000])
+        #expect(rows.filter(\.plausible).isEmpty, "a small integer is no plausible float in any order")
+        let float = RawDecodings.thirtyTwo([0x3334, 0x4366])
+        #expect(float.filter(\.plausible).map(\.order) == [.cdab])
+        #expect(float.filter(\.plausibleInteger).isEmpty)
+    }
+
+    @Test func sixtyFourBitCountersToo() {
+        // ABB B23 import energy, u64 in 0.01 kWh: 12 345 678 = 0x0000_0000_00BC_614E, ABCD.
+        let rows = RawDecodings.sixtyFour([0x0000, 0x0000, 0x00BC, 0x614E])
+        #expect(rows.filter(\.plausibleInteger).map(\.order) == [.abcd])
+        #expect(rows.first { $0.order == .abcd }?.unsigned == 12_345_678)
+    }
+}

@@ -74,3 +74,62 @@ import Testing
         #expect(b.recordFailure(at: t0, interval: .seconds(900)) == .seconds(900))
     }
 }
+
+/// The failover policy for broker lists.
+@Suite struct BrokerRotationTests {
+    @Test func movesOnAtOnceAndWaitsOnlyAfterAFullRound() {
+        var r = BrokerRotation(nodeCount: 3, minDelay: .seconds(1), maxDelay: .seconds(8))
+        #expect(r.current == 0)
+        #expect(r.failed(jitter: 1) == .zero && r.current == 1)
+        #expect(r.failed(jitter: 1) == .zero && r.current == 2)
+        #expect(r.failed(jitter: 1) == .seconds(1) && r.current == 0, "every node failed: back off")
+        #expect(r.failed(jitter: 1) == .zero)
+        #expect(r.failed(jitter: 1) == .zero)
+        #expect(r.failed(jitter: 0.5) == .seconds(1), "second round: 2 s, jittered to half")
+        for _ in 0..<30 { _ = r.failed(jitter: 1) }
+        #expect(r.failed(jitter: 1) <= .seconds(8), "capped")
+    }
+
+    @Test func anAcceptedSessionStaysAndResetsTheBackoff() {
+        var r = BrokerRotation(nodeCount: 2, minDelay: .seconds(1), maxDelay: .seconds(60))
+        _ = r.failed(jitter: 1)
+        _ = r.failed(jitter: 1)
+        _ = r.failed(jitter: 1)
+        #expect(r.current == 1)
+        r.accepted()
+        // Node 2 works, then is lost: straight to node 1, no wait.
+        #expect(r.failed(jitter: 1) == .zero && r.current == 0)
+        #expect(r.failed(jitter: 1) == .seconds(1) && r.current == 1)
+    }
+
+    @Test func oneNodeIsPlainBackoff() {
+        var r = BrokerRotation(nodeCount: 1, minDelay: .seconds(1), maxDelay: .seconds(4))
+        #expect([r.failed(jitter: 1), r.failed(jitter: 1), r.failed(jitter: 1), r.failed(jitter: 1)]
+            == [.seconds(1), .seconds(2), .seconds(4), .seconds(4)])
+        #expect(r.current == 0)
+    }
+
+    @Test func roundedDurationsForLogs() {
+        #expect(DurationNotation.rounded(.milliseconds(591)) == "591 ms")
+        #expect(DurationNotation.rounded(.seconds(4.183928)) == "4 s")
+        #expect(DurationNotation.rounded(.seconds(59.6)) == "60 s")
+        #expect(DurationNotation.rounded(.seconds(150)) == "3 min")
+    }
+}
+
+/// systemd's STATUS= line and what makes a new one worth sending.
+@Suite struct StatusLineTests {
+    @Test func backlogBandsByDecade() {
+        #expect([0, 1, 99, 100, 999, 1000, 123_456].map { StatusLine.band($0) } == [0, 1, 1, 2, 2, 3, 5])
+    }
+
+    @Test func exactBacklogIsShownButOnlyItsBandIsNews() {
+        let a = StatusLine(devicesOK: 2, devicesTotal: 2, backlog: 12, broker: "connected to mqtt://b:1883", drops: 0, stalled: [])
+        let b = StatusLine(devicesOK: 2, devicesTotal: 2, backlog: 57, broker: "connected to mqtt://b:1883", drops: 0, stalled: [])
+        let c = StatusLine(devicesOK: 2, devicesTotal: 2, backlog: 120, broker: "connected to mqtt://b:1883", drops: 0, stalled: [])
+        #expect(a.text == "2/2 devices answering, backlog 12, broker connected to mqtt://b:1883")
+        #expect(a.key == b.key && a.key != c.key)
+        let stalled = StatusLine(devicesOK: 1, devicesTotal: 2, backlog: 0, broker: "connected to mqtt://b:1883", drops: 3, stalled: ["bus:lan"])
+        #expect(stalled.text == "1/2 devices answering, backlog 0, broker connected to mqtt://b:1883, 3 dropped; STALLED: bus:lan")
+    }
+}

@@ -149,6 +149,7 @@ func validateWithSchema(_ recordedPath: String) async throws {
             #expect(Set(devices.keys) == ["main-incomer", "hall"])
             #expect(((devices["hall"] as? [String: Any])?["reads_ok"] as? Int ?? 0) >= 3)
             #expect((health["buffer"] as? [String: Any])?["depth"] != nil)
+            #expect((health["broker"] as? [String: Any])?["node"] as? String == h.broker.url, "the node in use")
             await h.stopAll()
             try await validateWithSchema(h.recorder!.outputPath)
         }

@@ -147,9 +147,12 @@ final class Harness {
         return path
     }
 
-    func startRecorder(username: String? = nil, password: String? = nil) throws {
+    /// A recorder on the harness's mosquitto, or on `port` (another broker).
+    func startRecorder(username: String? = nil, password: String? = nil, port: Int? = nil, clientID: String = "recorder")
+        throws
+    {
         recorder = try TopicRecorder(
-            port: broker.port, topic: "gia/v1/#", directory: directory, clientID: "recorder", username: username,
+            port: port ?? broker.port, topic: "gia/v1/#", directory: directory, clientID: clientID, username: username,
             password: password)
     }
 

@@ -60,9 +60,9 @@ import Testing
                 == #"<6>connected mqtt.host=broker.example mqtt.port=8883 n=42 points="[voltage_l1, energy_import]""#)
     }
 
-    @Test func outsideTheJournalTheTimeAndLevelNameFollowThePrefix() {
+    @Test func outsideTheJournalTheTimeAndLevelNameReplaceThePrefix() {
         #expect(
             Self.line("lost the broker connection", ["mqtt.inflight": "3"], level: .warning, timestamp: Self.t0)
-                == "<4>2026-01-01T00:15:00.123Z warning lost the broker connection mqtt.inflight=3")
+                == "2026-01-01T00:15:00.123Z warning lost the broker connection mqtt.inflight=3")
     }
 }

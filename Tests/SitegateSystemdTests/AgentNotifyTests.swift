@@ -92,4 +92,63 @@ struct AgentNotifyTests {
         #expect(status?.contains("STALLED: bus:lan") == true, "\(status ?? "no STATUS")")
         #expect(agent.standardError.contains("withholding the watchdog ping"))
     }
+
+    /// STATUS= follows the state it shows, not only the watchdog ping: with pings 30 s apart, the line says the
+    /// device answers and the broker (named) is connected within seconds, and says so again when the broker goes.
+    /// Change-driven lines are at most one per second.
+    @Test func statusFollowsChangesBetweenPings() async throws {
+        let work = try TestEnvironment.makeTemporaryDirectory("sitegate-status")
+        let broker = try await MosquittoBroker(directory: work)
+        let simulator = try ChildProcess(
+            [
+                TestEnvironment.sitegateBinary, "simulate", "--model", "eastron-sdm630", "--units", "1", "--port", "0",
+                "--maps", TestEnvironment.shippedMaps,
+            ], directory: work, name: "simulator")
+        defer { simulator.signal(SIGKILL) }
+        let output = try await simulator.waitForOutput(containing: "listening on", timeout: .seconds(10))
+        let simulatorPort = try #require(
+            output.split(separator: "\n").first { $0.hasPrefix("listening on") }.flatMap { Int($0.split(separator: ":").last ?? "") })
+        let config = """
+            site: { id: test-park, gateway: gw01 }
+            mqtt: { url: "\(broker.url)", reconnect_max: 1s }
+            buffer: { path: \(work)/buffer.db }
+            maps: [\(TestEnvironment.shippedMaps)]
+            buses:
+              - { id: lan, tcp: { host: 127.0.0.1, port: \(simulatorPort) }, response_timeout: 500ms }
+            devices:
+              - { id: meter, bus: lan, unit: 1, model: eastron-sdm630, interval: 1s }
+            """
+        try writeFile("\(work)/site.yaml", config)
+        let receiver = try NotifyReceiver(abstractName: "sitegate-test-status-\(getpid())-\(UInt32.random(in: 0...9999))")
+        let agent = try ChildProcess(
+            [TestEnvironment.sitegateBinary, "run", "--config", "\(work)/site.yaml"], directory: work, name: "agent",
+            environment: ["NOTIFY_SOCKET": receiver.notifySocket, "WATCHDOG_USEC": "60000000"])
+        defer { agent.signal(SIGKILL) }
+
+        // The first ping (with its STATUS) goes out at start; the next one 30 s later. Everything in between is
+        // change-driven.
+        let good = await Self.next(receiver, within: .seconds(20)) {
+            $0.contains("STATUS=1/1 devices answering") && $0.contains("broker connected to \(broker.url)")
+        }
+        #expect(good != nil, "no STATUS with the device answering and the broker connected; log:\n\(agent.standardError.suffix(2000))")
+
+        await broker.stop()
+        let lost = await Self.next(receiver, within: .seconds(10)) {
+            $0.contains("broker disconnected (connection lost at ")
+        }
+        #expect(lost != nil, "no STATUS after the broker went away")
+
+        // Rate: over 5 s of a broker coming and going and a device answering, at most one line per second.
+        var lines = 0
+        let window = ContinuousClock.now + .seconds(5)
+        try await broker.start()
+        while ContinuousClock.now < window {
+            while let message = receiver.receive(timeout: .zero) {
+                if message.contains("STATUS=") { lines += 1 }
+            }
+            try? await Task.sleep(for: .milliseconds(50))
+        }
+        #expect(lines >= 1 && lines <= 6, "change-driven STATUS lines in 5 s: \(lines)")
+        await broker.stop()
+    }
 }

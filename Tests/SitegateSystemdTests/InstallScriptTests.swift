@@ -8,12 +8,13 @@ import Glibc
 /// scripts/install.sh into a scratch DESTDIR, with the debug binary standing in for the release one (the release
 /// build takes minutes; `make package-test` checks the real package).
 @Suite(.serialized, .timeLimit(.minutes(1))) struct InstallScriptTests {
-    static func install(prefix: String, into destdir: String) async throws -> String {
+    static func install(prefix: String, into destdir: String, unitDir: String? = nil) async throws -> String {
         let binary = TestEnvironment.sitegateBinary
         try #require(access(binary, X_OK) == 0, "build first, or set SITEGATE_BIN (make test does): \(binary)")
         let child = try ChildProcess(
             ["\(TestEnvironment.packageRoot)/scripts/install.sh"], directory: destdir, name: "install",
-            environment: ["PREFIX": prefix, "DESTDIR": "\(destdir)/root", "SITEGATE_RELEASE_BIN": binary])
+            environment: ["PREFIX": prefix, "DESTDIR": "\(destdir)/root", "SITEGATE_RELEASE_BIN": binary]
+                .merging(unitDir.map { ["UNITDIR": $0] } ?? [:]) { $1 })
         let status = await child.wait(timeout: .seconds(30))
         #expect(status == 0, "install.sh failed:\n\(child.standardError)")
         return child.standardOutput
@@ -56,6 +57,16 @@ import Glibc
         )
     }
 
+    /// The package's layout: Debian 12's dh_installsystemd takes units from /lib/systemd/system.
+    @Test func unitDirMovesOnlyTheUnit() async throws {
+        let work = try TestEnvironment.makeTemporaryDirectory("sitegate-install")
+        _ = try await Self.install(prefix: "/usr", into: work, unitDir: "/lib/systemd/system")
+        let root = "\(work)/root"
+        #expect(Self.exists("\(root)/lib/systemd/system/sitegate.service"))
+        #expect(!Self.exists("\(root)/usr/lib/systemd/system/sitegate.service"))
+        #expect(Self.exists("\(root)/usr/lib/sysusers.d/sitegate.conf"))
+    }
+
     @Test func anExistingConfigIsNeverReplaced() async throws {
         let work = try TestEnvironment.makeTemporaryDirectory("sitegate-install")
         _ = try await Self.install(prefix: "/usr", into: work)
@@ -78,5 +89,25 @@ import Glibc
         let status = await child.wait(timeout: .seconds(30))
         #expect(status == 0, "\(child.standardOutput)\(child.standardError)")
         #expect(child.standardOutput.contains(": ok: site example-park, gateway gw01"))
+    }
+
+    /// The example ships with no bus (the package starts the agent on install); the bus and device shown in its
+    /// comments are valid once uncommented.
+    @Test func theCommentedExampleBusChecks() async throws {
+        let work = try TestEnvironment.makeTemporaryDirectory("sitegate-install")
+        let template = try readFile("\(TestEnvironment.packageRoot)/packaging/site.yaml.in")
+        #expect(template.contains("\nbuses: []\ndevices: []\n"))
+        let uncommented = template.split(separator: "\n", omittingEmptySubsequences: false)
+            .filter { $0 != "buses: []" && $0 != "devices: []" }
+            .map { $0.hasPrefix("#   ") ? String($0.dropFirst(4)) : String($0) }
+            .joined(separator: "\n")
+        try writeFile(
+            "\(work)/site.yaml",
+            uncommented.replacing("@MAPSDIR@", with: TestEnvironment.shippedMaps).replacing("@DOCDIR@", with: work))
+        let child = try ChildProcess(
+            [TestEnvironment.sitegateBinary, "check", "--config", "\(work)/site.yaml"], directory: work, name: "check")
+        let status = await child.wait(timeout: .seconds(30))
+        #expect(status == 0, "\(child.standardOutput)\(child.standardError)")
+        #expect(child.standardOutput.contains("1 buses, 1 devices"), "\(child.standardOutput)")
     }
 }

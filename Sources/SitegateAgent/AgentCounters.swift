@@ -1,0 +1,102 @@
+import SitegateCore
+import SitegateModbus
+import SitegateThreads
+
+/// What only ever grows, for `sitegate metrics`: polls by outcome, readings, bus transactions, broker sessions and
+/// the publish latency. The health board keeps states (answering or not, connected or not); these are the counts a
+/// fleet's Prometheus turns into rates. Written by the pollers, the publisher and the notifier, read when scraped.
+public final class AgentCounters: Sendable {
+    public struct Device: Sendable, Hashable {
+        /// Polls with every point read.
+        public var full = 0
+        /// Polls with some points read and some failed.
+        public var partial = 0
+        /// Polls that read nothing.
+        public var failed = 0
+        /// Values committed to the buffer.
+        public var readings = 0
+    }
+
+    public struct Bus: Sendable, Hashable {
+        public var transactions = 0
+        public var timeouts = 0
+        /// Time the bus thread spent in poll cycles: its rate is the bus's utilisation.
+        public var busySeconds = 0.0
+    }
+
+    public struct Broker: Sendable, Hashable {
+        /// Sessions started (CONNACK accepted).
+        public var connects = 0
+        /// Sessions that ended without us asking.
+        public var losses = 0
+        /// Connection attempts that failed or were refused.
+        public var failures = 0
+        /// From commit to PUBACK, per poll, in seconds: a backlog drained after an outage shows its age here.
+        public var publishLatency = Histogram(bounds: AgentCounters.latencyBounds)
+    }
+
+    public struct Watchdog: Sendable, Hashable {
+        public var pings = 0
+        /// Whether the agent is withholding the ping because a component stalled.
+        public var withholding = false
+    }
+
+    /// From 5 ms (a local broker) to a day (a long outage), roughly 2.5x apart.
+    public static let latencyBounds: [Double] = [
+        0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600, 21600, 86400,
+    ]
+
+    private let devices = LockedValue<[String: Device]>([:])
+    private let buses = LockedValue<[String: Bus]>([:])
+    private let broker = LockedValue(Broker())
+    private let watchdog = LockedValue(Watchdog())
+
+    public init() {}
+
+    /// One poll cycle of a bus: each device's outcome and the time the cycle held the bus.
+    func recordCycle(bus: String, outcomes: [(deviceID: String, outcome: ReadOutcome)], busy: Duration) {
+        devices.withLock { table in
+            for (id, outcome) in outcomes {
+                switch (outcome.poll, outcome.errors.isEmpty) {
+                case (let poll?, true):
+                    table[id, default: Device()].full += 1
+                    table[id, default: Device()].readings += poll.readings.count
+                case (let poll?, false):
+                    table[id, default: Device()].partial += 1
+                    table[id, default: Device()].readings += poll.readings.count
+                case (nil, _):
+                    table[id, default: Device()].failed += 1
+                }
+            }
+        }
+        let transactions = outcomes.reduce(0) { $0 + $1.outcome.transactions }
+        let timeouts = outcomes.reduce(0) { sum, item in
+            sum + item.outcome.errors.filter { if case .timeout = $0 { true } else { false } }.count
+        }
+        buses.withLock {
+            $0[bus, default: Bus()].transactions += transactions
+            $0[bus, default: Bus()].timeouts += timeouts
+            $0[bus, default: Bus()].busySeconds += busy.seconds
+        }
+    }
+
+    func brokerConnected() { broker.withLock { $0.connects += 1 } }
+    func brokerLost() { broker.withLock { $0.losses += 1 } }
+    func brokerFailed() { broker.withLock { $0.failures += 1 } }
+    func published(latency: Duration) { broker.withLock { $0.publishLatency.observe(max(0, latency.seconds)) } }
+
+    func watchdogPinged() { watchdog.withLock { $0.pings += 1 } }
+    func watchdogWithholding(_ on: Bool) { watchdog.withLock { $0.withholding = on } }
+
+    public func snapshot() -> (devices: [String: Device], buses: [String: Bus], broker: Broker, watchdog: Watchdog) {
+        (devices.withLock { $0 }, buses.withLock { $0 }, broker.withLock { $0 }, watchdog.withLock { $0 })
+    }
+}
+
+extension Duration {
+    /// Seconds as a Double, for rates and histograms.
+    var seconds: Double {
+        let (s, attoseconds) = components
+        return Double(s) + Double(attoseconds) * 1e-18
+    }
+}
