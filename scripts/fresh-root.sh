@@ -63,6 +63,10 @@ if [ ! -e "$base/.complete" ]; then
   mv "$base.tmp" "$base"
   echo "fresh-root.sh: base root made in $((SECONDS - started)) s" >&2
 fi
+# debootstrap writes no /etc/hosts; without one localhost does not resolve (RabbitMQ's node name needs it). Debian's
+# installer and container runtimes write one: so does this, also into a root cached before this line existed.
+[ -e "$base/etc/hosts" ] ||
+  printf '127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n' >"$base/etc/hosts"
 if [ "${1:-}" != system ]; then echo "$base"; exit 0; fi
 
 # The system layer: an overlayfs upper folder over the base, with systemd and the broker installed into it.
@@ -76,8 +80,6 @@ if [ ! -e "$layer/.complete" ]; then
   cp /etc/resolv.conf "$layer.mnt/etc/resolv.conf"
   systemd-nspawn -q -D "$layer.mnt" --register=no --keep-unit --pipe -E DEBIAN_FRONTEND=noninteractive \
     sh -c "apt-get update -qq && apt-get install -y -qq --no-install-recommends ${system_packages[*]} >/dev/null" >&2
-  # debootstrap writes no /etc/hosts: without one, localhost does not resolve.
-  printf '127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n' > "$layer.mnt/etc/hosts"
   echo sitegate-test > "$layer.mnt/etc/hostname"
   rm -f "$layer.mnt/var/cache/apt/archives/"*.deb
   umount "$layer.mnt"
