@@ -7,12 +7,16 @@ SCRATCH_PATH ?= $(or $(lastword $(shell printf '%s\n' $(BUILD_FLAGS) | \
 	sed -n -e 's/^--scratch-path=//p' -e '/^--scratch-path$$/{n;p;}')),.build)
 export SITEGATE_BIN := $(abspath $(SCRATCH_PATH))/debug/sitegate
 RELEASE_BIN := $(abspath $(SCRATCH_PATH))/release/sitegate
+# The Python test tools (jsonschema, pymodbus) live in a virtual environment in the build folder, made by
+# scripts/install-deps.sh: Debian's python3 refuses system-wide pip installs. Tests and scripts run $SITEGATE_PYTHON.
+export SITEGATE_PYTHON_VENV := $(abspath $(SCRATCH_PATH))/python
+export SITEGATE_PYTHON := $(SITEGATE_PYTHON_VENV)/bin/python3
 
 # Installing: PREFIX=/usr/local by default, PREFIX=/usr for a package; DESTDIR stages into a folder.
 PREFIX ?= /usr/local
 DESTDIR ?=
 
-.PHONY: all deps build test demo release install deb package-test bench soak fuzz fuzz-short test-tsan test-asan clean
+.PHONY: all deps build test demo release install deb package-test test-fresh test-system bench soak fuzz fuzz-short test-tsan test-asan clean
 
 all: build
 
@@ -51,7 +55,7 @@ fuzz: deps
 # The soak run: SOAK_MINUTES (default 30) against faulty simulated meters and a restarting broker.
 soak: deps
 	$(SWIFT) build -c release --product sitegate
-	python3 benchmarks/soak.py .build/release/sitegate $${SOAK_MINUTES:-30}
+	$(SITEGATE_PYTHON) benchmarks/soak.py .build/release/sitegate $${SOAK_MINUTES:-30}
 
 demo: build
 	@scripts/demo.sh
@@ -85,6 +89,16 @@ deb: deps
 package-test: deb
 	@scripts/install-deps.sh lintian
 	scripts/test-deb.sh $(DEB).deb
+
+# The README's commands (make test, make demo) on a pristine Debian 12 with only the Swift toolchain: a throwaway
+# overlay of a debootstrapped root cached in /var/cache/sitegate-fresh, a clean clone of HEAD inside. Needs root.
+test-fresh:
+	scripts/test-fresh.sh
+
+# The .deb under a live systemd: Debian 12 booted in systemd-nspawn (same cached root), the package installed,
+# upgraded, removed and purged, checked against the simulator and mosquitto inside. Needs root.
+test-system: deb
+	scripts/test-system.sh $(DEB).deb
 
 clean:
 	rm -rf $(SCRATCH_PATH)

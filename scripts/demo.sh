@@ -8,6 +8,7 @@ cd "$(dirname "$0")/.."
 
 bin="${SITEGATE_BIN:-.build/debug/sitegate}"
 seconds="${DEMO_SECONDS:-20}"
+python="${SITEGATE_PYTHON:-python3}"
 work="$(mktemp -d /tmp/sitegate-demo.XXXXXX)"
 pids=()
 cleanup() {
@@ -16,7 +17,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+free_port() { "$python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 
 # 1. A private broker.
 broker_port="$(free_port)"
@@ -66,10 +67,10 @@ head -n 6 "$work/agent.log"
 echo
 echo "== what the broker received, per device"
 "$bin" buffer stats --config "$work/site.yaml" --json > "$work/buffer-stats.json"
-python3 scripts/demo_summary.py "$work/received.txt" "$work/buffer-stats.json" || true
-if [ -s "$work/received.txt" ] && python3 -c 'import jsonschema' 2>/dev/null; then
+"$python" scripts/demo_summary.py "$work/received.txt" "$work/buffer-stats.json" || true
+if [ -s "$work/received.txt" ] && "$python" -c 'import jsonschema' 2>/dev/null; then
   printf 'schema check (docs/senml-pack.schema.json): '
-  python3 scripts/validate_senml.py "$work/received.txt" | tail -n 1
+  "$python" scripts/validate_senml.py "$work/received.txt" | tail -n 1
 fi
 
 echo

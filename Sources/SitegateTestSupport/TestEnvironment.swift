@@ -17,6 +17,14 @@ public enum TestEnvironment {
         return "\(packageRoot)/.build/debug/sitegate"
     }
 
+    /// The Python that has the test tools (jsonschema, pymodbus): $SITEGATE_PYTHON (make sets it), else the virtual
+    /// environment scripts/install-deps.sh makes in .build, else the python3 on PATH.
+    public static var python: String {
+        if let p = getenv("SITEGATE_PYTHON") { return String(cString: p) }
+        let venv = "\(packageRoot)/.build/python/bin/python3"
+        return access(venv, X_OK) == 0 ? venv : "python3"
+    }
+
     public static var shippedMaps: String { "\(packageRoot)/devicemaps/models" }
 
     /// A new empty directory under /tmp.

@@ -49,7 +49,7 @@ import Testing
         try await Harness.with("pymodbus") { h in
             let (a, b) = try await h.startPtyPair()
             let server = try ChildProcess(
-                ["python3", "\(TestEnvironment.packageRoot)/scripts/pymodbus_sdm630.py", a, "7"], directory: h.directory,
+                [TestEnvironment.python, "\(TestEnvironment.packageRoot)/scripts/pymodbus_sdm630.py", a, "7"], directory: h.directory,
                 name: "pymodbus")
             defer { Task { await server.terminate() } }
             let output = try await server.waitForOutput(containing: "}", timeout: .seconds(20))

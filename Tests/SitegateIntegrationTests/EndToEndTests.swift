@@ -105,7 +105,7 @@ import Testing
 func validateWithSchema(_ recordedPath: String) async throws {
     let dir = try TestEnvironment.makeTemporaryDirectory("schema")
     let validator = try ChildProcess(
-        ["python3", "\(TestEnvironment.packageRoot)/scripts/validate_senml.py", recordedPath], directory: dir,
+        [TestEnvironment.python, "\(TestEnvironment.packageRoot)/scripts/validate_senml.py", recordedPath], directory: dir,
         name: "validate")
     let status = await validator.wait(timeout: .seconds(60))
     #expect(
