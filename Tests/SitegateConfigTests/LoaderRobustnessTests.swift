@@ -56,10 +56,17 @@ import Testing
     @Test func mutatedMapsNeverCrash() throws {
         let base = try readFile("\(TestEnvironment.shippedMaps)/carlogavazzi-em340.yaml")
         var rng = SplitMix(seed: 42)
+        var loaded = 0
         for _ in 0..<Self.iterations {
             let text = Self.mutate(base, rng: &rng)
-            _ = try? DeviceMapLoader.parse(text, file: "m.yaml")
+            switch Result(catching: { () throws(ConfigurationError) in try DeviceMapLoader.parse(text, file: "m.yaml") }) {
+            case .success: loaded += 1
+            case .failure(let error):
+                #expect(!error.diagnostics.isEmpty)
+                #expect(error.diagnostics.allSatisfy { $0.location.line >= 1 && $0.location.column >= 1 })
+            }
         }
+        #expect(loaded < Self.iterations, "mutations must produce errors too")
     }
 
     @Test func deepNestingIsRefusedNotOverflowed() {
