@@ -21,6 +21,7 @@ import Glibc
     }
 
     /// A started client and the events it reports; stopped after `body`, also when it throws.
+    @discardableResult
     static func with<T>(_ options: MQTTClient.Options, _ body: (MQTTClient, EventLog) async throws -> T) async throws -> T {
         let client = try MQTTClient(options: options)
         let log = EventLog(client.events)

@@ -6,7 +6,7 @@ import Testing
 /// DeviceReader against an in-memory device: the planned reads, the split of a refused merged read and what it
 /// learns, and how failures are reported. No bus, no thread, no clock of the machine's: each runs in microseconds.
 @Suite struct DeviceReaderTests {
-    // Registers 0..<16 read as one merged request (the gap 6..<10 is read through: maxHole 16).
+    // Registers 0..<15 read as one merged request (the gap 6..<10 is read through: maxHole 16).
     static let points = [
         PointDefinition(id: "voltage", address: 0, function: .holding, type: .f32, unit: "V", kind: .gauge),
         PointDefinition(id: "current", address: 2, function: .holding, type: .f32, unit: "A", kind: .gauge),
@@ -49,7 +49,7 @@ import Testing
         return result
     }
 
-    static func expectValues(_ outcome: ReadOutcome, of ids: [String], sourceLocation: SourceLocation = #_sourceLocation) {
+    static func expectValues(_ outcome: ReadOutcome, of ids: [String], sourceLocation: Testing.SourceLocation = #_sourceLocation) {
         let got = numbers(outcome)
         #expect(Set(got.keys) == Set(ids), sourceLocation: sourceLocation)
         for id in ids {
@@ -64,7 +64,7 @@ import Testing
         let outcome = DeviceReader.read(plan, on: device)
         #expect(outcome.errors.isEmpty)
         #expect(outcome.transactions == 1)
-        #expect(device.requests.map(\.addresses) == [0..<16])
+        #expect(device.requests.map(\.addresses) == [0..<15])
         #expect(outcome.learnedHoles.isEmpty && outcome.unsupportedPoints.isEmpty)
         Self.expectValues(outcome, of: Self.points.map(\.id))
         #expect(outcome.poll?.takenAt == UnixTime(seconds: 1_800_000_000))
@@ -74,8 +74,8 @@ import Testing
     @Test func refusedMergedReadIsSplitAndTheHoleLearnt() throws {
         let device = Self.device(servesGap: false)
         let outcome = DeviceReader.read(Self.plan(), on: device)
-        // The merged read is refused; its halves (0..<6 and 10..<16) are answered.
-        #expect(device.requests.map(\.addresses) == [0..<16, 0..<6, 10..<16])
+        // The merged read is refused; its halves (0..<6 and 10..<15) are answered.
+        #expect(device.requests.map(\.addresses) == [0..<15, 0..<6, 10..<15])
         #expect(outcome.transactions == device.requests.count)
         #expect(outcome.errors.isEmpty, "a hole between points is no error: \(outcome.errors)")
         #expect(outcome.unsupportedPoints.isEmpty)
@@ -89,7 +89,7 @@ import Testing
         let replanned = Self.plan(holes: outcome.learnedHoles)
         let before = device.requests.count
         let again = DeviceReader.read(replanned, on: device)
-        #expect(device.requests.dropFirst(before).map(\.addresses) == [0..<6, 10..<16])
+        #expect(device.requests.dropFirst(before).map(\.addresses) == [0..<6, 10..<15])
         #expect(again.errors.isEmpty && again.learnedHoles.isEmpty)
         Self.expectValues(again, of: Self.points.map(\.id))
     }
