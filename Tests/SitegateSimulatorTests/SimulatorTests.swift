@@ -5,9 +5,13 @@ import SitegateSimulator
 import SitegateTestSupport
 import Testing
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// The simulator as a client sees it through SitegateModbus's libmodbus connection: the registers of its maps as
 /// RegisterEncoder writes them, and each fault option as `SimulatorFaults` documents it. Reads a few registers
-/// each; the timeouts are short, so the suite runs in about a second.
+/// each; the timeouts are short, so the suite runs in a second or two.
 @Suite(.timeLimit(.minutes(1))) struct SimulatorTests {
     static let map = DeviceMap(
         id: "sim-test", manufacturer: "Test", models: ["S1"], medium: .electricity, version: 1, sources: [],
@@ -149,6 +153,44 @@ import Testing
             let answer8 = try await Self.read(bus, unit: 1, .input, 0, 2)
             #expect(answer8 == .failure(.timeout))
         }
+    }
+
+    /// Over a serial line (a socat pty pair): the simulator answers its own unit ids and, as a meter on RS-485
+    /// does, stays silent for the others, and the line still works after the silence.
+    @Test func rtuAnswersItsUnitsAndIgnoresOthers() async throws {
+        let directory = try TestEnvironment.makeTemporaryDirectory("simulator-rtu")
+        let (a, b) = ("\(directory)/ttyA", "\(directory)/ttyB")
+        let socat = try ChildProcess(
+            ["socat", "pty,raw,echo=0,link=\(a)", "pty,raw,echo=0,link=\(b)"], directory: directory, name: "socat")
+        do {
+            let deadline = ContinuousClock.now + .seconds(10)
+            while access(a, F_OK) != 0 || access(b, F_OK) != 0 {
+                guard ContinuousClock.now < deadline else { throw TestSupportError("socat made no ptys: \(socat.standardError)") }
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            let simulator = try ModbusSimulator(
+                endpoint: .rtu(device: a, baud: 38400, parity: .even, dataBits: 8, stopBits: 1),
+                devices: [.init(unit: 3, map: Self.map)], frozen: true, logger: Logger(label: "simulator-test"))
+            defer { simulator.stop() }
+            let bus = ModbusBus(
+                config: BusConfig(
+                    id: "line", transport: .rtu(device: b, baud: 38400, parity: .even, dataBits: 8, stopBits: 1),
+                    responseTimeout: .milliseconds(300), byteTimeout: .milliseconds(100)))
+            defer { bus.shutdown() }
+            let point = try #require(Self.map.point("energy_import"))
+            let expected = RegisterEncoder.encode(SimulatedValues.value(for: point, unit: 3, elapsed: 0), as: point)
+            let first = try await Self.read(bus, unit: 3, .input, point.address, 2)
+            #expect(first == .success(expected))
+            let other = try await Self.read(bus, unit: 4, .input, point.address, 2)
+            #expect(other == .failure(.timeout))
+            let again = try await Self.read(bus, unit: 3, .input, point.address, 2)
+            #expect(again == .success(expected))
+            #expect(simulator.requestsServed == 2)
+        } catch {
+            await socat.terminate()
+            throw error
+        }
+        await socat.terminate()
     }
 
     struct RuleCase: Sendable, CustomTestStringConvertible {
