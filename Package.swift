@@ -152,7 +152,7 @@ let package = Package(
         // MQTTClient against a private mosquitto.
         .testTarget(
             name: "SitegateMQTTTests",
-            dependencies: ["SitegateMQTT", "SitegateCore", "SitegateTestSupport"],
+            dependencies: ["SitegateMQTT", "SitegateCore", "SitegateThreads", "SitegateTestSupport"],
             swiftSettings: strictSettings
         ),
         // The simulator's registers and faults, read through SitegateModbus's libmodbus connection.

@@ -1,7 +1,7 @@
 import SitegateCore
 import SitegateMQTT
 import SitegateTestSupport
-import Synchronization
+import SitegateThreads
 import Testing
 
 #if canImport(Glibc)
@@ -152,8 +152,9 @@ import Glibc
 
 /// The events a client reported, collected by a task of their own.
 final class EventLog: Sendable {
-    private let seen = Mutex<[MQTTEvent]>([])
-    private let finished = Mutex(false)
+    // LockedValue, not Synchronization.Mutex: ThreadSanitizer has reported false races on Mutex on Linux.
+    private let seen = LockedValue<[MQTTEvent]>([])
+    private let finished = LockedValue(false)
 
     init(_ stream: AsyncStream<MQTTEvent>) {
         Task { [self] in
