@@ -28,14 +28,13 @@ public enum BrokerCheck {
 
     static func run(config: SiteConfig, node: Int, timeout: Duration) async -> Report {
         var report = Report()
-        let agent = Agent(config: config, version: "", logger: .init(label: "mqtt-test"))
         var options: MQTTClient.Options
-        do { options = try agent.clientOptions() } catch {
+        do { options = try MQTTClient.Options(config, logger: Logger(label: "mqtt-test")) } catch {
             report.lines.append("FAILED: \(error)")
             return report
         }
         // Never the agent's own client id: the broker would disconnect the running agent.
-        options.clientID = agent.clientID + "-test-\(getpid())"
+        options.clientID = config.mqttClientID + "-test-\(getpid())"
         options.reconnectDelay = (.seconds(1), .seconds(2))
         options.nodes = [config.mqtt.nodes[node]]
         let brokers = BrokerEndpoints(config.mqtt)

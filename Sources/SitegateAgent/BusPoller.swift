@@ -18,19 +18,7 @@ import Glibc
 /// bus time of the others.
 public final class BusPoller: Service {
     /// One point group of one device, with what is needed to plan it again when the device refuses registers.
-    public struct Assignment: Sendable, Hashable {
-        public var device: DeviceConfig
-        public var map: DeviceMap
-        public var pointIDs: [String]
-        public var schedule: WallClockSchedule
-
-        public init(device: DeviceConfig, map: DeviceMap, pointIDs: [String], schedule: WallClockSchedule) {
-            self.device = device
-            self.map = map
-            self.pointIDs = pointIDs
-            self.schedule = schedule
-        }
-    }
+    public typealias Assignment = PollAssignment
 
     struct Task: Sendable {
         var assignment: Assignment
@@ -72,7 +60,7 @@ public final class BusPoller: Service {
         health.startBus(bus.config.id, at: now)
         initialTasks = assignments.map {
             Task(
-                assignment: $0, plan: DevicePlan(device: $0.device, map: $0.map, pointIDs: $0.pointIDs),
+                assignment: $0, plan: $0.plan,
                 next: $0.schedule.nextTick(after: now))
         }
     }

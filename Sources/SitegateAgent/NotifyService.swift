@@ -9,17 +9,19 @@ import SitegateThreads
 /// does not wait for it), WATCHDOG=1 only while every poller and the publisher make progress, STATUS= with a
 /// one-line summary (`StatusLine`) at each ping and when what it shows changes, STOPPING=1 on shutdown. Inert outside systemd.
 final class NotifyService: Service {
-    let agent: Agent
+    let store: ConfigStore
+    let health: HealthBoard
     let outbox: Outbox
     let notifier: SystemdNotifier
     let watchdog: LockedValue<ProgressWatchdog<ContinuousClock.Instant>>
     let logger: Logger
 
     init(
-        agent: Agent, outbox: Outbox, notifier: SystemdNotifier,
+        store: ConfigStore, health: HealthBoard, outbox: Outbox, notifier: SystemdNotifier,
         watchdog: LockedValue<ProgressWatchdog<ContinuousClock.Instant>>, logger: Logger
     ) {
-        self.agent = agent
+        self.store = store
+        self.health = health
         self.outbox = outbox
         self.notifier = notifier
         self.watchdog = watchdog
@@ -27,7 +29,11 @@ final class NotifyService: Service {
     }
 
     func run() async throws {
-        let config = agent.config
+        let config = store.config
+        // Services start after the group traps SIGTERM and SIGINT: a stop from now on is a clean one.
+        logger.info(
+            "sitegate running",
+            metadata: ["site.id": "\(config.site.id)", "devices": "\(config.devices.count)", "buses": "\(config.buses.count)"])
         _ = try? notifier.ready(status: "polling \(config.devices.count) devices on \(config.buses.count) buses")
         let every = notifier.watchdogPingInterval ?? .seconds(10)
         // STATUS= goes out with every watchdog ping, and within a tick of a change of what it shows: at most one
@@ -43,7 +49,7 @@ final class NotifyService: Service {
                 if pingDue {
                     lastPing = .now
                     if stalls.isEmpty {
-                        if (try? self.notifier.watchdog()) == true { self.agent.health.counters.watchdogPinged() }
+                        if (try? self.notifier.watchdog()) == true { self.health.counters.watchdogPinged() }
                         if withholding { self.logger.notice("progress again; watchdog pings resumed") }
                         withholding = false
                     } else if !withholding {
@@ -69,14 +75,14 @@ final class NotifyService: Service {
 
     /// "12/12 devices answering, backlog 0, broker connected to mqtt://broker:1883".
     private func line(stalls: [ProgressWatchdog<ContinuousClock.Instant>.Stall], exactDepth: Bool) async -> StatusLine {
-        let (devices, buffer, broker) = agent.health.snapshot()
+        let (devices, buffer, broker) = health.snapshot()
         let depth: Int64 =
             exactDepth
             ? (try? await outbox.stats()).map { Int64($0.depth) } ?? -1
             : (try? await outbox.seqSpan()) ?? -1
-        let overloaded = agent.health.busFigures(at: SystemWallClock().now()).filter(\.value.overloaded)
+        let overloaded = health.busFigures(at: SystemWallClock().now()).filter(\.value.overloaded)
         return StatusLine(
-            devicesOK: devices.values.filter { $0.state == .ok }.count, devicesTotal: agent.config.devices.count,
+            devicesOK: devices.values.filter { $0.state == .ok }.count, devicesTotal: store.config.devices.count,
             backlog: depth, broker: broker.statusText, drops: buffer.drops.count, stalled: stalls.map(\.component),
             overloadedBuses: overloaded.keys.sorted().map { ($0, overloaded[$0]!.advice ?? "") })
     }

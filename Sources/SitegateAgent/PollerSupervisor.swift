@@ -16,7 +16,8 @@ final class PollerSupervisor: Service {
         var task: Task<Void, Never>
     }
 
-    let agent: Agent
+    let store: ConfigStore
+    let health: HealthBoard
     let outbox: Outbox
     let publisher: Publisher
     let watchdog: LockedValue<ProgressWatchdog<ContinuousClock.Instant>>
@@ -24,10 +25,11 @@ final class PollerSupervisor: Service {
     private let running = LockedValue<[String: Running]>([:])
 
     init(
-        agent: Agent, outbox: Outbox, publisher: Publisher,
+        store: ConfigStore, health: HealthBoard, outbox: Outbox, publisher: Publisher,
         watchdog: LockedValue<ProgressWatchdog<ContinuousClock.Instant>>, logger: Logger
     ) {
-        self.agent = agent
+        self.store = store
+        self.health = health
         self.outbox = outbox
         self.publisher = publisher
         self.watchdog = watchdog
@@ -40,7 +42,7 @@ final class PollerSupervisor: Service {
     }
 
     func run() async throws {
-        _ = await apply(agent.config)
+        _ = await apply(store.config)
         try? await gracefulShutdown()
         await stopAll()
     }
@@ -50,7 +52,7 @@ final class PollerSupervisor: Service {
     func apply(_ config: SiteConfig) async -> (started: [String], stopped: [String], restarted: [String]) {
         var wanted: [String: (BusConfig, [BusPoller.Assignment])] = [:]
         for bus in config.buses {
-            let assignments = agent.assignments(for: bus, in: config)
+            let assignments = config.assignments(on: bus)
             if !assignments.isEmpty { wanted[bus.id] = (bus, assignments) }
         }
         let current = running.withLock { $0 }
@@ -70,11 +72,9 @@ final class PollerSupervisor: Service {
     private func start(_ config: BusConfig, _ assignments: [BusPoller.Assignment]) {
         let bus = ModbusBus(config: config)
         let poller = BusPoller(
-            bus: bus, assignments: assignments, outbox: outbox, publisher: publisher, health: agent.health,
+            bus: bus, assignments: assignments, outbox: outbox, publisher: publisher, health: health,
             watchdog: watchdog, clock: SystemWallClock(), logger: logger)
-        let transactions = assignments.reduce(0) {
-            $0 + DevicePlan(device: $1.device, map: $1.map, pointIDs: $1.pointIDs).requests.count
-        }
+        let transactions = assignments.reduce(0) { $0 + $1.plan.requests.count }
         let longest = assignments.map(\.schedule.interval).max() ?? .seconds(1)
         watchdog.withLock {
             $0.register(
@@ -94,7 +94,7 @@ final class PollerSupervisor: Service {
         running.withLock { _ = $0.removeValue(forKey: id) }
         watchdog.withLock { $0.unregister("bus:\(id)") }
         await old.task.value
-        agent.health.forgetBus(id)
+        health.forgetBus(id)
     }
 
     private func stopAll() async {

@@ -10,14 +10,22 @@ import UnixSignals
 /// changed are restarted) without touching the buffer or the broker session. Changes to site, mqtt, buffer,
 /// control_socket, log and metrics need a restart; they are named in the log and not applied.
 final class ReloadService: Service {
-    let agent: Agent
+    let store: ConfigStore
+    /// What the status message says besides the config.
+    let version: String
+    let started: UnixTime
     let supervisor: PollerSupervisor
     let publisher: Publisher
     let notifier: SystemdNotifier
     let logger: Logger
 
-    init(agent: Agent, supervisor: PollerSupervisor, publisher: Publisher, notifier: SystemdNotifier, logger: Logger) {
-        self.agent = agent
+    init(
+        store: ConfigStore, version: String, started: UnixTime, supervisor: PollerSupervisor, publisher: Publisher,
+        notifier: SystemdNotifier, logger: Logger
+    ) {
+        self.store = store
+        self.version = version
+        self.started = started
         self.supervisor = supervisor
         self.publisher = publisher
         self.notifier = notifier
@@ -34,7 +42,7 @@ final class ReloadService: Service {
     }
 
     private func reload() async {
-        let old = agent.config
+        let old = store.config
         let loaded: SiteConfigLoader.Loaded
         do {
             loaded = try SiteConfigLoader.load(path: old.path)
@@ -59,9 +67,9 @@ final class ReloadService: Service {
         new.controlSocket = old.controlSocket
         new.logLevel = old.logLevel
         new.metricsListener = old.metricsListener
-        agent.replaceConfig(new)
+        store.replace(with: new)
         let changes = await supervisor.apply(new)
-        publisher.reload(Announcements(config: new, version: agent.version, started: agent.startedAt))
+        publisher.reload(Announcements(config: new, version: version, started: started))
         logger.notice(
             "reloaded \(old.path)",
             metadata: [

@@ -33,20 +33,11 @@ public struct BusLoad: Sendable {
 
     public init(bus: BusConfig, config: SiteConfig, model: BusTimingModel = BusTimingModel()) {
         self.bus = bus
-        var entries: [Entry] = []
-        for device in config.devices where device.busID == bus.id {
-            guard let map = config.maps[device.model] else { continue }
-            for group in device.groups {
-                let numeric = group.pointIDs.filter { map.point($0)?.type.isNumeric ?? false }
-                guard !numeric.isEmpty else { continue }
-                let plan = DevicePlan(device: device, map: map, pointIDs: numeric)
-                entries.append(
-                    Entry(
-                        deviceID: device.id, group: group.name, plan: plan, interval: group.interval,
-                        pollTime: model.pollTime(plan, bus: bus), wireTime: BusTimingModel.wireTime(plan, bus: bus)))
-            }
+        entries = config.assignments(on: bus).map { a in
+            Entry(
+                deviceID: a.device.id, group: a.group, plan: a.plan, interval: a.schedule.interval,
+                pollTime: model.pollTime(a.plan, bus: bus), wireTime: BusTimingModel.wireTime(a.plan, bus: bus))
         }
-        self.entries = entries
     }
 
     /// An error only for what cannot work on any network: an RTU line whose wire time alone exceeds the schedules.
