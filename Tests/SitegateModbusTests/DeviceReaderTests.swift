@@ -41,6 +41,17 @@ import Testing
         return device
     }
 
+    /// The device and plan above plus a second read: an input register (temperature 21) after the holding ones.
+    static func twoReads() -> (InMemoryModbusDevice, DevicePlan) {
+        let device = device(servesGap: true)
+        let input = PointDefinition(id: "temperature", address: 100, function: .input, type: .i16, unit: "Cel", kind: .gauge)
+        device.serve(21, as: input)
+        var plan = plan()
+        plan.points.append(input)
+        plan.requests.append(ReadRequest(function: .input, address: 100, count: 1, points: [input]))
+        return (device, plan)
+    }
+
     static func numbers(_ outcome: ReadOutcome) -> [String: Double] {
         var result: [String: Double] = [:]
         for reading in outcome.poll?.readings ?? [] {
@@ -107,13 +118,7 @@ import Testing
     }
 
     @Test func timeoutOnTheFirstReadGivesUpOnTheDeviceForThisPoll() {
-        let device = Self.device(servesGap: true)
-        // Two reads: holding and input.
-        let input = PointDefinition(id: "temperature", address: 100, function: .input, type: .i16, unit: "Cel", kind: .gauge)
-        device.serve(21, as: input)
-        var plan = Self.plan()
-        plan.points.append(input)
-        plan.requests.append(ReadRequest(function: .input, address: 100, count: 1, points: [input]))
+        let (device, plan) = Self.twoReads()
         device.fail(request: 1, with: .timeout)
         let outcome = DeviceReader.read(plan, on: device)
         #expect(outcome.errors == [.timeout])
@@ -131,12 +136,7 @@ import Testing
 
     @Test(arguments: [ModbusError.exception(.serverDeviceBusy), .exception(.illegalDataValue)])
     func otherExceptionsCostTheirRequestOnly(_ error: ModbusError) {
-        let device = Self.device(servesGap: true)
-        let input = PointDefinition(id: "temperature", address: 100, function: .input, type: .i16, unit: "Cel", kind: .gauge)
-        device.serve(21, as: input)
-        var plan = Self.plan()
-        plan.points.append(input)
-        plan.requests.append(ReadRequest(function: .input, address: 100, count: 1, points: [input]))
+        let (device, plan) = Self.twoReads()
         device.fail(request: 1, with: error)
         let outcome = DeviceReader.read(plan, on: device)
         #expect(outcome.errors == [error])
