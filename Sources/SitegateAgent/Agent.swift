@@ -24,11 +24,14 @@ public final class Agent: Sendable {
 
     let version: String
     let startedAt = SystemWallClock().now()
+    /// Faults injected by tests; none in production.
+    let faults: FaultInjection
 
-    public init(config: SiteConfig, version: String, logger: Logger) {
+    public init(config: SiteConfig, version: String, logger: Logger, faults: FaultInjection = .none) {
         store = ConfigStore(config)
         self.version = version
         self.logger = logger
+        self.faults = faults
     }
 
     /// Runs until SIGTERM or SIGINT, then drains in-flight messages and stops.
@@ -55,7 +58,8 @@ public final class Agent: Sendable {
             window: config.mqtt.inflightWindow, health: health, brokers: BrokerEndpoints(config.mqtt),
             announcements: announcements, watchdog: watchdog, logger: logger)
         let supervisor = PollerSupervisor(
-            store: store, health: health, outbox: outbox, publisher: publisher, watchdog: watchdog, logger: logger)
+            store: store, health: health, outbox: outbox, publisher: publisher, watchdog: watchdog, faults: faults,
+            logger: logger)
         // Started in this order, stopped in reverse: the notifier hears of shutdown first, the publisher last.
         var services: [any Service] = [
             publisher, supervisor,

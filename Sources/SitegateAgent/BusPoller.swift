@@ -7,7 +7,7 @@ import SitegateSystemd
 import SitegateThreads
 
 #if canImport(Glibc)
-import Glibc
+import Glibc  // pause(), for the injected hang
 #endif
 
 /// Polls the devices of one bus on their wall-clock schedules and commits every poll cycle to the outbox.
@@ -40,14 +40,17 @@ public final class BusPoller: Service {
     let logger: Logger
     let watchdog: LockedValue<ProgressWatchdog<ContinuousClock.Instant>>
     private let initialTasks: [Task]
-    private let health: HealthBoard
+    /// Tests only: this bus's thread hangs for good (see `FaultInjection`).
+    private let hangs: Bool
+    let health: HealthBoard
 
     init(
         bus: ModbusBus, assignments: [Assignment], outbox: Outbox, publisher: Publisher,
         health: HealthBoard, watchdog: LockedValue<ProgressWatchdog<ContinuousClock.Instant>>, clock: any WallClock,
-        logger: Logger
+        logger: Logger, faults: FaultInjection = .none
     ) {
         self.watchdog = watchdog
+        self.hangs = faults.hangingBus == bus.config.id
         self.bus = bus
         self.outbox = outbox
         self.publisher = publisher
@@ -82,12 +85,6 @@ public final class BusPoller: Service {
         }
     }
 
-    /// A fault for tests of the watchdog: SITEGATE_FAULT_HANG_BUS=<bus id> blocks that bus's thread for good, as a
-    /// driver stuck in a system call would.
-    private var hangsForTesting: Bool {
-        getenv("SITEGATE_FAULT_HANG_BUS").map { String(cString: $0) == bus.config.id } ?? false
-    }
-
     /// Runs every task due now as one poll cycle.
     private func runCycle(
         _ tasks: inout [Task], backoffs: inout [String: Backoff], knowledge: inout [String: DeviceKnowledge]
@@ -96,7 +93,7 @@ public final class BusPoller: Service {
         let due = tasks.indices.filter { tasks[$0].next <= now }
         let active = due.filter { backoffs[tasks[$0].plan.deviceID, default: Backoff()].allows(at: now) }
         let plans = active.map { tasks[$0].plan }
-        let hang = hangsForTesting
+        let hang = hangs
         let started = clock.now()
         var outcomes: [ReadOutcome]
         do {
@@ -139,123 +136,4 @@ public final class BusPoller: Service {
         let id = "bus:\(bus.config.id)"
         watchdog.withLock { $0.progressed(id, now: .now) }
     }
-
-    /// A device refused registers inside merged reads: remember where, and plan its groups around them.
-    private func learn(
-        from outcome: ReadOutcome, device deviceID: String, tasks: inout [Task],
-        knowledge: inout [String: DeviceKnowledge]
-    ) {
-        var k = knowledge[deviceID, default: DeviceKnowledge()]
-        for (function, ranges) in outcome.learnedHoles { k.holes[function, default: []] += ranges }
-        k.unsupported.formUnion(outcome.unsupportedPoints)
-        knowledge[deviceID] = k
-        for i in tasks.indices where tasks[i].plan.deviceID == deviceID {
-            let a = tasks[i].assignment
-            let planner = RequestPlanner(defaults: a.map.defaults, holes: k.holes)
-            tasks[i].plan = DevicePlan(
-                device: a.device, map: a.map, pointIDs: a.pointIDs.filter { !k.unsupported.contains($0) },
-                planner: planner)
-        }
-        let holes = outcome.learnedHoles.flatMap { function, ranges in
-            ranges.map { "\(function.rawValue) \(hexRange($0))" }
-        }
-        logger.warning(
-            "device refuses some registers (illegal data address): reads are planned around them from now on",
-            metadata: [
-                "device.id": "\(deviceID)", "modbus.holes": "\(holes.joined(separator: ", "))",
-                "modbus.unsupported_points": "\(outcome.unsupportedPoints.joined(separator: ", "))",
-            ])
-    }
-
-    /// Counts the outcome, logs a change of the device's state, and advances its backoff.
-    private func record(_ outcome: ReadOutcome, for task: Task, at time: UnixTime, due: UnixTime, backoff: inout Backoff) {
-        let plan = task.plan
-        let meta: Logger.Metadata = ["device.id": "\(plan.deviceID)", "modbus.unit": "\(plan.unit)"]
-        if outcome.poll != nil {
-            if backoff.isBackingOff { logger.info("device answers again; backoff ended", metadata: meta) }
-            backoff.recordSuccess()
-        } else if let delay = backoff.recordFailure(at: due, interval: task.schedule.interval), delay == task.schedule.interval {
-            // Counted from the tick the poll was due at, so a backoff of one interval skips no tick.
-            logger.warning(
-                "device keeps failing: polling it less often (up to every \(DurationNotation.format(backoff.cap)))",
-                metadata: meta)
-        }
-        let backingOff = backoff.isBackingOff
-        health.update(plan.deviceID) { h in
-            h.backingOff = backingOff
-            if outcome.poll != nil { h.lastResponseTime = outcome.duration }
-            guard let changed = h.record(outcome, at: time) else { return }
-            switch changed {
-            case .ok:
-                logger.info("device answers", metadata: meta)
-            case .failing where outcome.poll != nil:
-                logger.warning(
-                    "device answers, but some reads fail: \(outcome.errors.first.map { "\($0)" } ?? "")", metadata: meta)
-            case .failing:
-                logger.warning(
-                    "device not answering: \(outcome.errors.first.map { "\($0)" } ?? "no data")", metadata: meta)
-            case .unknown:
-                break
-            }
-        }
-    }
-
-    /// Commits a cycle's polls; reports bound drops, a paused buffer and commit failures once per change of state.
-    private func commit(_ polls: [Poll]) async {
-        do {
-            let result = try await outbox.append(polls)
-            if !result.seqs.isEmpty {
-                publisher.notifyNewData()
-                // New data means an acknowledgement is owed: a publisher that stops working is caught too.
-                if health.brokerConnected { watchdog.withLock { $0.setIdle("publisher", false, now: .now) } }
-                if health.firstTime("commit") {
-                    logger.info("first poll committed", metadata: ["startup.ms": "\(ProcessUptime.milliseconds() ?? -1)"])
-                }
-            }
-            let (startedDropping, pausedChanged) = health.updateBuffer { b -> (Bool, Bool) in
-                let firstDrops = b.drops.count == 0 && result.drop.count > 0
-                b.drops.merge(result.drop)
-                if result.paused { b.notCommitted += polls.count }
-                let changed = b.paused != result.paused
-                b.paused = result.paused
-                b.lastError = nil
-                return (firstDrops, changed)
-            }
-            if startedDropping {
-                logger.warning(
-                    "buffer full: dropping the oldest unsent polls (counted in health data)",
-                    metadata: [
-                        "buffer.dropped": "\(result.drop.count)",
-                        "buffer.dropped_from": "\(result.drop.oldest.map { "\($0)" } ?? "-")",
-                        "buffer.dropped_to": "\(result.drop.newest.map { "\($0)" } ?? "-")",
-                    ])
-            }
-            if pausedChanged {
-                if result.paused {
-                    logger.warning("buffer full and when_full is pause: new readings are not stored until the backlog drains")
-                } else {
-                    logger.notice("buffer has room again: storing readings")
-                }
-            }
-        } catch {
-            let first = health.updateBuffer { b -> Bool in
-                b.notCommitted += polls.count
-                defer { b.lastError = "\(error)" }
-                return b.lastError == nil
-            }
-            if first {
-                logger.error(
-                    "cannot commit polls to the buffer; they are lost and counted until it works again",
-                    metadata: ["buffer.polls": "\(polls.count)", "error": "\(error)"])
-            }
-        }
-    }
-}
-
-func hexRange(_ r: Range<Int>) -> String {
-    func hex(_ n: Int) -> String {
-        let d = String(n, radix: 16, uppercase: true)
-        return "0x" + String(repeating: "0", count: max(0, 4 - d.count)) + d
-    }
-    return r.count == 1 ? hex(r.lowerBound) : "\(hex(r.lowerBound))-\(hex(r.upperBound - 1))"
 }

@@ -21,13 +21,16 @@ final class PollerSupervisor: Service {
     let outbox: Outbox
     let publisher: Publisher
     let watchdog: LockedValue<ProgressWatchdog<ContinuousClock.Instant>>
+    /// Faults injected by tests, handed to each poller.
+    let faults: FaultInjection
     let logger: Logger
     private let running = LockedValue<[String: Running]>([:])
 
     init(
         store: ConfigStore, health: HealthBoard, outbox: Outbox, publisher: Publisher,
-        watchdog: LockedValue<ProgressWatchdog<ContinuousClock.Instant>>, logger: Logger
+        watchdog: LockedValue<ProgressWatchdog<ContinuousClock.Instant>>, faults: FaultInjection = .none, logger: Logger
     ) {
+        self.faults = faults
         self.store = store
         self.health = health
         self.outbox = outbox
@@ -73,7 +76,7 @@ final class PollerSupervisor: Service {
         let bus = ModbusBus(config: config)
         let poller = BusPoller(
             bus: bus, assignments: assignments, outbox: outbox, publisher: publisher, health: health,
-            watchdog: watchdog, clock: SystemWallClock(), logger: logger)
+            watchdog: watchdog, clock: SystemWallClock(), logger: logger, faults: faults)
         let transactions = assignments.reduce(0) { $0 + $1.plan.requests.count }
         let longest = assignments.map(\.schedule.interval).max() ?? .seconds(1)
         watchdog.withLock {

@@ -16,7 +16,7 @@ public enum ReadReport {
                 fields.append("\"range\":[\(JSONText.number(range.lowerBound)),\(JSONText.number(range.upperBound))]")
             }
             if let raw = outcome.raw[p.id] {
-                fields.append("\"raw\":\(JSONText.quoted(raw.map(hex4).joined(separator: " ")))")
+                fields.append("\"raw\":\(JSONText.quoted(raw.map { Hex.word($0) }.joined(separator: " ")))")
             }
             switch values[p.id]?.value {
             case .number(let v)?:
@@ -39,9 +39,4 @@ public enum ReadReport {
             + "\"taken_at\":" + (outcome.poll.map { JSONText.quoted("\($0.takenAt)") } ?? "null") + ","
             + "\"errors\":[\(errors.joined(separator: ","))],\"points\":[\(points.joined(separator: ","))]}"
     }
-}
-
-func hex4(_ w: UInt16) -> String {
-    let s = String(w, radix: 16, uppercase: true)
-    return String(repeating: "0", count: 4 - s.count) + s
 }

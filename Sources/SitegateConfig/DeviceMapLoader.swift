@@ -11,29 +11,16 @@ public enum DeviceMapLoader {
 
     /// Loads the map at `path`. Warnings are returned alongside; errors throw with every diagnostic.
     public static func load(path: String) throws(ConfigurationError) -> (map: DeviceMap, warnings: [Diagnostic]) {
-        let text: String
-        do { text = try TextFile.read(path) } catch {
-            throw ConfigurationError(diagnostics: [
-                Diagnostic(.error, error.reason, at: SourceLocation(file: path, line: 1, column: 1))
-            ])
-        }
-        return try parse(text, file: path)
+        try parse(YAMLDocument.text(of: path), file: path)
     }
 
     public static func parse(_ text: String, file: String) throws(ConfigurationError) -> (
         map: DeviceMap, warnings: [Diagnostic]
     ) {
-        guard let root = try YAMLParser.parse(text, file: file) else {
-            throw ConfigurationError(diagnostics: [
-                Diagnostic(.error, "the device map is empty", at: SourceLocation(file: file, line: 1, column: 1))
-            ])
+        let (map, warnings) = try YAMLDocument.read(text, file: file, what: "the device map") { root, sink in
+            read(root, file: file, sink: sink)
         }
-        let sink = DiagnosticSink()
-        let map = read(root, file: file, sink: sink)
-        if sink.hasErrors || map == nil {
-            throw ConfigurationError(diagnostics: sink.sorted)
-        }
-        return (map!, sink.sorted)
+        return (map, warnings)
     }
 
     static func read(_ root: YAMLNode, file: String, sink: DiagnosticSink) -> DeviceMap? {
@@ -150,11 +137,11 @@ public enum DeviceMapLoader {
         if let vendorRegister, let address, let node = m.value("vendor_register") {
             let expected = defaults.vendorNumbering.wireAddress(forVendorNumber: vendorRegister, function: function)
             if expected != address {
-                let shown = expected.map { "wire address \(hex($0))" } ?? "no wire address"
+                let shown = expected.map { "wire address \(Hex.address($0))" } ?? "no wire address"
                 sink.error(
                     "vendor_register \(vendorRegister) gives \(shown) with vendor_numbering "
                         + "\(defaults.vendorNumbering.rawValue) and function \(function.rawValue), "
-                        + "but address is \(hex(address))", at: node)
+                        + "but address is \(Hex.address(address))", at: node)
             }
         }
         guard let id, let address, let type, let kind, let description, let length else { return nil }
@@ -214,7 +201,7 @@ public enum DeviceMapLoader {
             let sorted = points.filter { $0.function == function }.sorted { $0.address < $1.address }
             for (a, b) in zip(sorted, sorted.dropFirst()) where b.address < a.endAddress {
                 sink.error(
-                    "point '\(b.id)' at \(hex(b.address)) overlaps '\(a.id)' (\(hex(a.address))...\(hex(a.endAddress - 1)))",
+                    "point '\(b.id)' at \(Hex.address(b.address)) overlaps '\(a.id)' (\(Hex.address(a.address))...\(Hex.address(a.endAddress - 1)))",
                     at: nodes[b.id]!)
             }
         }
@@ -229,7 +216,7 @@ public enum DeviceMapLoader {
                     at: node)
             }
             if defaults.evenPairs, p.length > 1, p.address % 2 != 0 {
-                sink.error("point '\(p.id)' starts at odd address \(hex(p.address)) but the map demands even pairs", at: node)
+                sink.error("point '\(p.id)' starts at odd address \(Hex.address(p.address)) but the map demands even pairs", at: node)
             }
         }
     }
@@ -243,9 +230,4 @@ public enum DeviceMapLoader {
         guard ab.count == 2, (2...3).contains(cde.count) else { return false }
         return (ab + cde).allSatisfy { !$0.isEmpty && $0.count <= 3 && $0.allSatisfy { $0.isASCII && ($0.isNumber || $0.isLetter) } }
     }
-}
-
-func hex(_ n: Int) -> String {
-    let digits = String(n, radix: 16, uppercase: true)
-    return "0x" + String(repeating: "0", count: max(0, 4 - digits.count)) + digits
 }

@@ -15,12 +15,7 @@ public struct MapFixture: Sendable {
     public var cases: [Case]
 
     public static func load(path: String) throws(ConfigurationError) -> MapFixture {
-        let text: String
-        do { text = try TextFile.read(path) } catch {
-            throw ConfigurationError(diagnostics: [
-                Diagnostic(.error, error.reason, at: SourceLocation(file: path, line: 1, column: 1))
-            ])
-        }
+        let text = try YAMLDocument.text(of: path)
         guard let root = try YAMLParser.parse(text, file: path) else {
             throw ConfigurationError(diagnostics: [
                 Diagnostic(.error, "empty fixture", at: SourceLocation(file: path, line: 1, column: 1))

@@ -65,12 +65,8 @@ public enum VendorNumbering: String, Sendable, Hashable, CaseIterable {
         switch self {
         case .wire: return n
         case .oneBased: return n - 1
-        case .modicon:
-            let base = function == .input ? 30001 : function == .holding ? 40001 : function == .discrete ? 10001 : 1
-            return (base...(base + 9998)).contains(n) ? n - base : nil
-        case .modicon6:
-            let base = function == .input ? 300001 : function == .holding ? 400001 : function == .discrete ? 100001 : 1
-            return (base...(base + 65535)).contains(n) ? n - base : nil
+        case .modicon: return Modicon.wireAddress(n, function: function, digits: 5)
+        case .modicon6: return Modicon.wireAddress(n, function: function, digits: 6)
         }
     }
 }

@@ -12,7 +12,6 @@ public enum FNV1a {
 
     /// `fnv1a64:` and 16 hex digits.
     public static func fingerprint(_ text: String) -> String {
-        let hex = String(hash(text.utf8), radix: 16)
-        return "fnv1a64:" + String(repeating: "0", count: 16 - hex.count) + hex
+        "fnv1a64:" + Hex.padded(hash(text.utf8), digits: 16, uppercase: false)
     }
 }

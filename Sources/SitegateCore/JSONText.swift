@@ -12,8 +12,7 @@ public enum JSONText {
             case "\r": out += "\\r"
             case "\t": out += "\\t"
             case _ where scalar.value < 0x20:
-                let hex = String(scalar.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+                out += "\\u" + Hex.padded(scalar.value, digits: 4, uppercase: false)
             default: out.unicodeScalars.append(scalar)
             }
         }

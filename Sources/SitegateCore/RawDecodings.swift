@@ -33,11 +33,10 @@ public enum RawDecodings {
             for order in WordOrder.allCases {
                 let bits = RegisterDecoder.assemble(slice, order: order)
                 let float = words == 2 ? Double(Float(bitPattern: UInt32(truncatingIfNeeded: bits))) : Double(bitPattern: bits)
-                let hexDigits = String(bits, radix: 16, uppercase: true)
                 rows.append(
                     Wide(
                         offset: offset, order: order,
-                        hex: String(repeating: "0", count: words * 4 - hexDigits.count) + hexDigits,
+                        hex: Hex.padded(bits, digits: words * 4),
                         unsigned: words == 2 ? UInt64(UInt32(truncatingIfNeeded: bits)) : bits,
                         signed: words == 2 ? Int64(Int32(bitPattern: UInt32(truncatingIfNeeded: bits))) : Int64(bitPattern: bits),
                         float: float, plausible: isPlausibleMeterFloat(float)))

@@ -88,7 +88,7 @@ public enum DeviceReader {
                 switch RegisterDecoder.decode(words, as: point, scaleFactor: sf) {
                 case .number(let v): value = .number(v)
                 case .text(let s): value = .text(s)
-                case .invalid: value = .invalid(raw: words.map(hex4).joined())
+                case .invalid: value = .invalid(raw: words.map { Hex.word($0, uppercase: false) }.joined())
                 }
                 readings.append(Reading(pointID: point.id, unit: point.unit, value: value, offset: sentAt - takenAt))
             }
@@ -161,11 +161,6 @@ private final class Splitter<Source: RegisterSource> {
         }
         return ReadRequest(function: points[0].function, address: start, count: end - start, points: points)
     }
-}
-
-func hex4(_ w: UInt16) -> String {
-    let s = String(w, radix: 16)
-    return String(repeating: "0", count: 4 - s.count) + s
 }
 
 extension RegisterSource {

@@ -91,7 +91,7 @@ struct MapsCommand: ParsableCommand {
                 ]]
                 for p in map.points {
                     rows.append([
-                        p.id, hexAddress(p.address), p.vendorRegister.map(String.init) ?? "", p.function.rawValue,
+                        p.id, Hex.address(p.address), p.vendorRegister.map(String.init) ?? "", p.function.rawValue,
                         p.type.rawValue + (p.type == .string ? "[\(p.length)]" : ""), p.length > 1 ? p.wordOrder.rawValue : "",
                         p.scale == 1 ? "" : "\(p.scale)", p.unit ?? "",
                         p.plausibleRange.map { "\(Self.number($0.lowerBound))...\(Self.number($0.upperBound))" } ?? "",
@@ -169,11 +169,6 @@ struct MapsCommand: ParsableCommand {
             return errors
         }
     }
-}
-
-func hexAddress(_ n: Int) -> String {
-    let digits = String(n, radix: 16, uppercase: true)
-    return "0x" + String(repeating: "0", count: max(0, 4 - digits.count)) + digits
 }
 
 extension String {

@@ -29,7 +29,7 @@ struct PlanCommand: ParsableCommand {
             print(line)
             var rows: [[String]] = [["DEVICE", "GROUP", "UNIT", "POINTS", "READS", "TRANSACTIONS", "BUS TIME", "INTERVAL"]]
             for e in load.entries {
-                let reads = e.plan.requests.map { "\($0.function.rawValue) \(hexAddress($0.address))+\($0.count)" }
+                let reads = e.plan.requests.map { "\($0.function.rawValue) \(Hex.address($0.address))+\($0.count)" }
                 rows.append([
                     e.deviceID, e.group, String(e.plan.unit), String(e.plan.points.count), reads.joined(separator: ", "),
                     String(e.plan.requests.count), "\(Int((e.pollTime * 1000).rounded())) ms",

@@ -75,14 +75,14 @@ enum RawReport {
                 + (registers.count == 1 ? "value" : "values")
         ]
         if f == .coil || f == .discrete {
-            lines.append(registers.enumerated().map { "\(hexAddress(address.wire + $0.offset)): \($0.element)" }.joined(separator: "\n"))
+            lines.append(registers.enumerated().map { "\(Hex.address(address.wire + $0.offset)): \($0.element)" }.joined(separator: "\n"))
             return lines.joined(separator: "\n")
         }
         var rows = [["ADDRESS", "REGISTER", "HEX", "U16", "I16"]]
         for (i, w) in registers.enumerated() {
             let a = address.wire + i
             rows.append([
-                hexAddress(a), RegisterAddress.modiconNumber(a, f), hex4(w), String(w), String(Int16(bitPattern: w)),
+                Hex.address(a), Modicon.number(a, f), Hex.word(w), String(w), String(Int16(bitPattern: w)),
             ])
         }
         lines.append(Table.render(rows))
@@ -100,7 +100,7 @@ enum RawReport {
                 let markUnsigned = d.plausibleInteger && d.signed >= 0
                 let markSigned = d.plausibleInteger && d.signed < 0
                 rows.append([
-                    hexAddress(address.wire + d.offset), d.order.rawValue, d.hex,
+                    Hex.address(address.wire + d.offset), d.order.rawValue, d.hex,
                     String(d.unsigned) + (markUnsigned ? " *" : ""), String(d.signed) + (markSigned ? " *" : ""),
                     formatFloat(d.float) + (d.plausible ? " *" : ""),
                 ])
@@ -129,9 +129,4 @@ enum RawReport {
         let f = Float(v)
         return Double(f) == v ? f.description : v.description
     }
-}
-
-func hex4(_ w: UInt16) -> String {
-    let s = String(w, radix: 16, uppercase: true)
-    return String(repeating: "0", count: 4 - s.count) + s
 }

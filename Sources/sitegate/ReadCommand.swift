@@ -57,7 +57,7 @@ struct ReadCommand: AsyncParsableCommand {
             let value = p["value"]?.number.map(RawReport.formatFloat) ?? p["text"]?.string ?? ""
             let outOfRange = p["out_of_range"]?.bool == true
             rows.append([
-                p["id"]?.string ?? "?", hexAddress(p["address"]?.int ?? 0), p["raw"]?.string ?? "", value,
+                p["id"]?.string ?? "?", Hex.address(p["address"]?.int ?? 0), p["raw"]?.string ?? "", value,
                 p["unit"]?.string ?? "", (p["status"]?.string ?? "") + (outOfRange ? ", out of range" : ""),
             ])
             if outOfRange, let range = p["range"]?.array?.compactMap(\.number), range.count == 2 {

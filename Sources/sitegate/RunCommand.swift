@@ -24,6 +24,12 @@ struct RunCommand: AsyncParsableCommand {
     func run() async throws {
         let config = try loadConfig(configOption.config)
         let logger = logOptions.bootstrap(configured: config.logLevel)
-        try await Agent(config: config, version: SitegateVersion.current, logger: logger).run()
+        try await Agent(config: config, version: SitegateVersion.current, logger: logger, faults: Self.faults()).run()
+    }
+
+    /// Faults for tests, read here at the entry point so that no product type reads the environment:
+    /// SITEGATE_FAULT_HANG_BUS=<bus id> hangs that bus's thread (the watchdog tests).
+    static func faults() -> FaultInjection {
+        FaultInjection(hangingBus: getenv("SITEGATE_FAULT_HANG_BUS").map { String(cString: $0) })
     }
 }

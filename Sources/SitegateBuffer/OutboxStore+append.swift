@@ -1,0 +1,93 @@
+import SitegateCore
+
+// Appending a cycle's polls while keeping the buffer inside its bounds (`BufferBounds` decides).
+extension OutboxStore {
+    /// Commits `polls` in one transaction, keeping the buffer inside its bounds.
+    func append(_ polls: [Poll], now: UnixTime) throws(SQLiteError) -> AppendResult {
+        var result = AppendResult()
+        result.committedAt = now
+        let bounds = BufferBounds(settings)
+        if try bounds.refusesNewPolls(usedBytes: usedBytes) {
+            // Acknowledged polls waiting to be deleted may be what fills it.
+            try deleteAcknowledged()
+            if try bounds.refusesNewPolls(usedBytes: usedBytes) {
+                result.paused = true
+                return result
+            }
+        }
+        do {
+            result.seqs = try insertAll(polls, now: now)
+        } catch where error.isDiskFull {
+            // The disk is full. Truncating the write-ahead log often frees enough; otherwise make room as for
+            // the size bound (drop the oldest), or pause.
+            try? database.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            do {
+                result.seqs = try insertAll(polls, now: now)
+            } catch where error.isDiskFull {
+                // Deleting needs room in the log too: the reserve file gives it back.
+                reserve.release()
+                guard let fraction = bounds.diskFullDrop else {
+                    result.paused = true
+                    return result
+                }
+                result.drop.merge(try dropOldest(fraction: fraction))
+                giveSpaceBack()
+                result.seqs = try insertAll(polls, now: now)
+            }
+        }
+        // Leave the file system some room rather than run it full: drop the oldest while writing still works.
+        if bounds.dropsForFreeSpace(free: reserve.fileSystemFree, reserve: Int64(reserve.size)) {
+            let dropped = try dropOldest(fraction: BufferBounds.dropStep)
+            result.drop.merge(dropped)
+            if dropped.count > 0 { giveSpaceBack() }
+        }
+        appendsSinceReserveCheck += 1
+        if appendsSinceReserveCheck >= 100 {
+            appendsSinceReserveCheck = 0
+            reserve.restoreIfRoom()
+        }
+        if try bounds.dropsForSize(usedBytes: usedBytes) {
+            while try usedBytes() > bounds.sizeAfterDrops {
+                let dropped = try dropOldest(fraction: BufferBounds.dropStep)
+                if dropped.count == 0 { break }
+                result.drop.merge(dropped)
+            }
+        }
+        if let cutoff = bounds.ageCutoff(now: now, lastCheck: lastAgeCheck) {
+            lastAgeCheck = now
+            result.drop.merge(try dropOlderThan(cutoff))
+        }
+        if result.drop.count > 0 { try recordDrops(result.drop) }
+        return result
+    }
+
+    /// Returns the pages freed by deletes to the file system and empties the write-ahead log.
+    func giveSpaceBack() {
+        try? database.execute("PRAGMA incremental_vacuum")
+        try? database.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    }
+
+    /// Inserts `polls` in one transaction, which also deletes the acknowledged polls waiting: one commit (one
+    /// sync, one set of B-tree pages written) per cycle instead of two.
+    func insertAll(_ polls: [Poll], now: UnixTime) throws(SQLiteError) -> [Int64] {
+        let (seqs, deleted) = try database.transaction { () throws(SQLiteError) -> ([Int64], Int) in
+            let deleted = try deleteRows(acknowledged)
+            var seqs: [Int64] = []
+            seqs.reserveCapacity(polls.count)
+            for poll in polls {
+                insert.reset()
+                insert.bind(1, poll.deviceID)
+                insert.bind(2, poll.takenAt.milliseconds)
+                insert.bind(3, now.milliseconds)
+                insert.bind(4, ReadingCodec.encode(poll.readings))
+                _ = try insert.step()
+                seqs.append(database.lastInsertRowID)
+            }
+            return (seqs, deleted)
+        }
+        depth += seqs.count - deleted
+        acknowledged = []
+        acknowledgedSince = nil
+        return seqs
+    }
+}

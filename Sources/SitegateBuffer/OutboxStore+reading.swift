@@ -1,0 +1,90 @@
+import SitegateCore
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+// Reading polls for the publisher, and the statistics for health and status.
+extension OutboxStore {
+    /// Up to `limit` polls after `seq` (and before `limitSeq`), leaving out those acknowledged but not deleted yet.
+    func polls(after seq: Int64, before limitSeq: Int64? = nil, limit: Int) throws(SQLiteError) -> [StoredPoll] {
+        // Asking for as many more rows as may be left out still returns `limit` polls when there are that many.
+        let rowLimit = Int64(limit + acknowledged.count)
+        let statement: Statement
+        if let limitSeq {
+            statement = selectRange
+            statement.reset()
+            statement.bind(1, seq)
+            statement.bind(2, limitSeq)
+            statement.bind(3, rowLimit)
+        } else {
+            statement = selectAfter
+            statement.reset()
+            statement.bind(1, seq)
+            statement.bind(2, rowLimit)
+        }
+        defer { statement.reset() }
+        var out: [StoredPoll] = []
+        while out.count < limit, try statement.step() {
+            if !acknowledged.isEmpty && acknowledged.contains(statement.int64(0)) { continue }
+            // A row whose readings cannot be decoded is kept and sent empty rather than dropped silently.
+            let readings = (try? ReadingCodec.decode(statement.blob(4))) ?? []
+            out.append(
+                StoredPoll(
+                    seq: statement.int64(0), committedAt: UnixTime(milliseconds: statement.int64(3)),
+                    poll: Poll(
+                        deviceID: statement.text(1), takenAt: UnixTime(milliseconds: statement.int64(2)),
+                        readings: readings)))
+        }
+        return out
+    }
+
+    func usedBytes() throws(SQLiteError) -> Int64 {
+        let s = try database.prepare(
+            "SELECT (page_count - freelist_count) * page_size FROM pragma_page_count(), pragma_freelist_count(), "
+                + "pragma_page_size()")
+        _ = try s.step()
+        return s.int64(0)
+    }
+
+    func seqSpan() throws(SQLiteError) -> Int64 {
+        // Two subqueries: SQLite's min/max optimisation (one index probe) applies to a lone min() or max() only.
+        let ends = try database.prepare("SELECT (SELECT min(seq) FROM outbox), (SELECT max(seq) FROM outbox)")
+        guard try ends.step(), !ends.isNull(0) else { return 0 }
+        return ends.int64(1) - ends.int64(0) + 1
+    }
+
+    /// Cheap at any depth: the running count, and look-ups by primary key (no scan).
+    func stats() throws(SQLiteError) -> BufferStats {
+        // The first and last rows not waiting to be deleted: a few steps along the primary key.
+        let oldest = try database.prepare("SELECT seq, taken_at_ms FROM outbox ORDER BY seq")
+        var hasOldest = try oldest.step()
+        while hasOldest && acknowledged.contains(oldest.int64(0)) { hasOldest = try oldest.step() }
+        let newest = try database.prepare("SELECT seq FROM outbox ORDER BY seq DESC")
+        var hasNewest = try newest.step()
+        while hasNewest && acknowledged.contains(newest.int64(0)) { hasNewest = try newest.step() }
+        let last = try database.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'outbox'")
+        let lastSeq = try last.step() ? last.int64(0) : 0
+        var meta: [String: Int64] = [:]
+        let m = try database.prepare("SELECT key, value FROM meta")
+        while try m.step() { meta[m.text(0)] = m.int64(1) }
+        var fileBytes: Int64 = 0
+        for suffix in ["", "-wal"] {
+            var st = stat()
+            if stat(settings.path + suffix, &st) == 0 { fileBytes += Int64(st.st_size) }
+        }
+        return BufferStats(
+            depth: depth - acknowledged.count,
+            oldestSeq: hasOldest ? oldest.int64(0) : nil,
+            oldestTakenAt: hasOldest ? UnixTime(milliseconds: oldest.int64(1)) : nil,
+            newestSeq: hasNewest ? newest.int64(0) : nil,
+            firstSeq: meta["first_seq"] ?? 1,
+            lastSeq: lastSeq,
+            usedBytes: try usedBytes(),
+            fileBytes: fileBytes,
+            maxBytes: settings.maxBytes,
+            drops: DropReport(
+                count: Int(meta["drops"] ?? 0), oldest: meta["drops_oldest_ms"].map(UnixTime.init(milliseconds:)),
+                newest: meta["drops_newest_ms"].map(UnixTime.init(milliseconds:))))
+    }
+}

@@ -1,0 +1,32 @@
+import SitegateCore
+
+// `buffer:`: where the outbox lives and its size and age bounds.
+extension SiteConfigLoader {
+    static let bufferKeys = ["path", "durability", "max_size", "max_age", "when_full"]
+
+    static func readBuffer(_ top: MappingReader, base: String, sink: DiagnosticSink) -> BufferSettings? {
+        guard let node = top.value("buffer", required: true),
+            let m = MappingReader(node, context: "buffer", sink: sink)
+        else { return nil }
+        m.rejectUnknownKeys(allowed: bufferKeys)
+        guard let path = m.string("path", required: true) else { return nil }
+        var settings = BufferSettings(path: TextFile.resolve(path, relativeTo: base))
+        if let d = m.choice("durability", as: Durability.self) { settings.durability = d }
+        if let node = m.value("max_size") {
+            if let text = node.scalarText, let bytes = ByteSizeNotation.parse(text), bytes >= 1 << 20 {
+                settings.maxBytes = bytes
+            } else {
+                sink.error("'max_size' must be a size of at least 1MiB such as 64MiB or 2GiB, found '\(node.scalarText ?? node.kindName)'", at: node)
+            }
+        }
+        if let age = m.duration("max_age") {
+            if age < .seconds(3600) {
+                sink.error("'max_age' must be at least 1h", at: m.value("max_age")!)
+            } else {
+                settings.maxAge = age
+            }
+        }
+        if let policy = m.choice("when_full", as: BufferFullPolicy.self) { settings.whenFull = policy }
+        return settings
+    }
+}
