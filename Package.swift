@@ -78,7 +78,7 @@ let package = Package(
             name: "sitegate",
             dependencies: [
                 "SitegateCore", "SitegateConfig", "SitegateModbus", "SitegateBuffer", "SitegateMQTT",
-                "SitegateAgent", "SitegateSimulator", "SitegateLogging", "CModbus", "CMosquitto", "CSQLite",
+                "SitegateAgent", "SitegateSimulator", "SitegateLogging",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

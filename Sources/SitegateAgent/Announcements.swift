@@ -29,12 +29,14 @@ struct Announcements: Sendable {
         self.started = started
         healthInterval = config.mqtt.healthInterval
         let configHash = (try? TextFile.read(config.path)).map(FNV1a.fingerprint) ?? "unknown"
-        let common =
-            "\"site\":\(JSONText.quoted(config.site.id)),\"gateway\":\(JSONText.quoted(config.site.gateway)),"
-            + "\"version\":\(JSONText.quoted(version)),\"started\":\(JSONText.quoted("\(started)")),"
-            + "\"config_hash\":\(JSONText.quoted(configHash))"
-        online = "{\"state\":\"online\",\(common)}"
-        offline = "{\"state\":\"offline\",\(common)}"
+        let status = GatewayStatusMessage(
+            state: .online, site: config.site.id, gateway: config.site.gateway, version: version,
+            started: "\(started)", configHash: configHash)
+        online = status.json
+        offline = GatewayStatusMessage(
+            state: .offline, site: status.site, gateway: status.gateway, version: version, started: status.started,
+            configHash: configHash
+        ).json
         let encoder = SenMLEncoder(siteID: config.site.id, gatewayID: config.site.gateway)
         metas = config.devices.compactMap { device in
             guard let map = config.maps[device.model] else { return nil }
@@ -53,54 +55,26 @@ struct Announcements: Sendable {
             for id in group.pointIDs { intervals[id] = min(intervals[id] ?? group.interval, group.interval) }
         }
         let points = map.points.filter { intervals[$0.id] != nil && $0.type.isNumeric }.map { p in
-            var fields = ["\"n\":\(JSONText.quoted(p.id))"]
-            if let unit = p.unit { fields.append("\"u\":\(JSONText.quoted(unit))") }
-            fields.append("\"kind\":\(JSONText.quoted(p.kind.rawValue))")
-            if let obis = p.obis { fields.append("\"obis\":\(JSONText.quoted(obis))") }
-            fields.append("\"interval_s\":\(JSONText.number(Double(intervals[p.id]!.milliseconds) / 1000))")
-            fields.append("\"description\":\(JSONText.quoted(p.description))")
-            if !p.verified { fields.append("\"verified\":false") }
-            return "{" + fields.joined(separator: ",") + "}"
+            DeviceMetaMessage.Point(
+                n: p.id, u: p.unit, kind: p.kind.rawValue, obis: p.obis,
+                intervalSeconds: Double(intervals[p.id]!.milliseconds) / 1000, description: p.description,
+                verified: p.verified)
         }
-        var fields = [
-            "\"device\":\(JSONText.quoted(device.id))", "\"bn\":\(JSONText.quoted(bn))",
-            "\"manufacturer\":\(JSONText.quoted(map.manufacturer))",
-            "\"models\":[" + map.models.map(JSONText.quoted).joined(separator: ",") + "]",
-            "\"medium\":\(JSONText.quoted(map.medium.rawValue))",
-        ]
-        if let serial = device.serialNumber { fields.append("\"serial\":\(JSONText.quoted(serial))") }
-        fields.append(
-            "\"map\":{\"id\":\(JSONText.quoted(map.id)),\"version\":\(map.version),\"hash\":\(JSONText.quoted(mapHash))}")
-        fields.append("\"bus\":\(JSONText.quoted(device.busID)),\"unit\":\(device.unit)")
-        fields.append("\"points\":[" + points.joined(separator: ",") + "]")
-        return "{" + fields.joined(separator: ",") + "}"
+        return DeviceMetaMessage(
+            device: device.id, bn: bn, manufacturer: map.manufacturer, models: map.models, medium: map.medium.rawValue,
+            serial: device.serialNumber, map: .init(id: map.id, version: map.version, hash: mapHash), bus: device.busID,
+            unit: device.unit, points: points
+        ).json
     }
 
     /// The health report: per device read counters and state, per bus measured load, the buffer, the broker.
     func health(_ board: HealthBoard, buffer: BufferStats?, now: UnixTime) -> String {
         let (devices, bufferHealth, broker) = board.snapshot()
-        let deviceFields = devices.keys.sorted().map { id in
-            "\(JSONText.quoted(id)):{\(devices[id]!.jsonFields().joined(separator: ","))}"
-        }
-        var bufferFields = [
-            "\"not_committed\":\(bufferHealth.notCommitted)", "\"paused\":\(bufferHealth.paused)",
-        ]
-        if let b = buffer {
-            bufferFields += [
-                "\"depth\":\(b.depth)",
-                "\"oldest\":" + (b.oldestTakenAt.map { JSONText.quoted("\($0)") } ?? "null"),
-                "\"used_bytes\":\(b.usedBytes)", "\"max_bytes\":\(b.maxBytes)", "\"drops\":\(b.drops.count)",
-                "\"drops_from\":" + (b.drops.oldest.map { JSONText.quoted("\($0)") } ?? "null"),
-                "\"drops_to\":" + (b.drops.newest.map { JSONText.quoted("\($0)") } ?? "null"),
-            ]
-        }
-        let buses = board.busFigures(at: now)
-        let busFields = buses.keys.sorted().map { id in
-            "\(JSONText.quoted(id)):{\(buses[id]!.jsonFields().joined(separator: ","))}"
-        }
-        return "{\"time\":\(JSONText.quoted("\(now)")),\"started\":\(JSONText.quoted("\(started)")),"
-            + "\"devices\":{\(deviceFields.joined(separator: ","))},\"buses\":{\(busFields.joined(separator: ","))},"
-            + "\"buffer\":{\(bufferFields.joined(separator: ","))},"
-            + "\"broker\":{\"published\":\(broker.published),\"node\":" + (broker.node.map(JSONText.quoted) ?? "null") + "}}"
+        return HealthMessage(
+            time: "\(now)", started: "\(started)", devices: devices.mapValues(\.figures),
+            buses: board.busFigures(at: now).mapValues(BusLoadFigures.init),
+            buffer: BufferFigures(bufferHealth, outbox: buffer, part: .health),
+            broker: .init(published: broker.published, node: broker.node)
+        ).json
     }
 }

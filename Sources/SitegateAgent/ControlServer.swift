@@ -57,13 +57,16 @@ final class ControlServer: Service {
         let words = request.split(separator: " ", maxSplits: 1).map(String.init)
         switch words.first {
         case "status":
-            return await agent.statusJSON(outbox: outbox)
+            let stats = try? await outbox.stats()
+            return StatusReply(
+                config: agent.config, version: agent.version, board: agent.health, stats: stats, now: SystemWallClock().now()
+            ).json
         case "metrics":
             return await agent.metricsText(outbox: outbox)
         case "read" where words.count == 2:
             return await read(device: words[1])
         default:
-            return "{\"error\":\(JSONText.quoted("unknown request '\(request)'; use status, metrics or read DEVICE"))}"
+            return ControlErrorReply("unknown request '\(request)'; use status, metrics or read DEVICE").json
         }
     }
 
@@ -72,15 +75,15 @@ final class ControlServer: Service {
         guard let device = agent.config.device(id), let map = agent.config.maps[device.model],
             let bus = supervisor.bus(device.busID)
         else {
-            return "{\"error\":\(JSONText.quoted("no device '\(id)' in the running config"))}"
+            return ControlErrorReply("no device '\(id)' in the running config").json
         }
         let ids = device.configuredPoints(in: map)
         let plan = DevicePlan(device: device, map: map, pointIDs: ids)
         do {
             let outcome = try await bus.withConnection { DeviceReader.read(plan, on: $0, keepRaw: true) }
-            return ReadReport.json(device: device, map: map, plan: plan, outcome: outcome)
+            return ReadReport(device: device, map: map, plan: plan, outcome: outcome).json
         } catch {
-            return "{\"error\":\(JSONText.quoted("\(error)"))}"
+            return ControlErrorReply("\(error)").json
         }
     }
 }
@@ -181,14 +184,5 @@ public enum UnixSocket {
             offset += n
         }
         return true
-    }
-
-    /// Sends `request` to the agent's control socket and returns its answer.
-    public static func ask(path: String, _ request: String) throws(Failure) -> String {
-        let fd = try connect(path: path)
-        defer { close(fd) }
-        writeAll(fd, request + "\n")
-        shutdown(fd, Int32(SHUT_WR))
-        return readAll(fd)
     }
 }

@@ -3,7 +3,7 @@ import SitegateModbus
 
 /// Per-device counters and the up/down state whose changes are logged (once per change, not once per failure).
 public struct DeviceHealth: Sendable, Hashable {
-    public enum State: String, Sendable { case unknown, ok, failing }
+    public typealias State = DeviceState
 
     public var state: State = .unknown
     public var successes = 0
@@ -38,16 +38,10 @@ public struct DeviceHealth: Sendable, Hashable {
         return state != previous ? state : nil
     }
 
-    /// The JSON fields health and status messages share (docs/gateway-messages.schema.json), without braces.
-    func jsonFields() -> [String] {
-        let errors = errorsByKind.keys.sorted().map { "\(JSONText.quoted($0)):\(errorsByKind[$0]!)" }
-        var fields = [
-            "\"state\":\(JSONText.quoted(state.rawValue))", "\"reads_ok\":\(successes)",
-            "\"errors\":{\(errors.joined(separator: ","))}", "\"missed_ticks\":\(missedTicks)",
-            "\"backoff\":\(backingOff)", "\"backoff_skips\":\(backoffSkips)",
-            "\"last_good_read\":" + (lastGoodRead.map { JSONText.quoted("\($0)") } ?? "null"),
-        ]
-        if let e = lastError { fields.append("\"last_error\":\(JSONText.quoted(e))") }
-        return fields
+    /// The figures health and status messages carry (docs/gateway-messages.schema.json).
+    var figures: DeviceHealthFigures {
+        DeviceHealthFigures(
+            state: state, readsOK: successes, errors: errorsByKind, missedTicks: missedTicks, backoff: backingOff,
+            backoffSkips: backoffSkips, lastGoodRead: lastGoodRead.map { "\($0)" }, lastError: lastError)
     }
 }

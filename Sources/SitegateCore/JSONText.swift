@@ -41,18 +41,3 @@ public enum JSONText {
         return "\(whole).\(digits)"
     }
 }
-
-extension JSONText {
-    /// Writes a parsed value back as compact JSON (object keys sorted).
-    public static func render(_ value: JSONValue) -> String {
-        switch value {
-        case .null: return "null"
-        case .bool(let b): return b ? "true" : "false"
-        case .number(let n): return n.isFinite ? number(n) : "null"
-        case .string(let s): return quoted(s)
-        case .array(let a): return "[" + a.map(render).joined(separator: ",") + "]"
-        case .object(let o):
-            return "{" + o.keys.sorted().map { quoted($0) + ":" + render(o[$0]!) }.joined(separator: ",") + "}"
-        }
-    }
-}

@@ -43,16 +43,11 @@ struct BufferCommand: AsyncParsableCommand {
             defer { outbox.close() }
             let s = try await outbox.stats()
             if json {
-                let fields: [(String, String)] = [
-                    ("path", JSONText.quoted(outbox.path)), ("depth", "\(s.depth)"),
-                    ("oldest_seq", s.oldestSeq.map(String.init) ?? "null"),
-                    ("oldest_taken_at", s.oldestTakenAt.map { JSONText.quoted("\($0)") } ?? "null"),
-                    ("last_seq", "\(s.lastSeq)"), ("used_bytes", "\(s.usedBytes)"), ("file_bytes", "\(s.fileBytes)"),
-                    ("max_bytes", "\(s.maxBytes)"), ("drops", "\(s.drops.count)"),
-                    ("drops_from", s.drops.oldest.map { JSONText.quoted("\($0)") } ?? "null"),
-                    ("drops_to", s.drops.newest.map { JSONText.quoted("\($0)") } ?? "null"),
-                ]
-                print("{" + fields.map { "\"\($0.0)\":\($0.1)" }.joined(separator: ",") + "}")
+                let report = BufferStatsReport(
+                    path: outbox.path, depth: s.depth, oldestSeq: s.oldestSeq, oldestTakenAt: s.oldestTakenAt.map { "\($0)" },
+                    lastSeq: s.lastSeq, usedBytes: s.usedBytes, fileBytes: s.fileBytes, maxBytes: s.maxBytes,
+                    drops: s.drops.count, dropsFrom: s.drops.oldest.map { "\($0)" }, dropsTo: s.drops.newest.map { "\($0)" })
+                print(report.json)
                 return
             }
             print("buffer:          \(outbox.path)")
@@ -103,11 +98,12 @@ struct BufferCommand: AsyncParsableCommand {
                     switch format {
                     case .senml: print(encoder.encode(stored, backfill: true))
                     case .ndjson:
+                        let poll = stored.poll
                         print(
-                            "{\"seq\":\(stored.seq),\"topic\":\(JSONText.quoted(topics.data(device: stored.poll.deviceID))),"
-                                + "\"device\":\(JSONText.quoted(stored.poll.deviceID)),"
-                                + "\"taken_at\":\(JSONText.quoted("\(stored.poll.takenAt)")),"
-                                + "\"senml\":\(encoder.encode(stored, backfill: true))}")
+                            BufferExportLine(
+                                seq: stored.seq, topic: topics.data(device: poll.deviceID), device: poll.deviceID,
+                                takenAt: "\(poll.takenAt)", senml: encoder.encode(stored, backfill: true)
+                            ).json)
                     }
                     after = stored.seq
                     count += 1

@@ -122,57 +122,12 @@ struct MapsCommand: ParsableCommand {
         func run() throws {
             var errors = 0
             for file in files where !file.hasSuffix(".fixture.yaml") {
-                do {
-                    let (map, warnings) = try DeviceMapLoader.load(path: file)
-                    for w in warnings { printError(w.description) }
-                    let stem = String(file.split(separator: "/").last ?? "").replacingSuffix(".yaml")
-                    if map.id != stem {
-                        printError("\(file):1:1: error: map id '\(map.id)' does not match its file name '\(stem).yaml'")
-                        errors += 1
-                    }
-                    let fixturePath = String(file.dropLast(5)) + ".fixture.yaml"
-                    if TextFile.exists(fixturePath) {
-                        errors += checkFixture(map: map, path: fixturePath)
-                    }
-                    if errors == 0 { print("\(file): ok (\(map.points.count) points)") }
-                } catch {
-                    errors += error.diagnostics.filter { $0.severity == .error }.count
-                    for d in error.diagnostics { printError(d.description) }
-                }
+                let report = MapLint.check(file: file)
+                for line in report.problems { printError(line) }
+                errors += report.errors
+                if let map = report.map, errors == 0 { print("\(file): ok (\(map.points.count) points)") }
             }
             if errors > 0 { throw ExitCode(ConfigurationError.exitCode) }
         }
-
-        private func checkFixture(map: DeviceMap, path: String) -> Int {
-            let fixture: MapFixture
-            do { fixture = try MapFixture.load(path: path) } catch {
-                for d in error.diagnostics { printError(d.description) }
-                return error.diagnostics.count
-            }
-            var errors = 0
-            for c in fixture.cases {
-                guard let point = map.point(c.point), point.length == c.registers.count else {
-                    printError("\(path): error: case for '\(c.point)' names an unknown point or the wrong register count")
-                    errors += 1
-                    continue
-                }
-                let decoded = RegisterDecoder.decode(c.registers, as: point)
-                var ok = decoded == c.value
-                if case .number(let v) = decoded, case .number(let e) = c.value {
-                    ok = abs(v - e) <= (c.tolerance ?? max(1e-9, abs(e) * 1e-6))
-                }
-                if !ok {
-                    printError("\(path): error: '\(c.point)' decodes to \(decoded), the fixture expects \(c.value)")
-                    errors += 1
-                }
-            }
-            return errors
-        }
-    }
-}
-
-extension String {
-    fileprivate func replacingSuffix(_ suffix: String) -> String {
-        hasSuffix(suffix) ? String(dropLast(suffix.count)) : self
     }
 }

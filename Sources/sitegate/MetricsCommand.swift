@@ -22,17 +22,7 @@ struct MetricsCommand: ParsableCommand {
     @Option(help: "Write to this file (atomically) instead of standard output.") var output: String?
 
     func run() throws {
-        let path = agent.socketPath
-        let text: String
-        do { text = try UnixSocket.ask(path: path, "metrics") } catch {
-            printError("error: no running agent answers on \(path) (\(error)); is sitegate running? (systemctl status sitegate)")
-            throw ExitCode(3)
-        }
-        // An agent too old to know the request answers with a JSON error.
-        if text.hasPrefix("{"), let message = JSONValue.parse(text)?["error"]?.string {
-            printError("error: \(message)")
-            throw ExitCode(1)
-        }
+        let text = try agent.ask { try $0.metrics() }
         guard let output else {
             print(text, terminator: "")
             return

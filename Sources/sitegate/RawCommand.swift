@@ -59,7 +59,7 @@ struct RawCommand: AsyncParsableCommand {
             throw ExitCode(1)
         }
         if json {
-            print(RawReport.json(unit: unit, address: parsed, registers: result))
+            print(RawRegisterReport(unit: unit, address: parsed, registers: result).json)
         } else {
             print(RawReport.text(unit: unit, address: parsed, registers: result))
         }
@@ -110,23 +110,5 @@ enum RawReport {
         return lines.joined(separator: "\n")
     }
 
-    static func json(unit: Int, address: RegisterAddress, registers: [UInt16]) -> String {
-        func wide(_ d: RawDecodings.Wide) -> String {
-            "{\"address\":\(address.wire + d.offset),\"order\":\"\(d.order.rawValue)\",\"hex\":\"\(d.hex)\","
-                + "\"unsigned\":\(d.unsigned),\"signed\":\(d.signed),"
-                + "\"float\":\(d.float.isFinite ? JSONText.number(d.float) : "null"),\"plausible\":\(d.plausible),"
-                + "\"plausible_integer\":\(d.plausibleInteger)}"
-        }
-        return "{\"unit\":\(unit),\"function\":\(address.function.functionCode),\"address\":\(address.wire),"
-            + "\"explanation\":\(JSONText.quoted(address.explanation)),"
-            + "\"registers\":[\(registers.map(String.init).joined(separator: ","))],"
-            + "\"u32\":[\(RawDecodings.thirtyTwo(registers).map(wide).joined(separator: ","))],"
-            + "\"u64\":[\(RawDecodings.sixtyFour(registers).map(wide).joined(separator: ","))]}"
-    }
-
-    static func formatFloat(_ v: Double) -> String {
-        guard v.isFinite else { return v.isNaN ? "NaN" : (v > 0 ? "inf" : "-inf") }
-        let f = Float(v)
-        return Double(f) == v ? f.description : v.description
-    }
+    static func formatFloat(_ v: Double) -> String { NumberDisplay.shortest(v) }
 }

@@ -30,52 +30,46 @@ struct ReadCommand: AsyncParsableCommand {
     @Flag(help: "Print JSON for scripts.") var json = false
 
     func run() async throws {
-        let report: JSONValue
-        if let answer = try? UnixSocket.ask(path: agent.socketPath, "read \(device)") {
-            guard let parsed = JSONValue.parse(answer) else {
-                printError("error: the agent sent an answer that is not JSON")
-                throw ExitCode(1)
-            }
-            if let message = parsed["error"]?.string {
-                printError("error: \(message)")
-                throw ExitCode(1)
-            }
-            report = parsed
+        let report: ReadReport
+        do {
+            report = try agent.client.read(device: device)
             if !json { printError("(read through the running agent)") }
-        } else {
+        } catch .unreachable {
             report = try await readDirectly()
             if !json { printError("(no running agent on \(agent.socketPath): read the bus directly)") }
+        } catch {
+            printError("error: \(error)")
+            throw ExitCode(1)
         }
         if json {
-            print(JSONText.render(report))
+            print(report.json)
             return
         }
-        print("\(report["device"]?.string ?? device): \(report["model"]?.string ?? "?"), unit \(report["unit"]?.int ?? 0) on bus \(report["bus"]?.string ?? "?"), taken \(report["taken_at"]?.string ?? "-"), \(report["transactions"]?.int ?? 0) transactions")
+        print("\(report.device): \(report.model), unit \(report.unit) on bus \(report.bus), taken \(report.takenAt ?? "-"), \(report.transactions) transactions")
         var rows = [["POINT", "ADDRESS", "RAW", "VALUE", "UNIT", "STATUS"]]
         var warnings: [String] = []
-        for p in report["points"]?.array ?? [] {
-            let value = p["value"]?.number.map(RawReport.formatFloat) ?? p["text"]?.string ?? ""
-            let outOfRange = p["out_of_range"]?.bool == true
+        for p in report.points {
+            let value = p.value.map(RawReport.formatFloat) ?? p.text ?? ""
             rows.append([
-                p["id"]?.string ?? "?", Hex.address(p["address"]?.int ?? 0), p["raw"]?.string ?? "", value,
-                p["unit"]?.string ?? "", (p["status"]?.string ?? "") + (outOfRange ? ", out of range" : ""),
+                p.id, Hex.address(p.address), p.raw ?? "", value, p.unit ?? "",
+                p.status + (p.outOfRange ? ", out of range" : ""),
             ])
-            if outOfRange, let range = p["range"]?.array?.compactMap(\.number), range.count == 2 {
-                let unit = p["unit"]?.string.map { " \($0)" } ?? ""
+            if p.outOfRange, let range = p.range {
+                let unit = p.unit.map { " \($0)" } ?? ""
                 warnings.append(
-                    "warning: \(p["id"]?.string ?? "?") = \(value)\(unit) is outside its plausible range "
-                        + "\(RawReport.formatFloat(range[0]))...\(RawReport.formatFloat(range[1]))\(unit) "
+                    "warning: \(p.id) = \(value)\(unit) is outside its plausible range "
+                        + "\(RawReport.formatFloat(range.lowerBound))...\(RawReport.formatFloat(range.upperBound))\(unit) "
                         + "(device map): check word order, scale and the map against the meter's display")
             }
         }
         print(Table.render(rows))
         for w in warnings { print(w) }
-        let errors = report["errors"]?.array?.compactMap(\.string) ?? []
+        let errors = report.errors
         for e in errors { print("error: \(e)") }
         if !errors.isEmpty { throw ExitCode(2) }
     }
 
-    private func readDirectly() async throws -> JSONValue {
+    private func readDirectly() async throws -> ReadReport {
         let config = try loadConfig(agent.config)
         guard let d = config.device(device), let map = config.maps[d.model], let busConfig = config.bus(d.busID) else {
             throw ValidationError("no device '\(device)' in \(agent.config)")
@@ -89,6 +83,6 @@ struct ReadCommand: AsyncParsableCommand {
             printError("error: cannot open \(port): \(why) (is another program using the port?)")
             throw ExitCode(1)
         }
-        return JSONValue.parse(ReadReport.json(device: d, map: map, plan: plan, outcome: outcome)) ?? .null
+        return ReadReport(device: d, map: map, plan: plan, outcome: outcome)
     }
 }

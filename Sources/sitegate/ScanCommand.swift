@@ -82,7 +82,11 @@ struct ScanCommand: AsyncParsableCommand {
         for (n, unit) in ids.enumerated() {
             let present = try await modbus.withConnection { t in Self.probe(unit: unit, on: t) }
             if present {
-                let guess = try await modbus.withConnection { t in ModelGuess.best(unit: unit, candidates: candidates, on: t) }
+                let guess = try await modbus.withConnection { t in
+                    ModelGuess.best(candidates: candidates) { request in
+                        try? t.read(unit: unit, function: request.function, address: request.address, count: request.count).registers
+                    }
+                }
                 found.append((unit, guess))
             }
             progress(done: n + 1, of: ids.count, found: found.count, since: started)
@@ -152,8 +156,7 @@ struct ScanCommand: AsyncParsableCommand {
                 _ = try t.read(unit: unit, function: function, address: 0, count: 1)
                 return true
             } catch .exception(let code) {
-                if code != .gatewayTargetFailedToRespond && code != .gatewayPathUnavailable { return true }
-                return false
+                return ScanPolicy.exceptionMeansPresent(code: code.rawValue)
             } catch {
                 continue
             }
@@ -162,15 +165,7 @@ struct ScanCommand: AsyncParsableCommand {
     }
 
     private func parseUnits(_ text: String) throws -> [Int] {
-        var out: [Int] = []
-        for part in text.split(separator: ",") {
-            let bounds = part.split(separator: "-").compactMap { Int($0) }
-            if bounds.count == 2, bounds[0] <= bounds[1] { out += Array(bounds[0]...bounds[1]) } else if bounds.count == 1 { out.append(bounds[0]) } else {
-                throw ValidationError("--units must look like 1-247 or 1,2,10")
-            }
-        }
-        guard !out.isEmpty, out.allSatisfy({ (0...255).contains($0) }) else { throw ValidationError("unit ids are 0-255") }
-        return out
+        do { return try ScanPolicy.unitIDs(text) } catch { throw ValidationError(error.description) }
     }
 
     private func progress(done: Int, of total: Int, found: Int, since start: UnixTime) {
@@ -182,66 +177,5 @@ struct ScanCommand: AsyncParsableCommand {
         let line = "\r[\(bar)] \(done)/\(total) unit ids, \(found) found, about \(Int(left.rounded())) s left "
         let bytes = Array(line.utf8)
         _ = bytes.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
-    }
-}
-
-/// Which map fits a device best: its first read decoded, and how many values look right for their units.
-struct ModelGuess: Sendable {
-    var map: DeviceMap
-    var plausible: Int
-    var checked: Int
-    var sample: String
-    /// Other maps whose first read looked exactly as right (same plausible and checked counts).
-    var alsoFits: [String] = []
-
-    static func best(unit: Int, candidates: [DeviceMap], on t: ModbusTransaction) -> ModelGuess? {
-        var best: ModelGuess? = nil
-        var all: [ModelGuess] = []
-        for map in candidates {
-            let points = map.points.filter { $0.readByDefault && $0.type.isNumeric }
-            guard let request = RequestPlanner(defaults: map.defaults).plan(points).first,
-                let answer = try? t.read(unit: unit, function: request.function, address: request.address, count: request.count)
-            else { continue }
-            var plausible = 0
-            var sample: [String] = []
-            for p in request.points {
-                let start = p.address - request.address
-                guard case .number(let v) = RegisterDecoder.decode(answer.registers[start..<(start + p.length)], as: p) else { continue }
-                if Self.isPlausible(v, unit: p.unit) {
-                    plausible += 1
-                    if sample.count < 2 { sample.append("\(p.id) \(RawReport.formatFloat(v)) \(p.unit ?? "")") }
-                }
-            }
-            let guess = ModelGuess(map: map, plausible: plausible, checked: request.points.count, sample: sample.joined(separator: ", "))
-            if plausible > 0 { all.append(guess) }
-            // Prefer more evidence (plausible values), then a larger share of plausible values: an SDM630 and an
-            // SDM120 both have a voltage at 0x0000, but only the SDM630 has two more after it.
-            if plausible > 0,
-                best == nil || plausible > best!.plausible
-                    || (plausible == best!.plausible && plausible * guess.checked < best!.plausible * best!.checked)
-            {
-                best = guess
-            }
-        }
-        if let chosen = best {
-            best?.alsoFits = all.filter {
-                $0.map.id != chosen.map.id && $0.plausible == chosen.plausible && $0.checked == chosen.checked
-            }.map(\.map.id)
-        }
-        return best
-    }
-
-    static func isPlausible(_ v: Double, unit: String?) -> Bool {
-        switch unit {
-        case "V": return (80...500).contains(v)
-        case "Hz": return (45...65).contains(v)
-        case "A": return (0.001...10000).contains(abs(v))
-        // A wrong word order often gives a tiny number (1e-22 W): not zero, yet no meter value either.
-        case "W", "var", "VA": return (1e-3..<1e7).contains(abs(v))
-        case "kWh", "kvarh", "Wh", "m3", "J", "count": return (1e-3..<1e12).contains(v)
-        case "/": return (1e-3...1).contains(abs(v))
-        case "Cel": return (-40...200).contains(v) && abs(v) >= 1e-3
-        default: return false
-        }
     }
 }

@@ -24,23 +24,15 @@ struct AgentSocketOptions: ParsableArguments {
         return (try? SiteConfigLoader.load(path: config).config.controlSocket) ?? "/run/sitegate/sitegate.sock"
     }
 
-    /// Asks the running agent; exits 3 with a clear message when no agent answers.
-    func ask(_ request: String) throws -> JSONValue {
-        let path = socketPath
-        let answer: String
-        do { answer = try UnixSocket.ask(path: path, request) } catch {
-            printError("error: no running agent answers on \(path) (\(error)); is sitegate running? (systemctl status sitegate)")
-            throw ExitCode(3)
-        }
-        guard let json = JSONValue.parse(answer) else {
-            printError("error: the agent sent an answer that is not JSON: \(answer.prefix(200))")
+    var client: ControlClient { ControlClient(path: socketPath) }
+
+    /// Asks the running agent; exits 3 with a clear message when no agent answers, 1 when it refuses.
+    func ask<T>(_ request: (ControlClient) throws -> T) throws -> T {
+        do { return try request(client) } catch let error as ControlClient.Failure {
+            printError("error: \(error)")
+            if case .unreachable = error { throw ExitCode(3) }
             throw ExitCode(1)
         }
-        if let message = json["error"]?.string {
-            printError("error: \(message)")
-            throw ExitCode(1)
-        }
-        return json
     }
 }
 
@@ -62,13 +54,13 @@ struct StatusCommand: ParsableCommand {
     @Flag(help: "Print the agent's JSON for scripts.") var json = false
 
     func run() throws {
-        let status = try agent.ask("status")
+        let status = try agent.ask { try $0.status() }
         if json {
-            print(JSONText.render(status))
+            print(status.json)
         } else {
             print(StatusView.render(status, colour: StatusView.terminalSupportsColour))
         }
-        if !StatusView.allGood(status) { throw ExitCode(2) }
+        if !status.allGood { throw ExitCode(2) }
     }
 }
 
@@ -85,7 +77,7 @@ struct WatchCommand: ParsableCommand {
     func run() throws {
         let every = try parseDuration(interval, option: "--interval")
         while true {
-            let status = try agent.ask("status")
+            let status = try agent.ask { try $0.status() }
             // Clear the screen and go home, then draw.
             // Written at once: a pipe or file must see each frame before the next sleep.
             printFlushed("\u{1B}[2J\u{1B}[H" + StatusView.render(status, colour: StatusView.terminalSupportsColour))
@@ -102,74 +94,63 @@ enum StatusView {
         isatty(1) == 1 && getenv("NO_COLOR") == nil && (getenv("TERM").map { String(cString: $0) } ?? "dumb") != "dumb"
     }
 
-    static func allGood(_ s: JSONValue) -> Bool {
-        let devicesOK = (s["devices"]?.array ?? []).allSatisfy { $0["state"]?.string == "ok" }
-        return devicesOK && s["broker"]?["connected"]?.bool == true
-    }
-
     /// "busy 42% of the last minute, 1.3 ms per transaction, 0 ticks missed (0 in the last minute)", with the
-    /// advice when the bus is overloaded; nil for an agent that does not measure its buses.
-    static func busLoad(_ bus: JSONValue) -> String? {
-        guard let utilisation = bus["utilisation"]?.number else { return nil }
-        var text = "busy \(Int((utilisation * 100).rounded()))% of the last minute"
-        if let ms = bus["transaction_ms"]?.number {
+    /// advice when the bus is overloaded.
+    static func busLoad(_ load: BusLoadFigures) -> String {
+        var text = "busy \(Int((load.utilisation * 100).rounded()))% of the last minute"
+        if let ms = load.transactionMS {
             text += ", " + (ms < 10 ? String(Double(Int((ms * 10).rounded())) / 10) : String(Int(ms.rounded()))) + " ms per transaction"
         }
-        text += ", \(bus["transactions"]?.int ?? 0) transactions, \(bus["timeouts"]?.int ?? 0) timeouts"
-        text += ", \(bus["missed_ticks"]?.int ?? 0) ticks missed (\(bus["missed_ticks_recent"]?.int ?? 0) in the last minute)"
-        if let advice = bus["advice"]?.string { text += "\n    OVERLOADED: " + advice }
+        text += ", \(load.transactions) transactions, \(load.timeouts) timeouts"
+        text += ", \(load.missedTicks) ticks missed (\(load.missedTicksRecent) in the last minute)"
+        if let advice = load.advice { text += "\n    OVERLOADED: " + advice }
         return text
     }
 
-    static func render(_ s: JSONValue, colour: Bool) -> String {
+    static func render(_ s: StatusReply, colour: Bool) -> String {
         func paint(_ text: String, _ code: String) -> String { colour ? "\u{1B}[\(code)m\(text)\u{1B}[0m" : text }
+        func counts(_ errors: [String: Int]) -> [String] { errors.keys.sorted().map { "\($0) \(errors[$0]!)" } }
         var out: [String] = []
-        out.append("sitegate \(s["version"]?.string ?? "?") - site \(s["site"]?.string ?? "?"), gateway \(s["gateway"]?.string ?? "?") - \(s["time"]?.string ?? "")")
-        let broker = s["broker"]
-        let connected = broker?["connected"]?.bool == true
+        out.append("sitegate \(s.version) - site \(s.site), gateway \(s.gateway) - \(s.time)")
+        let broker = s.broker
         // A cluster: which of its nodes is in use (or being tried).
-        let url = broker?["url"]?.string ?? "?"
-        let nodes = broker?["nodes"]?.array?.compactMap(\.string) ?? []
-        let which = nodes.count > 1 ? " (node \((nodes.firstIndex(of: url) ?? 0) + 1) of \(nodes.count))" : ""
+        let which = broker.nodes.count > 1
+            ? " (node \((broker.nodes.firstIndex(of: broker.url) ?? 0) + 1) of \(broker.nodes.count))" : ""
         // Older agents send no "state": their "detail" alone.
-        let state = broker?["state"]?.string.map { "\($0): " } ?? ""
+        let state = broker.state.map { "\($0): " } ?? ""
         out.append(
-            "broker \(url)\(which): "
-                + (connected
+            "broker \(broker.url)\(which): "
+                + (broker.connected
                     ? paint("connected", "32")
-                    : paint("NOT CONNECTED, \(state)\(broker?["detail"]?.string ?? "")", "31"))
-                + ", \(broker?["published"]?.int ?? 0) polls delivered")
-        let b = s["buffer"]
-        let depth = b?["depth"]?.int ?? 0
-        var bufferLine = "buffer: \(depth) unsent polls"
-        if let oldest = b?["oldest"]?.string { bufferLine += ", oldest taken \(oldest)" }
-        if let used = b?["used_bytes"]?.number, let max = b?["max_bytes"]?.number, max > 0 {
-            bufferLine += ", \(Int(used / max * 100))% of its size bound"
+                    : paint("NOT CONNECTED, \(state)\(broker.detail)", "31"))
+                + ", \(broker.published) polls delivered")
+        let b = s.buffer.outbox
+        var bufferLine = "buffer: \(b?.depth ?? 0) unsent polls"
+        if let oldest = b?.oldest { bufferLine += ", oldest taken \(oldest)" }
+        if let b, b.maxBytes > 0 {
+            bufferLine += ", \(Int(Double(b.usedBytes) / Double(b.maxBytes) * 100))% of its size bound"
         }
-        let drops = b?["drops"]?.int ?? 0
+        let drops = b?.drops ?? 0
         bufferLine += drops > 0 ? paint(", \(drops) dropped", "31") : ", nothing dropped"
         out.append(bufferLine)
-        for bus in s["buses"]?.array ?? [] {
-            let ok = bus["ok"]?.int ?? 0, total = bus["devices"]?.int ?? 0
-            let errors = (bus["errors"]?.object ?? [:]).sorted { $0.key < $1.key }.map { "\($0.key) \($0.value.int ?? 0)" }
-            let summary = "\(ok)/\(total) devices answering" + (errors.isEmpty ? "" : ", errors: \(errors.joined(separator: ", "))")
-            out.append("bus \(bus["id"]?.string ?? "?") (\(bus["transport"]?.string ?? "")): " + (ok == total ? summary : paint(summary, "31")))
-            if let load = busLoad(bus) {
-                let overloaded = bus["overloaded"]?.bool == true
-                out.append("  " + (overloaded ? paint(load, "31") : load))
+        for bus in s.buses {
+            let errors = counts(bus.errors)
+            let summary = "\(bus.ok)/\(bus.devices) devices answering" + (errors.isEmpty ? "" : ", errors: \(errors.joined(separator: ", "))")
+            out.append("bus \(bus.id) (\(bus.transport)): " + (bus.ok == bus.devices ? summary : paint(summary, "31")))
+            if let load = bus.load {
+                let text = busLoad(load)
+                out.append("  " + (load.overloaded ? paint(text, "31") : text))
             }
         }
         out.append("")
         var rows = [["DEVICE", "BUS", "UNIT", "STATE", "LAST GOOD READ", "RESPONSE", "READS", "ERRORS", "MISSED"]]
-        for d in s["devices"]?.array ?? [] {
-            let state = d["state"]?.string ?? "?"
-            let backoff = d["backoff"]?.bool == true
-            let errors = (d["errors"]?.object ?? [:]).sorted { $0.key < $1.key }.map { "\($0.key) \($0.value.int ?? 0)" }
+        for d in s.devices {
+            let h = d.health
+            let errors = counts(h.errors)
             rows.append([
-                d["id"]?.string ?? "?", d["bus"]?.string ?? "", String(d["unit"]?.int ?? 0),
-                state + (backoff ? " (backoff)" : ""), d["last_good_read"]?.string ?? "never",
-                d["last_response_ms"]?.int.map { "\($0) ms" } ?? "-", String(d["reads_ok"]?.int ?? 0),
-                errors.isEmpty ? "-" : errors.joined(separator: ", "), String(d["missed_ticks"]?.int ?? 0),
+                d.id, d.bus, String(d.unit), h.state.rawValue + (h.backoff ? " (backoff)" : ""), h.lastGoodRead ?? "never",
+                d.lastResponseMS.map { "\($0) ms" } ?? "-", String(h.readsOK),
+                errors.isEmpty ? "-" : errors.joined(separator: ", "), String(h.missedTicks),
             ])
         }
         var table = Table.render(rows).split(separator: "\n").map(String.init)
@@ -181,8 +162,8 @@ enum StatusView {
             }
         }
         out += table
-        for d in s["devices"]?.array ?? [] where d["last_error"]?.string != nil && d["state"]?.string != "ok" {
-            out.append("  \(d["id"]?.string ?? "?"): \(d["last_error"]!.string!)")
+        for d in s.devices where d.health.state != .ok {
+            if let error = d.health.lastError { out.append("  \(d.id): \(error)") }
         }
         return out.joined(separator: "\n")
     }

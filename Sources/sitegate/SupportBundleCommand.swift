@@ -1,11 +1,10 @@
 import ArgumentParser
-import CModbus
-import CMosquitto
-import CSQLite
 import SitegateAgent
 import SitegateBuffer
 import SitegateConfig
 import SitegateCore
+import SitegateModbus
+import SitegateMQTT
 
 #if canImport(Glibc)
 import Glibc
@@ -55,7 +54,7 @@ struct SupportBundleCommand: AsyncParsableCommand {
         try write("\(dir)/versions.txt", versions())
 
         // The running agent's view, if one runs.
-        if let status = try? UnixSocket.ask(path: agent.socketPath, "status") {
+        if let status = try? agent.client.ask("status") {
             try write("\(dir)/status.json", status + "\n")
         } else {
             notes.append("no running agent answered on \(agent.socketPath)")
@@ -85,7 +84,7 @@ struct SupportBundleCommand: AsyncParsableCommand {
             }
         }
         // Recent logs from the journal, when there is one.
-        let journal = Command.run(["journalctl", "-u", "sitegate", "-n", "5000", "--no-pager", "-o", "short-iso"])
+        let journal = ProcessRunner.run(["journalctl", "-u", "sitegate", "-n", "5000", "--no-pager", "-o", "short-iso"])
         if journal.status == 0 {
             try write("\(dir)/journal.txt", journal.output)
         } else {
@@ -93,8 +92,8 @@ struct SupportBundleCommand: AsyncParsableCommand {
         }
         try write("\(dir)/notes.txt", (notes.isEmpty ? ["nothing missing"] : notes).joined(separator: "\n") + "\n")
 
-        let tar = Command.run(["tar", "-czf", output, "-C", dir, "."])
-        _ = Command.run(["rm", "-rf", dir])
+        let tar = ProcessRunner.run(["tar", "-czf", output, "-C", dir, "."])
+        _ = ProcessRunner.run(["rm", "-rf", dir])
         guard tar.status == 0 else {
             printError("error: tar failed: \(tar.output)")
             throw ExitCode(1)
@@ -105,11 +104,9 @@ struct SupportBundleCommand: AsyncParsableCommand {
 
     private func versions() -> String {
         var lines = ["sitegate \(SitegateVersion.current)"]
-        lines.append("libmodbus \(libmodbus_version_major).\(libmodbus_version_minor).\(libmodbus_version_micro)")
-        var major: Int32 = 0, minor: Int32 = 0, revision: Int32 = 0
-        mosquitto_lib_version(&major, &minor, &revision)
-        lines.append("libmosquitto \(major).\(minor).\(revision)")
-        lines.append("sqlite \(String(cString: sqlite3_libversion()))")
+        lines.append("libmodbus \(ModbusLibrary.version)")
+        lines.append("libmosquitto \(MosquittoLibrary.version)")
+        lines.append("sqlite \(SQLiteLibrary.version)")
         var u = utsname()
         uname(&u)
         let field = { (t: Any) -> String in
@@ -133,39 +130,5 @@ struct SupportBundleCommand: AsyncParsableCommand {
 
     private func mkdirs(_ path: String) throws {
         if mkdir(path, 0o755) != 0 && errno != EEXIST { throw ValidationError("cannot create \(path)") }
-    }
-}
-
-/// Runs a command to the end and collects its standard output and error together.
-enum Command {
-    static func run(_ arguments: [String]) -> (status: Int32, output: String) {
-        var pipeFDs: [Int32] = [0, 0]
-        guard pipe(&pipeFDs) == 0 else { return (-1, "pipe failed") }
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_adddup2(&actions, pipeFDs[1], 1)
-        posix_spawn_file_actions_adddup2(&actions, pipeFDs[1], 2)
-        posix_spawn_file_actions_addclose(&actions, pipeFDs[0])
-        var pid: pid_t = 0
-        var argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
-        defer { for p in argv { free(p) } }
-        let rc = posix_spawnp(&pid, arguments[0], &actions, nil, &argv, environ)
-        close(pipeFDs[1])
-        guard rc == 0 else {
-            close(pipeFDs[0])
-            return (-1, "\(arguments[0]): \(String(cString: strerror(rc)))")
-        }
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 65536)
-        while true {
-            let n = read(pipeFDs[0], &chunk, chunk.count)
-            if n <= 0 { break }
-            bytes += chunk[0..<n]
-        }
-        close(pipeFDs[0])
-        var status: Int32 = 0
-        waitpid(pid, &status, 0)
-        return ((status & 0x7F) == 0 ? (status >> 8) & 0xFF : 128 + (status & 0x7F), String(decoding: bytes, as: UTF8.self))
     }
 }
