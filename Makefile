@@ -34,7 +34,7 @@ test: deps fuzz-short
 
 # The concurrency-heavy suites under ThreadSanitizer; the agent they start is built with it too and exits 66 on a
 # race. A separate build folder: sanitizer builds cannot share one with the normal build.
-TSAN_SUITES = SitegateBufferTests|SitegateCoreTests|EndToEndTests|BrokerOutageTests|BrokerFailoverTests|BrokerNoAnswerTests|MQTTSecurityTests|AnnouncementTests
+TSAN_SUITES = SitegateBufferTests|SitegateCoreTests|EndToEndTests|BrokerOutageTests|BrokerFailoverTests|BrokerNoAnswerTests|MQTTSecurityTests|AnnouncementTests|MQTTClientTests|SimulatorTests
 test-tsan: deps
 	$(SWIFT) build --build-tests --sanitize=thread --scratch-path .build-tsan
 	SITEGATE_BIN=$(CURDIR)/.build-tsan/debug/sitegate TSAN_OPTIONS="halt_on_error=1 exitcode=66" \

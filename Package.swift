@@ -111,7 +111,8 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         // Launching mosquitto, socat and the simulator for tests; free ports.
-        .target(name: "SitegateTestSupport", dependencies: ["SitegateCore"], swiftSettings: strictSettings),
+        // InMemoryModbusDevice: a RegisterSource double for DeviceReader (as swift-nio's NIOEmbedded).
+        .target(name: "SitegateTestSupport", dependencies: ["SitegateCore", "SitegateModbus"], swiftSettings: strictSettings),
 
         .testTarget(name: "SitegateCoreTests", dependencies: ["SitegateCore"], swiftSettings: strictSettings),
         .testTarget(
@@ -137,6 +138,28 @@ let package = Package(
             name: "SitegateLoggingTests",
             dependencies: [
                 "SitegateLogging", "SitegateCore", "SitegateThreads", "SitegateTestSupport",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        // Test targets that mirror the library modules (swift-nio style); each suite runs in seconds.
+        // DeviceReader's split-and-learn against InMemoryModbusDevice: no bus, no thread.
+        .testTarget(
+            name: "SitegateModbusTests",
+            dependencies: ["SitegateModbus", "SitegateCore", "SitegateTestSupport"],
+            swiftSettings: strictSettings
+        ),
+        // MQTTClient against a private mosquitto.
+        .testTarget(
+            name: "SitegateMQTTTests",
+            dependencies: ["SitegateMQTT", "SitegateCore", "SitegateThreads", "SitegateTestSupport"],
+            swiftSettings: strictSettings
+        ),
+        // The simulator's registers and faults, read through SitegateModbus's libmodbus connection.
+        .testTarget(
+            name: "SitegateSimulatorTests",
+            dependencies: [
+                "SitegateSimulator", "SitegateModbus", "SitegateCore", "SitegateTestSupport",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strictSettings

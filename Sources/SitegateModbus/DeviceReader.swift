@@ -26,14 +26,14 @@ public struct ReadOutcome: Sendable {
 /// its points: never a stale value with a fresh timestamp.
 public enum DeviceReader {
     /// - Parameter keepRaw: keep each point's registers in the outcome (for `sitegate read`; the agent does not).
-    public static func read(_ plan: DevicePlan, on bus: ModbusTransaction, keepRaw: Bool = false) -> ReadOutcome {
+    public static func read(_ plan: DevicePlan, on bus: some RegisterSource, keepRaw: Bool = false) -> ReadOutcome {
         let started = SystemWallClock().now()
         var outcome = readOnce(plan, on: bus, keepRaw: keepRaw)
         outcome.duration = SystemWallClock().now() - started
         return outcome
     }
 
-    private static func readOnce(_ plan: DevicePlan, on bus: ModbusTransaction, keepRaw: Bool) -> ReadOutcome {
+    private static func readOnce(_ plan: DevicePlan, on bus: some RegisterSource, keepRaw: Bool) -> ReadOutcome {
         var errors: [ModbusError] = []
         var transactions = 0
         var holes: [RegisterFunction: [Range<Int>]] = [:]
@@ -104,15 +104,15 @@ public enum DeviceReader {
 
 /// Bisects a refused merged read: halves of its points are read until every point is either answered (in the
 /// largest groups that work) or refused alone.
-private final class Splitter {
+private final class Splitter<Source: RegisterSource> {
     let plan: DevicePlan
-    let bus: ModbusTransaction
+    let bus: Source
     var answered: [(request: ReadRequest, registers: [UInt16], sentAt: UnixTime)] = []
     var unsupported: [PointDefinition] = []
     var errors: [ModbusError] = []
     var transactions = 0
 
-    init(plan: DevicePlan, bus: ModbusTransaction) {
+    init(plan: DevicePlan, bus: Source) {
         self.plan = plan
         self.bus = bus
     }
@@ -163,7 +163,7 @@ private final class Splitter {
     }
 }
 
-extension ModbusTransaction {
+extension RegisterSource {
     /// One planned read for a device: its registers and when the request was sent.
     func read(_ request: ReadRequest, of plan: DevicePlan) throws(ModbusError) -> (
         request: ReadRequest, registers: [UInt16], sentAt: UnixTime

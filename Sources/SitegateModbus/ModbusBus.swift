@@ -59,7 +59,7 @@ public final class ModbusBus: Sendable {
 /// Access to a bus's connection inside one job on the bus thread, keeping the idle gap between transactions.
 public final class ModbusTransaction {
     private let connection: ModbusConnection
-    let bus: BusConfig
+    public let bus: BusConfig
     fileprivate var lastTransactionEnd: UnixTime?
     private let clock = SystemWallClock()
 

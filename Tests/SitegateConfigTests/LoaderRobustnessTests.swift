@@ -37,28 +37,37 @@ import Testing
         return String(decoding: bytes, as: UTF8.self)
     }
 
-    @Test func mutatedConfigsNeverCrash() throws {
-        let base = SiteConfigValidationTests.valid
-        var rng = SplitMix(seed: 0x5173_6761_7465)
+    /// Each mutation of `base` either loads or is refused with located diagnostics; some must be refused.
+    static func expectLoadsOrDiagnoses(
+        _ base: String, rng: inout SplitMix, _ load: (String) throws(ConfigurationError) -> Void
+    ) {
         var loaded = 0
-        for _ in 0..<Self.iterations {
-            let text = Self.mutate(base, rng: &rng)
-            switch Result(catching: { () throws(ConfigurationError) in try SiteConfigLoader.parse(text, file: "f.yaml") }) {
-            case .success: loaded += 1
-            case .failure(let error):
+        for _ in 0..<iterations {
+            let text = mutate(base, rng: &rng)
+            do throws(ConfigurationError) {
+                try load(text)
+                loaded += 1
+            } catch {
                 #expect(!error.diagnostics.isEmpty)
                 #expect(error.diagnostics.allSatisfy { $0.location.line >= 1 && $0.location.column >= 1 })
             }
         }
-        #expect(loaded < Self.iterations, "mutations must produce errors too")
+        #expect(loaded < iterations, "mutations must produce errors too")
+    }
+
+    @Test func mutatedConfigsNeverCrash() throws {
+        let base = SiteConfigValidationTests.valid
+        var rng = SplitMix(seed: 0x5173_6761_7465)
+        Self.expectLoadsOrDiagnoses(base, rng: &rng) { text throws(ConfigurationError) in
+            _ = try SiteConfigLoader.parse(text, file: "f.yaml")
+        }
     }
 
     @Test func mutatedMapsNeverCrash() throws {
         let base = try readFile("\(TestEnvironment.shippedMaps)/carlogavazzi-em340.yaml")
         var rng = SplitMix(seed: 42)
-        for _ in 0..<Self.iterations {
-            let text = Self.mutate(base, rng: &rng)
-            _ = try? DeviceMapLoader.parse(text, file: "m.yaml")
+        Self.expectLoadsOrDiagnoses(base, rng: &rng) { text throws(ConfigurationError) in
+            _ = try DeviceMapLoader.parse(text, file: "m.yaml")
         }
     }
 
