@@ -19,26 +19,12 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from footprint import ROOT, start_broker, free_port  # noqa: E402
+from footprint import ROOT, count_lines, free_port, start_broker, start_simulator  # noqa: E402
 
 METERS = 20
 POINTS = 15
 INTERVAL_S = 5
 WARMUP_S = 30
-
-
-def start_simulator(binary, work):
-    out = open(os.path.join(work, "sim.out"), "w+")
-    p = subprocess.Popen([binary, "simulate", "--model", "eastron-sdm630", "--maps", os.path.join(ROOT, "devicemaps/models"),
-                          "--units", ",".join(str(u) for u in range(1, METERS + 1)), "--port", "0"],
-                         stdout=out, stderr=subprocess.DEVNULL)
-    for _ in range(100):
-        out.seek(0)
-        m = re.search(r"listening on .*:(\d+)", out.read())
-        if m:
-            return p, int(m.group(1))
-        time.sleep(0.05)
-    raise SystemExit("simulator did not start")
 
 
 def write_config(work, name, sim_port, broker_port, durability, extra=""):
@@ -68,18 +54,13 @@ def write_bytes(pid):
     return 0
 
 
-def count_lines(path):
-    with open(path) as f:
-        return sum(1 for _ in f)
-
-
 def main():
     sitegate = sys.argv[1]
     seconds = int(sys.argv[2]) if len(sys.argv) > 2 else 600
     extra = sys.argv[3] if len(sys.argv) > 3 else ""
     work = tempfile.mkdtemp(prefix="sitegate-wear.", dir=os.environ.get("WEAR_DIR", "/var/tmp"))
     broker, broker_port = start_broker(work)
-    sim, sim_port = start_simulator(sitegate, work)
+    sim, sim_port = start_simulator(sitegate, work, model="eastron-sdm630", maps="devicemaps/models", meters=METERS)
     agents = {}
     try:
         for durability in ("full", "normal"):

@@ -45,10 +45,11 @@ def start_broker(work):
     raise SystemExit("mosquitto did not start")
 
 
-def start_simulator(binary, work):
+def start_simulator(binary, work, model="bench-30", maps="benchmarks/maps", meters=METERS):
+    """`sitegate simulate` serving `meters` units of `model` on a free port; returns the process and its port."""
     out = open(os.path.join(work, "sim.out"), "w+")
-    p = subprocess.Popen([binary, "simulate", "--model", "bench-30", "--maps", os.path.join(ROOT, "benchmarks/maps"),
-                          "--units", ",".join(str(u) for u in range(1, METERS + 1)), "--port", "0"],
+    p = subprocess.Popen([binary, "simulate", "--model", model, "--maps", os.path.join(ROOT, maps),
+                          "--units", ",".join(str(u) for u in range(1, meters + 1)), "--port", "0"],
                          stdout=out, stderr=subprocess.DEVNULL)
     for _ in range(100):
         out.seek(0)

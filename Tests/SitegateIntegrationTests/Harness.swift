@@ -1,4 +1,5 @@
 import Foundation
+import SitegateBuffer
 import SitegateConfig
 import SitegateCore
 import SitegateSimulator
@@ -197,6 +198,17 @@ final class Harness {
     }
 
     private var commandRuns = 0
+
+    /// After the agent stopped: how many seqs it handed out, how many still wait in its buffer, and those that
+    /// neither arrived (`received`) nor wait: lost.
+    func lostPolls(received: Set<Int64>) async throws -> (committed: Int64, stillBuffered: Int, lost: Set<Int64>) {
+        let outbox = try await Outbox(settings: BufferSettings(path: "\(directory)/buffer.db"))
+        defer { outbox.close() }
+        let stats = try await outbox.stats()
+        let stillBuffered = Set(try await outbox.polls(after: 0, limit: 1_000_000).map(\.seq))
+        let lost = Set(stats.firstSeq...stats.lastSeq).subtracting(received).subtracting(stillBuffered)
+        return (stats.lastSeq - stats.firstSeq + 1, stillBuffered.count, lost)
+    }
 
     func stopAll() async {
         await agent?.terminate()
