@@ -109,6 +109,8 @@ private final class Splitter<Source: RegisterSource> {
     let bus: Source
     var answered: [(request: ReadRequest, registers: [UInt16], sentAt: UnixTime)] = []
     var unsupported: [PointDefinition] = []
+    /// Parts that failed for another reason (a timeout, a bad CRC): unknown, not refused, so never learnt as holes.
+    var failed: [ReadRequest] = []
     var errors: [ModbusError] = []
     var transactions = 0
 
@@ -133,13 +135,15 @@ private final class Splitter<Source: RegisterSource> {
                 }
             } catch {
                 errors.append(error)
+                failed.append(request)
             }
         }
     }
 
-    /// The registers of `request` not covered by a read that worked: where the refused addresses are.
+    /// The registers of `request` that only refusals cover: not read by a part that worked, nor by one that failed
+    /// for another reason (a glitch says nothing about which registers exist).
     func holes(within request: ReadRequest) -> [Range<Int>] {
-        let covered = answered.map { $0.request.address..<$0.request.endAddress }.sorted { $0.lowerBound < $1.lowerBound }
+        let covered = (answered.map(\.request) + failed).map { $0.address..<$0.endAddress }.sorted { $0.lowerBound < $1.lowerBound }
         var holes: [Range<Int>] = []
         var cursor = request.address
         for range in covered {

@@ -156,16 +156,15 @@ import Testing
         #expect(outcome.unsupportedPoints.isEmpty, "a point that failed otherwise is not taken for unsupported")
     }
 
-    /// A transient failure during a split is counted as part of the hole: registers of points that exist
-    /// (frequency, energy, status) are learnt as refused, so later plans read them without merging.
+    /// A transient failure during a split says nothing about which registers exist: only the refused gap is learnt,
+    /// and the points of the failed half (frequency, energy, status) stay in merged reads.
     @Test(arguments: [ModbusError.timeout, .badCRC])
     func failureInsideASplitIsNotLearntAsAHole(_ error: ModbusError) {
         let device = Self.device(servesGap: false)
         device.fail(request: 3, with: error)
         let outcome = DeviceReader.read(Self.plan(), on: device)
-        withKnownIssue("Splitter.holes(within:) treats every register not answered as refused") {
-            #expect(outcome.learnedHoles == [.holding: [6..<10]])
-        }
+        #expect(outcome.learnedHoles == [.holding: [6..<10]])
+        #expect(outcome.errors.contains { $0.kind == error.kind })
     }
 
     @Test func nanRegistersAreAnInvalidReadingNotADroppedOne() throws {
