@@ -26,24 +26,37 @@ struct AgentNotifyTests {
         return nil
     }
 
-    @Test func readyWatchdogAndStopping() async throws {
-        let work = try TestEnvironment.makeTemporaryDirectory("sitegate-notify")
+    /// Writes a site config (one bus, the given devices) into `work` and starts the agent as systemd would, with a
+    /// notify socket of the test's own and `WATCHDOG_USEC`; the caller kills the agent.
+    static func startAgent(
+        in work: String, name: String, mqtt: String, bus: String, devices: String, watchdogUSec: String,
+        environment: [String: String] = [:]
+    ) throws -> (NotifyReceiver, ChildProcess) {
         let config = """
             site: { id: test-park, gateway: gw01 }
-            mqtt: { url: "mqtt://127.0.0.1:\(try FreePort.find())" }
+            mqtt: \(mqtt)
             buffer: { path: \(work)/buffer.db }
+            control_socket: \(work)/control.sock
             maps: [\(TestEnvironment.shippedMaps)]
             buses:
-              - { id: lan, tcp: { host: 127.0.0.1, port: \(try FreePort.find()) }, response_timeout: 200ms }
+              - \(bus)
             devices:
-              - { id: meter, bus: lan, unit: 1, model: eastron-sdm630, interval: 1s }
+            \(devices)
             """
         try writeFile("\(work)/site.yaml", config)
-        let receiver = try NotifyReceiver(
-            abstractName: "sitegate-test-agent-\(getpid())-\(UInt32.random(in: 0...9999))")
+        let receiver = try NotifyReceiver(abstractName: "sitegate-test-\(name)-\(getpid())-\(UInt32.random(in: 0...9999))")
         let agent = try ChildProcess(
             [TestEnvironment.sitegateBinary, "run", "--config", "\(work)/site.yaml"], directory: work, name: "agent",
-            environment: ["NOTIFY_SOCKET": receiver.notifySocket, "WATCHDOG_USEC": "2000000"])
+            environment: environment.merging(["NOTIFY_SOCKET": receiver.notifySocket, "WATCHDOG_USEC": watchdogUSec]) { a, _ in a })
+        return (receiver, agent)
+    }
+
+    @Test func readyWatchdogAndStopping() async throws {
+        let work = try TestEnvironment.makeTemporaryDirectory("sitegate-notify")
+        let (receiver, agent) = try Self.startAgent(
+            in: work, name: "agent", mqtt: "{ url: \"mqtt://127.0.0.1:\(try FreePort.find())\" }",
+            bus: "{ id: lan, tcp: { host: 127.0.0.1, port: \(try FreePort.find()) }, response_timeout: 200ms }",
+            devices: "  - { id: meter, bus: lan, unit: 1, model: eastron-sdm630, interval: 1s }", watchdogUSec: "2000000")
         defer { agent.signal(SIGKILL) }
 
         let ready = await Self.next(receiver, within: .seconds(15)) { $0.split(separator: "\n").contains("READY=1") }
@@ -63,24 +76,11 @@ struct AgentNotifyTests {
     /// that systemd restarts the agent; STATUS= names the stalled bus.
     @Test func hungBusStopsTheWatchdog() async throws {
         let work = try TestEnvironment.makeTemporaryDirectory("sitegate-hang")
-        let config = """
-            site: { id: test-park, gateway: gw01 }
-            mqtt: { url: "mqtt://127.0.0.1:\(try FreePort.find())" }
-            buffer: { path: \(work)/buffer.db }
-            control_socket: \(work)/control.sock
-            maps: [\(TestEnvironment.shippedMaps)]
-            buses:
-              - { id: lan, tcp: { host: 127.0.0.1, port: \(try FreePort.find()) }, response_timeout: 200ms }
-            devices:
-              - { id: meter, bus: lan, unit: 1, model: eastron-sdm630, interval: 1s }
-            """
-        try writeFile("\(work)/site.yaml", config)
-        let receiver = try NotifyReceiver(abstractName: "sitegate-test-hang-\(getpid())-\(UInt32.random(in: 0...9999))")
-        let agent = try ChildProcess(
-            [TestEnvironment.sitegateBinary, "run", "--config", "\(work)/site.yaml"], directory: work, name: "agent",
-            environment: [
-                "NOTIFY_SOCKET": receiver.notifySocket, "WATCHDOG_USEC": "1000000", "SITEGATE_FAULT_HANG_BUS": "lan",
-            ])
+        let (receiver, agent) = try Self.startAgent(
+            in: work, name: "hang", mqtt: "{ url: \"mqtt://127.0.0.1:\(try FreePort.find())\" }",
+            bus: "{ id: lan, tcp: { host: 127.0.0.1, port: \(try FreePort.find()) }, response_timeout: 200ms }",
+            devices: "  - { id: meter, bus: lan, unit: 1, model: eastron-sdm630, interval: 1s }", watchdogUSec: "1000000",
+            environment: ["SITEGATE_FAULT_HANG_BUS": "lan"])
         defer { agent.signal(SIGKILL) }
         #expect(await Self.next(receiver, within: .seconds(15)) { $0.contains("READY=1") } != nil)
         // The allowance is 2 x 1 s + 2 x 200 ms: well past it, pings must have stopped.
@@ -109,22 +109,10 @@ struct AgentNotifyTests {
         let devices = (1...3).map {
             "  - { id: m\($0), bus: lan, unit: \($0), model: eastron-sdm630, interval: 1s, min_delay: 400ms }"
         }
-        let config = """
-            site: { id: test-park, gateway: gw01 }
-            mqtt: { url: "mqtt://127.0.0.1:\(try FreePort.find())" }
-            buffer: { path: \(work)/buffer.db }
-            control_socket: \(work)/control.sock
-            maps: [\(TestEnvironment.shippedMaps)]
-            buses:
-              - { id: lan, tcp: { host: 127.0.0.1, port: \(port) } }
-            devices:
-            \(devices.joined(separator: "\n"))
-            """
-        try writeFile("\(work)/site.yaml", config)
-        let receiver = try NotifyReceiver(abstractName: "sitegate-test-load-\(getpid())-\(UInt32.random(in: 0...9999))")
-        let agent = try ChildProcess(
-            [TestEnvironment.sitegateBinary, "run", "--config", "\(work)/site.yaml"], directory: work, name: "agent",
-            environment: ["NOTIFY_SOCKET": receiver.notifySocket, "WATCHDOG_USEC": "2000000"])
+        let (receiver, agent) = try Self.startAgent(
+            in: work, name: "load", mqtt: "{ url: \"mqtt://127.0.0.1:\(try FreePort.find())\" }",
+            bus: "{ id: lan, tcp: { host: 127.0.0.1, port: \(port) } }", devices: devices.joined(separator: "\n"),
+            watchdogUSec: "2000000")
         defer { agent.signal(SIGKILL) }
         let status = await Self.next(receiver, within: .seconds(30)) { $0.contains("bus lan overloaded") }
         #expect(
@@ -147,21 +135,10 @@ struct AgentNotifyTests {
         let output = try await simulator.waitForOutput(containing: "listening on", timeout: .seconds(10))
         let simulatorPort = try #require(
             output.split(separator: "\n").first { $0.hasPrefix("listening on") }.flatMap { Int($0.split(separator: ":").last ?? "") })
-        let config = """
-            site: { id: test-park, gateway: gw01 }
-            mqtt: { url: "\(broker.url)", reconnect_max: 1s }
-            buffer: { path: \(work)/buffer.db }
-            maps: [\(TestEnvironment.shippedMaps)]
-            buses:
-              - { id: lan, tcp: { host: 127.0.0.1, port: \(simulatorPort) }, response_timeout: 500ms }
-            devices:
-              - { id: meter, bus: lan, unit: 1, model: eastron-sdm630, interval: 1s }
-            """
-        try writeFile("\(work)/site.yaml", config)
-        let receiver = try NotifyReceiver(abstractName: "sitegate-test-status-\(getpid())-\(UInt32.random(in: 0...9999))")
-        let agent = try ChildProcess(
-            [TestEnvironment.sitegateBinary, "run", "--config", "\(work)/site.yaml"], directory: work, name: "agent",
-            environment: ["NOTIFY_SOCKET": receiver.notifySocket, "WATCHDOG_USEC": "60000000"])
+        let (receiver, agent) = try Self.startAgent(
+            in: work, name: "status", mqtt: "{ url: \"\(broker.url)\", reconnect_max: 1s }",
+            bus: "{ id: lan, tcp: { host: 127.0.0.1, port: \(simulatorPort) }, response_timeout: 500ms }",
+            devices: "  - { id: meter, bus: lan, unit: 1, model: eastron-sdm630, interval: 1s }", watchdogUSec: "60000000")
         defer { agent.signal(SIGKILL) }
 
         // The first ping (with its STATUS) goes out at start; the next one 30 s later. Everything in between is
