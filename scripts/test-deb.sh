@@ -12,20 +12,8 @@ deb="${1:-$(ls -t out/sitegate_*.deb 2>/dev/null | head -n 1)}"
 [ -f "$deb" ] || { echo "test-deb.sh: no .deb given and none in out/ (run make deb)" >&2; exit 1; }
 work="$(mktemp -d /tmp/sitegate-debtest.XXXXXX)"
 trap 'rm -rf "$work"' EXIT
-passed=0
-failed=0
-check() {  # check DESCRIPTION COMMAND...: one result line per check
-  local what="$1"
-  shift
-  if "$@" >"$work/last.out" 2>&1; then
-    passed=$((passed + 1))
-    echo "ok   $what"
-  else
-    failed=$((failed + 1))
-    echo "FAIL $what"
-    sed 's/^/     /' "$work/last.out" | head -n 20
-  fi
-}
+CHECK_DIR="$work"
+. "$(dirname "$0")/checks.sh"
 
 field() { dpkg-deb --field "$deb" "$1"; }
 dpkg-deb --contents "$deb" > "$work/contents"

@@ -42,21 +42,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-passed=0
-failed=0
-note() { echo "$*" | tee -a "$log"; }
-check() { # check DESCRIPTION COMMAND...: one result line per check
-  local what="$1"
-  shift
-  if "$@" >"$run/last.out" 2>&1; then
-    passed=$((passed + 1))
-    note "ok   $what"
-  else
-    failed=$((failed + 1))
-    note "FAIL $what"
-    sed 's/^/     /' "$run/last.out" | head -n 20 | tee -a "$log"
-  fi
-}
+CHECK_DIR="$run" CHECK_LOG="$log"
+. "$(dirname "$0")/checks.sh"
 # eventually SECONDS COMMAND...: retries the command every 0.5 s until it succeeds or the time is up.
 eventually() {
   local deadline=$((SECONDS + $1))
