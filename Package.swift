@@ -30,6 +30,8 @@ let package = Package(
         cLibrary("CYAML", pkgConfig: "yaml-0.1", apt: "libyaml-dev"),
         // Only to report the broker's TLS session (version, certificate) in `sitegate mqtt-test`.
         cLibrary("COpenSSL", pkgConfig: "openssl", apt: "libssl-dev"),
+        // SHA-256 and Ed25519 for the evidence chain (docs/evidence.md).
+        cLibrary("CLibCrypto", pkgConfig: "libcrypto", apt: "libssl-dev"),
 
         // Pure logic: models, decoding, planning, schedules, payloads. No C, no I/O.
         .target(name: "SitegateCore", swiftSettings: strictSettings),
@@ -45,6 +47,8 @@ let package = Package(
             dependencies: ["SitegateCore", "SitegateThreads", "CModbus", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strictSettings
         ),
+        // Signing keys and hashes for the evidence chain, over libcrypto.
+        .target(name: "SitegateCrypto", dependencies: ["SitegateCore", "CLibCrypto"], swiftSettings: strictSettings),
         // The SQLite outbox: readings are durable before anything else happens.
         .target(
             name: "SitegateBuffer",

@@ -16,4 +16,11 @@ public enum Hex {
     public static func addressRange(_ r: Range<Int>) -> String {
         r.count == 1 ? address(r.lowerBound) : "\(address(r.lowerBound))-\(address(r.upperBound - 1))"
     }
+
+    /// Bytes as lowercase hex, two digits each: key ids, hashes in tables.
+    public static func lowercase<S: Sequence>(_ bytes: S) -> String where S.Element == UInt8 {
+        var out = ""
+        for byte in bytes { out += padded(byte, digits: 2, uppercase: false) }
+        return out
+    }
 }

@@ -1,7 +1,11 @@
-/// Builds the SenML pack (RFC 8428) for one poll: the payload contract in docs/payload.md.
+/// Builds the SenML pack (RFC 8428) for one poll: the payload contract in docs/payload.md (v2), as a draft that
+/// `MessageSealer` completes with `seq`, `prev`, `kid` and `sig` when the poll is committed.
 public struct SenMLEncoder: Sendable {
     public var siteID: String
     public var gatewayID: String
+
+    /// The name of the one record of a poll without values; point ids start with a letter, so it cannot collide.
+    public static let pollRecordName = "_poll"
 
     public init(siteID: String, gatewayID: String) {
         self.siteID = siteID
@@ -12,35 +16,49 @@ public struct SenMLEncoder: Sendable {
         "urn:dev:gia:\(siteID):\(gatewayID):\(device):"
     }
 
-    /// - Parameter backfill: the poll waited in the buffer across an outage or restart; every record says so.
-    public func encode(_ stored: StoredPoll, backfill: Bool) -> String {
-        let poll = stored.poll
-        let usesSecondary = poll.readings.contains { $0.unit.map(SenMLUnits.secondary.contains) ?? false }
-        var base = "\"bn\":\(JSONText.quoted(baseName(device: poll.deviceID)))"
-        base += ",\"bt\":\(JSONText.seconds(milliseconds: poll.takenAt.milliseconds))"
-        if usesSecondary { base += ",\"bver\":\(SenMLUnits.versionWithSecondaryUnits)" }
-        base += ",\"seq\":\(stored.seq)"
-        if poll.readings.isEmpty {
-            return "[{\(base)}]"
-        }
-        var out = "["
-        for (index, reading) in poll.readings.enumerated() {
-            out += index == 0 ? "{\(base)," : ",{"
-            out += "\"n\":\(JSONText.quoted(reading.pointID))"
-            if let unit = reading.unit { out += ",\"u\":\(JSONText.quoted(unit))" }
+    public func draft(_ poll: Poll) -> MessageDraft {
+        let usesSecondary =
+            poll.readings.contains { $0.unit.map(SenMLUnits.secondary.contains) ?? false }
+            || poll.failures.contains { $0.unit.map(SenMLUnits.secondary.contains) ?? false }
+        var head = "[{\"bn\":\(JSONText.quoted(baseName(device: poll.deviceID)))"
+        head += ",\"bt\":\(JSONText.seconds(milliseconds: poll.takenAt.milliseconds))"
+        if usesSecondary { head += ",\"bver\":\(SenMLUnits.versionWithSecondaryUnits)" }
+        let clock = poll.clockUnsynchronised ? ["clock"] : []
+
+        // Each record's members; the first record continues the base fields.
+        var records: [String] = []
+        records.reserveCapacity(poll.readings.count + poll.failures.count)
+        for reading in poll.readings {
+            var r = "\"n\":\(JSONText.quoted(reading.pointID))"
+            if let unit = reading.unit { r += ",\"u\":\(JSONText.quoted(unit))" }
             var quality: [String] = []
             switch reading.value {
-            case .number(let v) where v.isFinite: out += ",\"v\":\(JSONText.number(v))"
-            case .number: out += ",\"vs\":\"non-finite\""; quality.append("invalid")
-            case .text(let s): out += ",\"vs\":\(JSONText.quoted(s))"
-            case .invalid(let raw): out += ",\"vs\":\(JSONText.quoted(raw))"; quality.append("invalid")
+            case .number(let v) where v.isFinite: r += ",\"v\":\(JSONText.number(v))"
+            case .number: r += ",\"vs\":\"non-finite\""; quality.append("invalid")
+            case .text(let s): r += ",\"vs\":\(JSONText.quoted(s))"
+            case .invalid(let raw): r += ",\"vs\":\(JSONText.quoted(raw))"; quality.append("invalid")
             }
             let offsetMs = reading.offset.milliseconds
-            if offsetMs != 0 { out += ",\"t\":\(JSONText.seconds(milliseconds: offsetMs))" }
-            if backfill { quality.append("backfill") }
-            if !quality.isEmpty { out += ",\"q\":\"\(quality.joined(separator: ","))\"" }
-            out += "}"
+            if offsetMs != 0 { r += ",\"t\":\(JSONText.seconds(milliseconds: offsetMs))" }
+            records.append(r + Self.quality(quality + clock))
         }
-        return out + "]"
+        for failed in poll.failures {
+            var r = "\"n\":\(JSONText.quoted(failed.pointID))"
+            if let unit = failed.unit { r += ",\"u\":\(JSONText.quoted(unit))" }
+            records.append(r + ",\"vs\":\"\(failed.reason)\"" + Self.quality(["failed"] + clock))
+        }
+        if records.isEmpty {
+            // Nothing read: one record that says why.
+            let why = poll.failure.map { "\($0)" } ?? poll.outcome.rawValue
+            records.append("\"n\":\"\(Self.pollRecordName)\",\"vs\":\"\(why)\"" + Self.quality(["failed"] + clock))
+        }
+        let body = ",\"poll\":\"\(poll.outcome.rawValue)\"," + records.joined(separator: "},{")
+        return MessageDraft(
+            head: head, body: body, form: .pack, destination: .data(device: poll.deviceID), time: poll.takenAt,
+            tick: poll.tick, outcome: poll.outcome)
+    }
+
+    private static func quality(_ labels: [String]) -> String {
+        labels.isEmpty ? "" : ",\"q\":\"\(labels.joined(separator: ","))\""
     }
 }

@@ -44,6 +44,9 @@ public struct JSONObjectWriter: Sendable {
     /// The object's text, `{...}`.
     public var text: String { "{" + fields.joined(separator: ",") + "}" }
 
+    /// The fields without the braces, for a message whose bytes are completed later (`MessageDraft`).
+    public var members: String { fields.joined(separator: ",") }
+
     /// Adds the fields in order; a nil value leaves its key out.
     public mutating func add<K: JSONKey>(_: K.Type, _ pairs: KeyValuePairs<K, JSONField?>) {
         for (key, value) in pairs {

@@ -1,0 +1,68 @@
+/// Base64 (RFC 4648): base64url without padding for what the gateway writes into messages (hashes, signatures,
+/// public keys), standard base64 with padding for the captures of `sitegate record`.
+public enum Base64 {
+    private static let standardAlphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
+    private static let urlAlphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".utf8)
+
+    /// base64url without padding (RFC 4648 §5): 32 bytes give 43 characters, 64 bytes 86.
+    public static func url<C: Collection>(_ bytes: C) -> String where C.Element == UInt8 {
+        encode(Array(bytes), alphabet: urlAlphabet, pad: false)
+    }
+
+    /// Standard base64 with padding (RFC 4648 §4).
+    public static func standard<C: Collection>(_ bytes: C) -> String where C.Element == UInt8 {
+        encode(Array(bytes), alphabet: standardAlphabet, pad: true)
+    }
+
+    /// Decodes either alphabet, with or without padding; nil for any other character or a bad length.
+    public static func decode<S: StringProtocol>(_ text: S) -> [UInt8]? {
+        var values: [UInt8] = []
+        values.reserveCapacity(text.utf8.count)
+        var padding = 0
+        for c in text.utf8 {
+            if c == UInt8(ascii: "=") { padding += 1; continue }
+            guard padding == 0, let v = value(of: c) else { return nil }
+            values.append(v)
+        }
+        if values.count % 4 == 1 || padding > 2 || (padding > 0 && (values.count + padding) % 4 != 0) { return nil }
+        var out: [UInt8] = []
+        out.reserveCapacity(values.count * 3 / 4)
+        var index = 0
+        while index + 1 < values.count {
+            let chunk = values[index..<min(index + 4, values.count)]
+            var bits: UInt32 = 0
+            for (i, v) in chunk.enumerated() { bits |= UInt32(v) << (18 - 6 * i) }
+            out.append(UInt8(truncatingIfNeeded: bits >> 16))
+            if chunk.count > 2 { out.append(UInt8(truncatingIfNeeded: bits >> 8)) }
+            if chunk.count > 3 { out.append(UInt8(truncatingIfNeeded: bits)) }
+            index += 4
+        }
+        return out
+    }
+
+    private static func value(of c: UInt8) -> UInt8? {
+        switch c {
+        case UInt8(ascii: "A")...UInt8(ascii: "Z"): c - UInt8(ascii: "A")
+        case UInt8(ascii: "a")...UInt8(ascii: "z"): c - UInt8(ascii: "a") + 26
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): c - UInt8(ascii: "0") + 52
+        case UInt8(ascii: "+"), UInt8(ascii: "-"): 62
+        case UInt8(ascii: "/"), UInt8(ascii: "_"): 63
+        default: nil
+        }
+    }
+
+    private static func encode(_ bytes: [UInt8], alphabet: [UInt8], pad: Bool) -> String {
+        var out: [UInt8] = []
+        out.reserveCapacity((bytes.count + 2) / 3 * 4)
+        var index = 0
+        while index < bytes.count {
+            let n = min(3, bytes.count - index)
+            var bits: UInt32 = 0
+            for i in 0..<n { bits |= UInt32(bytes[index + i]) << (16 - 8 * i) }
+            for i in 0..<(n + 1) { out.append(alphabet[Int((bits >> (18 - 6 * i)) & 63)]) }
+            if pad { for _ in n..<3 { out.append(UInt8(ascii: "=")) } }
+            index += 3
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+}
