@@ -66,6 +66,8 @@ let package = Package(
             name: "SitegateAgent",
             dependencies: [
                 "SitegateCore", "SitegateConfig", "SitegateModbus", "SitegateBuffer", "SitegateMQTT", "SitegateSystemd", "SitegateThreads",
+                // adjtimex (the clock's state) and SHA-256 (the config hash) for the checkpoints.
+                "CSitegateShims", "SitegateCrypto",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
