@@ -69,6 +69,7 @@ public final class Agent: Sendable {
                 notifier: notifier, logger: logger),
             NotifyService(store: store, health: health, outbox: outbox, notifier: notifier, watchdog: watchdog, logger: logger),
         ]
+        if let checkpoints = checkpointService(outbox: outbox, publisher: publisher) { services.append(checkpoints) }
         if let listener = config.metricsListener {
             services.append(MetricsHTTPServer(listener: listener, agent: self, outbox: outbox, logger: logger))
         }
