@@ -170,6 +170,15 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        // The agent's services against in-memory stand-ins for the buffer and a clock moved by hand.
+        .testTarget(
+            name: "SitegateAgentTests",
+            dependencies: [
+                "SitegateAgent", "SitegateConfig", "SitegateCore", "SitegateCrypto", "SitegateThreads", "SitegateTestSupport",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings
+        ),
         .testTarget(
             name: "SitegateIntegrationTests",
             dependencies: [
