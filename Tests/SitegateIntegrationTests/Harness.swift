@@ -238,6 +238,10 @@ struct DataMessage {
     var device: String { String(topic.split(separator: "/").dropLast().last ?? "") }
     var bt: Double { (records[0]["bt"] as? NSNumber)?.doubleValue ?? 0 }
     var isBackfill: Bool { (records[0]["q"] as? String)?.contains("backfill") ?? false }
+    /// `full`, `partial` or `failed` (the `poll` base field; nil in a v1 payload).
+    var pollOutcome: String? { records[0]["poll"] as? String }
+    /// Why a failed poll read nothing: the `vs` of its `_poll` record.
+    var failureReason: String? { records.first { $0["n"] as? String == "_poll" }?["vs"] as? String }
 
     var values: [String: Double] {
         var out: [String: Double] = [:]
