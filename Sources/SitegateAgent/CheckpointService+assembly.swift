@@ -3,9 +3,10 @@ import SitegateCore
 // Putting a slot's checkpoint together: ticks due from the schedules in force, polls from the buffer, misses from
 // the ledger, the clock, and what produced the data.
 extension CheckpointService {
-    func checkpoint(
-        _ slot: Range<UnixTime>, config: SiteConfig, tallies: [String: SlotTally], state: State, now: UnixTime
-    ) -> CheckpointMessage {
+    /// The account of `slot` (or of a summarised range of slots).
+    func checkpoint(_ slot: Range<UnixTime>, config: SiteConfig, tallies: [String: SlotTally], state: State)
+        -> CheckpointMessage
+    {
         let missed = ticks.missed(in: slot)
         var scheduled: [String: Int] = [:]
         var stillOpen: [String: Int] = [:]

@@ -78,10 +78,12 @@ final class CheckpointService: Service {
             }
             for slot in pending {
                 guard ready(slot, config: config, now: now, started: state.started) else { break }
-                let message = checkpoint(slot, config: config, tallies: try await evidence.slotTally(from: slot.lowerBound, to: slot.upperBound), state: state, now: now)
+                let tallies = try await evidence.slotTally(from: slot.lowerBound, to: slot.upperBound)
+                let message = checkpoint(slot, config: config, tallies: tallies, state: state)
                 let seq = try await evidence.commitEvidence(message.draft(at: clock.now()))
                 committed()
-                logger.debug("checkpoint committed", metadata: ["evidence.slot_start": "\(slot.lowerBound)", "seq": "\(seq)"])
+                logger.debug(
+                    "checkpoint committed", metadata: ["evidence.slot_start": "\(slot.lowerBound)", "evidence.seq": "\(seq)"])
                 state.lastEnd = .some(slot.upperBound)
                 state.unsynchronised.forget(before: slot.upperBound)
                 ticks.forget(before: slot.upperBound)
@@ -100,9 +102,9 @@ final class CheckpointService: Service {
     /// for them is over. A slot that ended before the agent started has nothing to wait for.
     func ready(_ slot: Range<UnixTime>, config: SiteConfig, now: UnixTime, started: UnixTime) -> Bool {
         if slot.upperBound <= started || now >= slot.upperBound + Self.grace { return true }
+        // A bus without anything to poll has no poller (see `PollerSupervisor`): nothing to wait for.
         return config.buses.allSatisfy { bus in
-            config.devices.allSatisfy { $0.busID != bus.id }
-                || (ticks.accountedUntil(bus: bus.id).map { $0 >= slot.upperBound } ?? false)
+            (ticks.accountedUntil(bus: bus.id).map { $0 >= slot.upperBound } ?? false) || config.assignments(on: bus).isEmpty
         }
     }
 }
