@@ -80,7 +80,7 @@ final class CheckpointService: Service {
                 guard ready(slot, config: config, now: now, started: state.started) else { break }
                 let tallies = try await evidence.slotTally(from: slot.lowerBound, to: slot.upperBound)
                 let message = checkpoint(slot, config: config, tallies: tallies, state: state)
-                let seq = try await evidence.commitEvidence(message.draft(at: clock.now()))
+                let seq = try await evidence.commitEvidence(message.draft(at: clock.now()), slotEnd: slot.upperBound)
                 committed()
                 logger.debug(
                     "checkpoint committed", metadata: ["evidence.slot_start": "\(slot.lowerBound)", "evidence.seq": "\(seq)"])

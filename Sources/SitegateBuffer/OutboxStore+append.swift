@@ -67,27 +67,57 @@ extension OutboxStore {
         try? database.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     }
 
-    /// Inserts `polls` in one transaction, which also deletes the acknowledged polls waiting: one commit (one
-    /// sync, one set of B-tree pages written) per cycle instead of two.
+    /// Seals and inserts `polls` in one transaction, after the notices the gateway owes; the same transaction
+    /// deletes (or marks) the acknowledged polls waiting: one commit (one sync, one set of B-tree pages written) per
+    /// cycle instead of two.
     func insertAll(_ polls: [Poll], now: UnixTime) throws(SQLiteError) -> [Int64] {
-        let (seqs, deleted) = try database.transaction { () throws(SQLiteError) -> ([Int64], Int) in
-            let deleted = try deleteRows(acknowledged)
-            var seqs: [Int64] = []
-            seqs.reserveCapacity(polls.count)
-            for poll in polls {
-                insert.reset()
-                insert.bind(1, poll.deviceID)
-                insert.bind(2, poll.takenAt.milliseconds)
-                insert.bind(3, now.milliseconds)
-                insert.bind(4, ReadingCodec.encode(poll.readings))
-                _ = try insert.step()
-                seqs.append(database.lastInsertRowID)
+        let headBefore = head
+        insertedInTransaction = 0
+        do {
+            let (seqs, settled) = try database.transaction { () throws(SQLiteError) -> ([Int64], Int) in
+                let settled = try settleAcknowledged()
+                try sealOwedNotices(now: now)
+                var seqs: [Int64] = []
+                seqs.reserveCapacity(polls.count)
+                for poll in polls {
+                    seqs.append(try insertSealed(sealing.encoder.draft(poll), now: now))
+                }
+                return (seqs, settled)
             }
-            return (seqs, deleted)
+            depth += insertedInTransaction - settled
+            acknowledged = []
+            acknowledgedSince = nil
+            return seqs
+        } catch {
+            // Rolled back: the chain did not move.
+            head = headBefore
+            throw error
         }
-        depth += seqs.count - deleted
-        acknowledged = []
-        acknowledgedSince = nil
-        return seqs
+    }
+
+    /// Commits one evidence message (a checkpoint) in its own transaction; returns its seq.
+    func commitEvidence(_ draft: MessageDraft, slotEnd: UnixTime?, now: UnixTime) throws(SQLiteError) -> Int64 {
+        let headBefore = head
+        insertedInTransaction = 0
+        let seq: Int64
+        do {
+            seq = try database.transaction { () throws(SQLiteError) -> Int64 in
+                try sealOwedNotices(now: now)
+                let seq = try insertSealed(draft, now: now)
+                if let slotEnd {
+                    let s = try database.prepare("INSERT OR REPLACE INTO slots(slot_end_ms, seq) VALUES (?, ?)")
+                    s.bind(1, slotEnd.milliseconds)
+                    s.bind(2, seq)
+                    _ = try s.step()
+                }
+                return seq
+            }
+        } catch {
+            head = headBefore
+            throw error
+        }
+        depth += insertedInTransaction
+        if slotEnd != nil { checkpointSeqs = Array((checkpointSeqs + [seq]).suffix(2)) }
+        return seq
     }
 }

@@ -20,6 +20,9 @@ public struct TopicLayout: Sendable, Hashable {
     /// Retained: online (birth) or offline (last will or clean stop).
     public var status: String { "\(gatewayRoot)/status" }
 
+    /// The gateway's messages in the evidence chain: checkpoints, gap notices, chain starts, key handovers.
+    public var evidence: String { "\(gatewayRoot)/evidence" }
+
     /// Periodic: read and error counters, buffer state.
     public var health: String { "\(gatewayRoot)/health" }
 }

@@ -17,7 +17,9 @@ struct BufferCommand: AsyncParsableCommand {
     /// Opens the buffer named by the site config (it may be in use by the running agent: SQLite's WAL allows that).
     static func open(_ option: ConfigOption) async throws -> (Outbox, SiteConfig) {
         let config = try existingBuffer(option)
-        return (try await Outbox(settings: config.buffer), config)
+        // No key: a tool never seals messages (a purge leaves its gap notices for the agent to sign).
+        let sealing = OutboxSealing(siteID: config.site.id, gatewayID: config.site.gateway)
+        return (try await Outbox(sealing: sealing, settings: config.buffer), config)
     }
 
     /// The config, once its buffer is known to exist: looking must never create an empty buffer.
@@ -87,29 +89,28 @@ struct BufferCommand: AsyncParsableCommand {
         func run() async throws {
             let (outbox, config) = try await BufferCommand.open(configOption)
             defer { outbox.close() }
-            let encoder = SenMLEncoder(siteID: config.site.id, gatewayID: config.site.gateway)
             let topics = TopicLayout(prefix: config.mqtt.topicPrefix, site: config.site.id, gateway: config.site.gateway)
             var after: Int64 = 0
             var count = 0
             while true {
-                let batch = try await outbox.polls(after: after, limit: 1000)
+                let batch = try await outbox.messages(after: after, limit: 1000)
                 if batch.isEmpty { break }
                 for stored in batch {
+                    let payload = String(decoding: stored.payload, as: UTF8.self)
                     switch format {
-                    case .senml: print(encoder.encode(stored, backfill: true))
+                    case .senml: print(payload)
                     case .ndjson:
-                        let poll = stored.poll
                         print(
                             BufferExportLine(
-                                seq: stored.seq, topic: topics.data(device: poll.deviceID), device: poll.deviceID,
-                                takenAt: "\(poll.takenAt)", senml: encoder.encode(stored, backfill: true)
+                                seq: stored.seq, topic: stored.deviceID.map(topics.data(device:)) ?? topics.evidence,
+                                device: stored.deviceID, committedAt: "\(stored.committedAt)", payload: payload
                             ).json)
                     }
                     after = stored.seq
                     count += 1
                 }
             }
-            printError("exported \(count) polls")
+            printError("exported \(count) messages")
         }
     }
 

@@ -58,12 +58,12 @@ import Testing
         func slotTally(from: UnixTime, to: UnixTime) async throws -> [String: SlotTally] {
             var out: [String: SlotTally] = [:]
             for row in rows.withLock({ $0 }) where row.tick >= from && row.tick < to {
-                out[row.device, default: SlotTally()].add(row.outcome, firstSeq: row.seq, lastSeq: row.seq)
+                out[row.device, default: SlotTally()].add(row.outcome, count: 1, seqs: row.seq...row.seq)
             }
             return out
         }
 
-        func commitEvidence(_ draft: MessageDraft) async throws -> Int64 {
+        func commitEvidence(_ draft: MessageDraft, slotEnd: UnixTime?) async throws -> Int64 {
             drafts.withLock { $0.append(draft) }
             return 1000 + Int64(drafts.withLock { $0.count })
         }

@@ -53,9 +53,9 @@ import Testing
 
     @Test func theAccountAlwaysAddsUp() {
         var tally = SlotTally()
-        tally.add(.full, count: 896, firstSeq: 10, lastSeq: 4000)
-        tally.add(.partial, firstSeq: 7, lastSeq: 7)
-        tally.add(.failed, count: 2, firstSeq: 4100, lastSeq: 4499)
+        tally.add(.full, count: 896, seqs: 10...4000)
+        tally.add(.partial, count: 1, seqs: 7...7)
+        tally.add(.failed, count: 2, seqs: 4100...4499)
         #expect(tally.firstSeq == 7 && tally.lastSeq == 4499 && tally.polls == 899)
         let d = CheckpointMessage.Device(scheduled: 900, polls: tally, overrun: 0, clockStep: 0)
         #expect(d.due == 900 && d.missed == MissedTicks(overrun: 0, clockStep: 0, notRunning: 1))
@@ -63,7 +63,7 @@ import Testing
         let stopped = CheckpointMessage.Device(scheduled: 90, polls: SlotTally(), overrun: 0, clockStep: 0)
         #expect(stopped.missed.notRunning == 90)
         // More accounted than the schedule in force has due (a reload changed the interval): due is what happened.
-        let reloaded = CheckpointMessage.Device(scheduled: 10, polls: SlotTally(full: 12), overrun: 3, clockStep: 0)
+        let reloaded = CheckpointMessage.Device(scheduled: 10, polls: SlotTally(counts: [.full: 12]), overrun: 3, clockStep: 0)
         #expect(reloaded.due == 15 && reloaded.missed.notRunning == 0)
         for device in [d, stopped, reloaded] {
             #expect(device.due == device.polls.polls + device.missed.total)
@@ -72,9 +72,9 @@ import Testing
 
     @Test func theCheckpointReadsAsTheSpecificationShowsIt() throws {
         var tally = SlotTally()
-        tally.add(.full, count: 898, firstSeq: 1_764_547_200_000_007, lastSeq: 1_764_547_200_004_499)
-        tally.add(.partial, firstSeq: 1_764_547_200_000_100, lastSeq: 1_764_547_200_000_100)
-        tally.add(.failed, firstSeq: 1_764_547_200_000_200, lastSeq: 1_764_547_200_000_200)
+        tally.add(.full, count: 898, seqs: 1_764_547_200_000_007...1_764_547_200_004_499)
+        tally.add(.partial, count: 1, seqs: 1_764_547_200_000_100...1_764_547_200_000_100)
+        tally.add(.failed, count: 1, seqs: 1_764_547_200_000_200...1_764_547_200_000_200)
         let message = CheckpointMessage(
             slot: UnixTime(seconds: 1_764_547_200)..<UnixTime(seconds: 1_764_548_100),
             agent: .init(version: "1.3.0", configHash: [0x3f, 0x1c] + Array(repeating: 0, count: 30), maps: ["eastron-sdm630": 2]),

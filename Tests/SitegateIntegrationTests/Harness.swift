@@ -166,6 +166,27 @@ final class Harness {
             name: agentRuns == 1 ? "agent" : "agent-\(agentRuns)", environment: environment)
     }
 
+    /// The seqs of the evidence messages received so far (chain starts, gap notices, checkpoints): they take
+    /// numbers from the same sequence as polls.
+    func evidenceSeqs() -> Set<Int64> {
+        Set(
+            (recorder?.messages ?? []).filter { $0.topic.hasSuffix("/evidence") }.compactMap { m -> Int64? in
+                guard let data = m.payload.data(using: .utf8),
+                    let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
+                else { return nil }
+                return (object["seq"] as? NSNumber)?.int64Value
+            })
+    }
+
+    /// The seq below which the agent's latest broker session drains a backlog (from its log, `connected to the
+    /// broker ... mqtt.backlog_below_seq=N`): polls committed before that session waited.
+    func backlogBelow() -> Int64? {
+        guard let log = agent?.standardError,
+            let range = log.range(of: "mqtt.backlog_below_seq=", options: .backwards)
+        else { return nil }
+        return Int64(log[range.upperBound...].prefix { $0.isNumber })
+    }
+
     /// Data messages received so far, decoded.
     func dataMessages() -> [DataMessage] {
         (recorder?.messages ?? []).filter { $0.topic.hasSuffix("/data") }.compactMap { DataMessage($0.topic, $0.payload) }
@@ -202,11 +223,12 @@ final class Harness {
     /// After the agent stopped: how many seqs it handed out, how many still wait in its buffer, and those that
     /// neither arrived (`received`) nor wait: lost.
     func lostPolls(received: Set<Int64>) async throws -> (committed: Int64, stillBuffered: Int, lost: Set<Int64>) {
-        let outbox = try await Outbox(settings: BufferSettings(path: "\(directory)/buffer.db"))
+        let outbox = try await Outbox(sealing: OutboxSealing(siteID: "test-site", gatewayID: "gw01"), settings: BufferSettings(path: "\(directory)/buffer.db"))
         defer { outbox.close() }
         let stats = try await outbox.stats()
-        let stillBuffered = Set(try await outbox.polls(after: 0, limit: 1_000_000).map(\.seq))
+        let stillBuffered = Set(try await outbox.messages(after: 0, limit: 1_000_000).map(\.seq))
         let lost = Set(stats.firstSeq...stats.lastSeq).subtracting(received).subtracting(stillBuffered)
+            .subtracting(evidenceSeqs())
         return (stats.lastSeq - stats.firstSeq + 1, stillBuffered.count, lost)
     }
 
@@ -237,8 +259,7 @@ struct DataMessage {
     var seq: Int64 { (records[0]["seq"] as? NSNumber)?.int64Value ?? -1 }
     var device: String { String(topic.split(separator: "/").dropLast().last ?? "") }
     var bt: Double { (records[0]["bt"] as? NSNumber)?.doubleValue ?? 0 }
-    var isBackfill: Bool { (records[0]["q"] as? String)?.contains("backfill") ?? false }
-    /// `full`, `partial` or `failed` (the `poll` base field; nil in a v1 payload).
+    /// `full`, `partial` or `failed` (the `poll` base field).
     var pollOutcome: String? { records[0]["poll"] as? String }
     /// Why a failed poll read nothing: the `vs` of its `_poll` record.
     var failureReason: String? { records.first { $0["n"] as? String == "_poll" }?["vs"] as? String }

@@ -91,7 +91,7 @@ import Testing
                 devices: [("main-incomer", 1)], interval: "500ms",
                 mqtt: Self.mqttBlock(port: h.broker.tlsPort!, ca: certs.ca, passwordFile: "\(h.directory)/password"),
                 name: "right.yaml")
-            let outbox = try await Outbox(settings: BufferSettings(path: "\(h.directory)/buffer.db"))
+            let outbox = try await Outbox(sealing: OutboxSealing(siteID: "test-site", gatewayID: "gw01"), settings: BufferSettings(path: "\(h.directory)/buffer.db"))
             let before = try await outbox.stats()
             outbox.close()
             #expect(before.depth >= 3, "the polls taken during the TLS failure are buffered")

@@ -108,7 +108,7 @@ public struct CheckpointMessage: Sendable, Hashable {
             let account = JSONObjectWriter.object(
                 DeviceKey.self,
                 [
-                    .due: .int(d.due), .full: .int(d.polls.full), .partial: .int(d.polls.partial), .failed: .int(d.polls.failed),
+                    .due: .int(d.due), .full: .int(d.polls[.full]), .partial: .int(d.polls[.partial]), .failed: .int(d.polls[.failed]),
                     .missed: .raw(missed), .firstSeq: d.polls.firstSeq.map(JSONField.integer),
                     .lastSeq: d.polls.lastSeq.map(JSONField.integer),
                 ])
