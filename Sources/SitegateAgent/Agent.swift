@@ -37,7 +37,9 @@ public final class Agent: Sendable {
     /// Runs until SIGTERM or SIGINT, then drains in-flight messages and stops.
     public func run() async throws {
         let sealing = OutboxSealing(siteID: config.site.id, gatewayID: config.site.gateway)
-        let outbox = try await Outbox(sealing: sealing, settings: config.buffer, logger: logger)
+        // Acknowledged polls stay until a checkpoint has counted them: the checkpoint service runs below.
+        let outbox = try await Outbox(
+            sealing: sealing, settings: config.buffer, tuning: BufferTuning(keepsAckedForCheckpoints: true), logger: logger)
         defer { outbox.close() }
         let stats = try await outbox.stats()
         logger.info(
