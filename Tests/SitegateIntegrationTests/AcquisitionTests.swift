@@ -112,7 +112,8 @@ import Testing
             // A tick skipped for backoff is a failed poll dated at the tick itself: a whole second here.
             #expect(dead.contains { $0.bt == $0.bt.rounded(.down) }, "no failed poll for a backoff tick")
             // The payload says how each went: tried and timed out, or skipped for backoff.
-            #expect(Set(dead.compactMap(\.failureReason)) == ["timeout", "backoff"])
+            let reasons = Set(dead.compactMap { $0.failureReason })
+            #expect(reasons == ["timeout", "backoff"])
             #expect(dead.allSatisfy { $0.pollOutcome == "failed" })
             // Scheduled ticks in the window between the first and last tick anyone was read at.
             let ticks = messages.map { Int($0.bt.rounded(.down)) }
