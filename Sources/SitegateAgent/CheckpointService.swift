@@ -57,6 +57,7 @@ final class CheckpointService: Service {
         var unsynchronised = UnsynchronisedTime()
         var lastState: ClockState?
         var failing = false
+        var clockUnreadable = false
 
         init(started: UnixTime) { self.started = started }
     }
@@ -65,6 +66,18 @@ final class CheckpointService: Service {
     func step(_ state: inout State) async {
         let now = clock.now()
         state.lastState = clockSource.sample()
+        if (state.lastState == nil) != state.clockUnreadable {
+            state.clockUnreadable.toggle()
+            if state.clockUnreadable {
+                logger.warning(
+                    """
+                    cannot read the kernel's clock state (adjtimex refused; systemd's ProtectClock=yes does that): \
+                    checkpoints say the clock is not synchronised, readings are not labelled
+                    """)
+            } else {
+                logger.notice("the kernel's clock state can be read again")
+            }
+        }
         state.unsynchronised.observe(unsynchronised: state.lastState.map { !$0.synchronised } ?? false, at: now)
         do {
             if state.lastEnd == nil { state.lastEnd = .some(try await evidence.lastCheckpointSlot()) }

@@ -76,6 +76,11 @@ import Testing
         }
     }
 
+    /// A kernel that refuses adjtimex (systemd's ProtectClock=yes).
+    struct UnreadableClock: ClockStateSource {
+        func sample() -> ClockState? { nil }
+    }
+
     struct Fixture {
         let clock = TestClock()
         let ticks = TickLedger()
@@ -83,12 +88,13 @@ import Testing
         let service: CheckpointService
         let configText = CheckpointServiceTests.config
 
-        init(lastEnd: UnixTime? = nil, clockState: ClockState = .synchronisedExample, startedAt: UnixTime) throws {
+        init(lastEnd: UnixTime? = nil, clockState: ClockState? = .synchronisedExample, startedAt: UnixTime) throws {
             store = MemoryStore(lastEnd: lastEnd)
             clock.time = startedAt
             let config = try SiteConfigLoader.parse(configText, file: "/tmp/site.yaml").config
+            let source: any ClockStateSource = clockState.map { FixedClockState($0) } ?? UnreadableClock()
             service = CheckpointService(
-                store: ConfigStore(config), evidence: store, ticks: ticks, clockSource: FixedClockState(clockState),
+                store: ConfigStore(config), evidence: store, ticks: ticks, clockSource: source,
                 clock: clock, version: "9.9.9", crypto: LibCrypto(), logger: Logger(label: "test"))
         }
 
@@ -201,5 +207,17 @@ import Testing
         }
         let ends = checkpoints.compactMap { $0["slot"]?["end"]?.int }
         #expect(ends == (0..<60).map { Int(t0.milliseconds / 1000) - 3540 + 60 * $0 }, "in order, none twice")
+    }
+
+    @Test func aClockTheKernelWillNotShowIsNotCalledSynchronised() async throws {
+        let t0 = Self.t0
+        let f = try Fixture(clockState: nil, startedAt: t0 + .seconds(5))
+        var state = CheckpointService.State(started: f.clock.time)
+        f.ticks.accounted(bus: "lan", until: t0 + .seconds(60))
+        f.ticks.accounted(bus: "line", until: t0 + .seconds(60))
+        f.clock.time = t0 + .seconds(61)
+        await f.service.step(&state)
+        let clock = try #require(f.store.checkpoints.first?["clock"])
+        #expect(clock == .object(["synchronised": .bool(false), "unsynchronised_s": .number(0), "max_error_us": .null, "est_error_us": .null]))
     }
 }
