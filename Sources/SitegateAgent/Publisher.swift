@@ -28,6 +28,7 @@ public final class Publisher: Service {
         /// The announcements a reload replaced, until their removed metas are cleared.
         var retired: Announcements?
         var finished = false
+        var replay = ReplayState()
     }
 
     let client: MQTTClient
@@ -42,7 +43,7 @@ public final class Publisher: Service {
     let initialAnnouncements: Announcements
     private let inputs: AsyncStream<Input>
     private let inputContinuation: AsyncStream<Input>.Continuation
-    private let draining = LockedFlag()
+    let draining = LockedFlag()
 
     init(
         client: MQTTClient, outbox: Outbox, topics: TopicLayout, window: Int,
@@ -106,6 +107,7 @@ public final class Publisher: Service {
                         stopping = true
                         await self.perform(run.machine.handle(.stopRequested), &run)
                     }
+                    if await self.handleReplay(input, &run) { continue }
                     guard let event = await self.event(for: input, &run) else { continue }
                     await self.perform(run.machine.handle(event), &run)
                     if run.finished { break }
