@@ -17,6 +17,22 @@ public struct ReplayRequest: Sendable, Hashable {
         self.timeRange = timeRange
     }
 
+    /// The request as a backend (or `sitegate replay`) sends it.
+    public var json: String {
+        var w = JSONObjectWriter()
+        w.add(Key.self, [.id: .string(id), .ranges: .raw(ranges.json)])
+        if let devices { w.add(Key.self, [.devices: .strings(devices.sorted())]) }
+        if let timeRange {
+            w.add(
+                Key.self,
+                [
+                    .from: .raw(JSONText.seconds(milliseconds: timeRange.lowerBound)),
+                    .to: .raw(JSONText.seconds(milliseconds: timeRange.upperBound)),
+                ])
+        }
+        return w.text
+    }
+
     /// Why a request is refused: the text of the error answer.
     public struct Refusal: Error, Sendable, Hashable, CustomStringConvertible {
         public var id: String?

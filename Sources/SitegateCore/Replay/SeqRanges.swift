@@ -73,6 +73,24 @@ public struct SeqRanges: Sendable, Hashable {
         return out
     }
 
+    /// Parses `100-200,300` as people type it; nil for anything else.
+    public static func parse(text: String) -> SeqRanges? {
+        var out: [ClosedRange<Int64>] = []
+        for part in text.split(separator: ",") {
+            let ends = part.split(separator: "-", omittingEmptySubsequences: false)
+            guard (1...2).contains(ends.count), let a = Int64(ends[0]), let b = Int64(ends.last!), a >= 1, a <= b else {
+                return nil
+            }
+            out.append(a...b)
+        }
+        return out.isEmpty ? nil : SeqRanges(out)
+    }
+
+    /// `100-200,300`.
+    public var text: String {
+        ranges.map { $0.count == 1 ? "\($0.lowerBound)" : "\($0.lowerBound)-\($0.upperBound)" }.joined(separator: ",")
+    }
+
     /// A JSON number that is a whole number and exact in a double.
     static func exactInteger(_ value: JSONValue) -> Int64? {
         guard let n = value.number, n.isFinite, n == n.rounded(), abs(n) <= 9_007_199_254_740_992 else { return nil }
