@@ -98,7 +98,7 @@ let package = Package(
             name: "sitegate-bench",
             dependencies: [
                 "SitegateAgent", "SitegateBuffer", "SitegateConfig", "SitegateCore", "SitegateModbus", "SitegateMQTT",
-                "SitegateTestSupport", .product(name: "Logging", package: "swift-log"),
+                "SitegateSystemd", "SitegateThreads", "SitegateTestSupport", .product(name: "Logging", package: "swift-log"),
             ],
             path: "benchmarks/Sources/sitegate-bench",
             swiftSettings: strictSettings

@@ -64,6 +64,18 @@ public final class Publisher: Service {
         (inputs, inputContinuation) = AsyncStream.makeStream(of: Input.self, bufferingPolicy: .unbounded)
     }
 
+    /// A publisher for `config`'s broker and topics, as the agent builds it (also for the drain benchmarks).
+    public convenience init(
+        config: SiteConfig, version: String, client: MQTTClient, outbox: Outbox, health: HealthBoard,
+        watchdog: LockedValue<ProgressWatchdog<ContinuousClock.Instant>>, logger: Logger
+    ) {
+        let announcements = Announcements(config: config, version: version, started: SystemWallClock().now())
+        self.init(
+            client: client, outbox: outbox, topics: announcements.topics, window: config.mqtt.inflightWindow,
+            health: health, brokers: BrokerEndpoints(config.mqtt), announcements: announcements, watchdog: watchdog,
+            logger: logger)
+    }
+
     /// A reload changed the devices: new meta messages, and the removed devices' retained meta cleared.
     func reload(_ announcements: Announcements) {
         inputContinuation.yield(.reload(announcements))

@@ -22,6 +22,8 @@ import SitegateConfig
 import SitegateCore
 import SitegateModbus
 import SitegateMQTT
+import SitegateSystemd
+import SitegateThreads
 import SitegateTestSupport
 
 #if canImport(Glibc)
@@ -91,7 +93,7 @@ func drain(readings: Int) async throws {
     let broker = try await MosquittoBroker(directory: dir)
     let logger = Logger(label: "bench")
     let client = try MQTTClient(options: .init(clientID: "bench-drain", host: "127.0.0.1", port: broker.port))
-    let publisher = Publisher.forBenchmark(client: client, outbox: outbox, logger: logger)
+    let publisher = try benchPublisher(port: broker.port, client: client, outbox: outbox, logger: logger)
     let start = monotonicSeconds()
     let task = Task { try await publisher.run() }
     while try await outbox.stats().depth > 0 {
@@ -200,7 +202,7 @@ func backlog(path: String, readings: Int, drainToo: Bool) async throws {
     let dir = try TestEnvironment.makeTemporaryDirectory("bench-backlog")
     let broker = try await MosquittoBroker(directory: dir)
     let client = try MQTTClient(options: .init(clientID: "bench-backlog", host: "127.0.0.1", port: broker.port))
-    let publisher = Publisher.forBenchmark(client: client, outbox: outbox, logger: Logger(label: "bench"))
+    let publisher = try benchPublisher(port: broker.port, client: client, outbox: outbox, logger: Logger(label: "bench"))
     let before = stats.depth
     start = monotonicSeconds()
     let task = Task { try await publisher.run() }
@@ -238,6 +240,22 @@ func modbus(host: String, port: Int, polls: Int, units: Int) async throws {
     let seconds = monotonicSeconds() - start
     bus.shutdown()
     print("polls=\(polls / units * units) seconds=\(seconds)")
+}
+
+/// The agent's publisher for a site with no devices on the bench's broker: data only, no meta messages.
+func benchPublisher(port: Int, client: MQTTClient, outbox: Outbox, logger: Logger) throws -> Publisher {
+    let yaml = """
+        site: { id: test-site, gateway: gw01 }
+        mqtt: { url: "mqtt://127.0.0.1:\(port)", health_interval: 1h }
+        buffer: { path: /dev/null }
+        maps: ["\(TestEnvironment.shippedMaps)"]
+        buses: []
+        devices: []
+        """
+    let config = try SiteConfigLoader.parse(yaml, file: "bench.yaml").config
+    return Publisher(
+        config: config, version: "bench", client: client, outbox: outbox, health: HealthBoard(),
+        watchdog: LockedValue(ProgressWatchdog()), logger: logger)
 }
 
 func format2(_ v: Double) -> String {
