@@ -98,7 +98,8 @@ let package = Package(
             name: "sitegate-bench",
             dependencies: [
                 "SitegateAgent", "SitegateBuffer", "SitegateConfig", "SitegateCore", "SitegateModbus", "SitegateMQTT",
-                "SitegateSystemd", "SitegateThreads", "SitegateTestSupport", .product(name: "Logging", package: "swift-log"),
+                "SitegateCrypto", "SitegateSystemd", "SitegateThreads", "SitegateTestSupport",
+                .product(name: "Logging", package: "swift-log"),
             ],
             path: "benchmarks/Sources/sitegate-bench",
             swiftSettings: strictSettings

@@ -19,6 +19,7 @@ import Logging
 import SitegateAgent
 import SitegateBuffer
 import SitegateConfig
+import SitegateCrypto
 import SitegateCore
 import SitegateModbus
 import SitegateMQTT
@@ -269,6 +270,44 @@ extension String {
     }
 }
 
+/// CPU seconds (user + system) of this process so far.
+func cpuSeconds() -> Double {
+    var usage = rusage()
+    getrusage(RUSAGE_SELF.rawValue, &usage)
+    return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec)
+        + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
+}
+
+/// The evidence chain's cost (issue 14): the same cycles of 10 polls committed without a key, then signed, in one
+/// run; CPU per 1,000 readings and the bytes a message gains.
+func signing(cycles: Int) async throws {
+    var figures: [String: (cpu: Double, bytes: Double)] = [:]
+    for signed in [false, true, false, true] {
+        let dir = try TestEnvironment.makeTemporaryDirectory("bench-signing")
+        let signer = signed ? try Ed25519Key.generate() : nil
+        let outbox = try await Outbox(
+            sealing: OutboxSealing(siteID: "test-site", gatewayID: "gw01", signer: signer),
+            settings: BufferSettings(path: "\(dir)/b.db", durability: .normal, maxBytes: 4 << 30))
+        let now = SystemWallClock().now()
+        let start = cpuSeconds()
+        for cycle in 0..<cycles {
+            try await outbox.append((0..<10).map { samplePoll(cycle * 10 + $0, at: now) })
+        }
+        let cpu = cpuSeconds() - start
+        let messages = try await outbox.messages(after: 0, limit: 1000).filter { $0.deviceID != nil }
+        let bytes = Double(messages.reduce(0) { $0 + $1.payload.count }) / Double(max(1, messages.count))
+        outbox.close()
+        // The second round of each counts (the first warms caches and the allocator).
+        figures[signed ? "signed" : "unsigned"] = (cpu / Double(cycles * 10 * 15) * 1000, bytes)
+    }
+    let off = figures["unsigned"]!, on = figures["signed"]!
+    print("signing_cpu_per_1000_readings_off: \(format2(off.cpu * 1000)) ms")
+    print("signing_cpu_per_1000_readings_on: \(format2(on.cpu * 1000)) ms")
+    print("signing_cpu_ratio: \(format2(on.cpu / off.cpu))")
+    print("signing_bytes_per_message_off: \(Int(off.bytes)) (15 readings)")
+    print("signing_bytes_per_message_on: \(Int(on.bytes)) (+\(Int(on.bytes - off.bytes)): kid and sig)")
+}
+
 let args = CommandLine.arguments
 switch args.count > 1 ? args[1] : "" {
 case "ingest": try await ingest(polls: args.count > 2 ? Int(args[2])! : 20_000)
@@ -282,9 +321,10 @@ case "wear" where args.count >= 3:
     try await wear(
         durability: Durability(rawValue: args[2])!, cycles: cycles ?? 720,
         options: Array(args.dropFirst(cycles == nil ? 3 : 4)))
+case "signing": try await signing(cycles: args.count > 2 ? Int(args[2])! : 2000)
 case "modbus" where args.count == 6:
     try await modbus(host: args[2], port: Int(args[3])!, polls: Int(args[4])!, units: Int(args[5])!)
 default:
-    print("usage: sitegate-bench ingest [POLLS] | drain [READINGS] | modbus HOST PORT POLLS UNITS | backlog PATH [READINGS] [--drain] | wear full|normal [CYCLES] [KNOB=N ...]")
+    print("usage: sitegate-bench ingest [POLLS] | signing [CYCLES] | drain [READINGS] | modbus HOST PORT POLLS UNITS | backlog PATH [READINGS] [--drain] | wear full|normal [CYCLES] [KNOB=N ...]")
     exit(64)
 }
