@@ -354,7 +354,7 @@ class Run:
     notice: int
     from_seq: int
     to_seq: int
-    first_prev: str
+    first_prev: str | None  # None: the run begins with a chain-start, which declares everything before it
     last_hash: str
 
 
@@ -417,13 +417,13 @@ class Verifier:
         return chosen
 
     def check_signature(self, msg: Message) -> None:
-        if msg.signed is None:
+        if SIG_MARK not in msg.payload:
             self.stats["unsigned"] += 1
         if self.keys is None:
             msg.trusted = True
             return
         if msg.signed is None or msg.signature is None or msg.kid is None:
-            if msg.signed is None:
+            if SIG_MARK not in msg.payload:  # else malformed, reported as such
                 self.find(KEY, msg, "unsigned message while keys are given")
             return
         public_key, valid, why = self.key_for(msg)
@@ -480,8 +480,10 @@ class Verifier:
             self.find(MALFORMED, msg, "a gap notice needs integers from_seq <= to_seq < its seq and count = "
                                       "to_seq - from_seq + 1")
             return
-        if not all(isinstance(h, str) and b64url_decode(h, 32) is not None for h in (first_prev, last_hash)):
-            self.find(MALFORMED, msg, "a gap notice needs first_prev and last_hash (43 base64url characters)")
+        hashes = (last_hash,) if first_prev is None else (first_prev, last_hash)
+        if not all(isinstance(h, str) and b64url_decode(h, 32) is not None for h in hashes):
+            self.find(MALFORMED, msg, "a gap notice needs last_hash and first_prev (43 base64url characters; "
+                                      "first_prev null when the run begins with a chain-start)")
             return
         if msg.trusted:
             self.runs.append(Run(msg.seq, first, last, first_prev, last_hash))
@@ -498,11 +500,18 @@ class Verifier:
         if key_id(public_key) != next_kid:
             self.find(KEY, msg, f"next_kid {next_kid} is not the key id of next_public_key ({key_id(public_key)})")
             return
+        previous_kid = head.get("previous_kid")
+        if previous_kid is not None and (not isinstance(previous_kid, str) or not KID.match(previous_kid)):
+            self.find(MALFORMED, msg, "previous_kid is not 16 lowercase hex digits")
+            return
         if not endorsed:
             self.notes.append(f"seq {msg.seq}: key-handover to {next_kid} not endorsed (register it out of band)")
+            if msg.trusted and self.keys is not None and previous_kid is not None and previous_kid != next_kid:
+                self.retired.setdefault(previous_kid, msg.seq)  # the lost key signs nothing after this
             return
-        if msg.kid == next_kid:
-            self.find(KEY, msg, "an endorsed key-handover must be signed by the old key, not the new one")
+        if msg.kid == next_kid or (previous_kid is not None and previous_kid != msg.kid):
+            self.find(KEY, msg, "an endorsed key-handover must be signed by the old key (previous_kid), "
+                                "not the new one")
             return
         if msg.trusted and self.keys is not None and msg.kid is not None:
             self.endorsed.setdefault(next_kid, (public_key, msg.seq))
@@ -533,9 +542,12 @@ class Verifier:
             if run.to_seq < position or run.from_seq > high:
                 continue
             if run.from_seq > position:
-                self.undeclared(position, run.from_seq - 1, after)
+                if run.first_prev is None:  # a deleted chain-start declared what lies before it
+                    self.stats["declared"] += run.from_seq - position
+                else:
+                    self.undeclared(position, run.from_seq - 1, after)
                 link = None
-            elif run.from_seq == position and link is not None and run.first_prev != link:
+            elif run.from_seq == position and None not in (link, run.first_prev) and run.first_prev != link:
                 self.find(LINK, after, f"the gap notice at seq {run.notice} (from_seq {run.from_seq}): first_prev "
                                        f"does not match the hash of seq {run.from_seq - 1}")
             elif run.from_seq < position:
