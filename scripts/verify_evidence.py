@@ -367,6 +367,7 @@ class Verifier:
         self.findings: list[tuple[int, str]] = []
         self.notes: list[str] = []
         self.runs: list[Run] = []
+        self.loaded: dict[bytes, Ed25519PublicKey] = {}
         self.stats = {"received": 0, "redeliveries": 0, "unsigned": 0, "declared": 0, "chain_starts": 0,
                       "handovers": 0, "gap_notices": 0}
 
@@ -431,7 +432,7 @@ class Verifier:
             self.find(KEY, msg, f"unknown key id {msg.kid}")
             return
         try:
-            Ed25519PublicKey.from_public_bytes(public_key).verify(msg.signature, msg.signed)
+            self.public_key(public_key).verify(msg.signature, msg.signed)
         except InvalidSignature:
             self.find(SIGNATURE, msg, f"the signature does not verify with key {msg.kid}")
             return
@@ -439,6 +440,11 @@ class Verifier:
             self.find(KEY, msg, why)
             return
         msg.trusted = True
+
+    def public_key(self, raw: bytes) -> Ed25519PublicKey:
+        if raw not in self.loaded:
+            self.loaded[raw] = Ed25519PublicKey.from_public_bytes(raw)
+        return self.loaded[raw]
 
     def key_for(self, msg: Message) -> tuple[bytes | None, bool, str]:
         assert self.keys is not None and msg.kid is not None and msg.seq is not None
