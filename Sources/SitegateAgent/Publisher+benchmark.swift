@@ -10,7 +10,7 @@ extension Publisher {
     public static func forBenchmark(client: MQTTClient, outbox: Outbox, logger: Logger) -> Publisher {
         let topics = TopicLayout(prefix: "gia/v1", site: "bench", gateway: "gw01")
         return Publisher(
-            client: client, outbox: outbox, topics: topics, encoder: SenMLEncoder(siteID: "bench", gatewayID: "gw01"),
+            client: client, outbox: outbox, topics: topics,
             window: 100, health: HealthBoard(), brokers: BrokerEndpoints(urls: ["bench"]),
             announcements: Announcements(
                 topics: topics, online: "{}", offline: "{}", metas: [], healthInterval: .seconds(3600),

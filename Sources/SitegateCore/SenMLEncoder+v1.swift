@@ -1,7 +1,8 @@
-// TEMPORARY: the v1 encoder, until the outbox stores sealed bytes (removed in the same series).
+// The v1 data message, for polls a version before contract v2 left in the buffer: they were committed unsigned and
+// unchained, and are published once in the form they would have had (docs/evidence.md, "Upgrading from v1").
 extension SenMLEncoder {
-    /// - Parameter backfill: the poll waited in the buffer across an outage or restart; every record says so.
-    public func encode(_ stored: StoredPoll, backfill: Bool) -> String {
+    /// v1: no `poll`, `prev`, `kid` or `sig`; every record labelled `backfill` (the poll waited out an upgrade).
+    public func encodeV1(_ stored: StoredPoll) -> String {
         let poll = stored.poll
         let usesSecondary = poll.readings.contains { $0.unit.map(SenMLUnits.secondary.contains) ?? false }
         var base = "\"bn\":\(JSONText.quoted(baseName(device: poll.deviceID)))"
@@ -25,9 +26,8 @@ extension SenMLEncoder {
             }
             let offsetMs = reading.offset.milliseconds
             if offsetMs != 0 { out += ",\"t\":\(JSONText.seconds(milliseconds: offsetMs))" }
-            if backfill { quality.append("backfill") }
-            if !quality.isEmpty { out += ",\"q\":\"\(quality.joined(separator: ","))\"" }
-            out += "}"
+            quality.append("backfill")
+            out += ",\"q\":\"\(quality.joined(separator: ","))\"}"
         }
         return out + "]"
     }

@@ -51,8 +51,7 @@ func samplePoll(_ i: Int, at time: UnixTime) -> Poll {
 func ingest(polls: Int) async throws {
     for durability in [Durability.full, .normal] {
         let dir = try TestEnvironment.makeTemporaryDirectory("bench-ingest")
-        let outbox = try await Outbox(
-            settings: BufferSettings(path: "\(dir)/b.db", durability: durability, maxBytes: 4 << 30))
+        let outbox = try await Outbox(sealing: OutboxSealing(siteID: "test-site", gatewayID: "gw01"), settings: BufferSettings(path: "\(dir)/b.db", durability: durability, maxBytes: 4 << 30))
         let now = SystemWallClock().now()
         let start = monotonicSeconds()
         for i in 0..<polls {
@@ -66,7 +65,7 @@ func ingest(polls: Int) async throws {
     }
     // A poll cycle of ten devices committed together.
     let dir = try TestEnvironment.makeTemporaryDirectory("bench-ingest")
-    let outbox = try await Outbox(settings: BufferSettings(path: "\(dir)/b.db", durability: .full, maxBytes: 4 << 30))
+    let outbox = try await Outbox(sealing: OutboxSealing(siteID: "test-site", gatewayID: "gw01"), settings: BufferSettings(path: "\(dir)/b.db", durability: .full, maxBytes: 4 << 30))
     let now = SystemWallClock().now()
     let start = monotonicSeconds()
     for cycle in 0..<(polls / 10) {
@@ -81,7 +80,7 @@ func drain(readings: Int) async throws {
     let polls = readings / 15
     let dir = try TestEnvironment.makeTemporaryDirectory("bench-drain")
     let settings = BufferSettings(path: "\(dir)/b.db", durability: .full, maxBytes: 8 << 30)
-    let outbox = try await Outbox(settings: settings)
+    let outbox = try await Outbox(sealing: OutboxSealing(siteID: "test-site", gatewayID: "gw01"), settings: settings)
     let now = SystemWallClock().now()
     var i = 0
     while i < polls {
@@ -133,8 +132,7 @@ func wear(durability: Durability, cycles: Int, options: [String]) async throws {
     }
     let dir = try TestEnvironment.makeTemporaryDirectory("bench-wear")
     let clock = SimulatedClock()
-    let outbox = try await Outbox(
-        settings: BufferSettings(path: "\(dir)/b.db", durability: durability), tuning: tuning, clock: clock)
+    let outbox = try await Outbox(sealing: OutboxSealing(siteID: "test-site", gatewayID: "gw01"), settings: BufferSettings(path: "\(dir)/b.db", durability: durability), tuning: tuning, clock: clock)
     let meters = 20
     let warmup = cycles / 5
     var start: Int64 = 0
@@ -169,7 +167,7 @@ func backlogSettings(_ path: String) -> BufferSettings {
 func backlog(path: String, readings: Int, drainToo: Bool) async throws {
     let polls = readings / 30
     if access(path, F_OK) != 0 {
-        let outbox = try await Outbox(settings: backlogSettings(path))
+        let outbox = try await Outbox(sealing: OutboxSealing(siteID: "test-site", gatewayID: "gw01"), settings: backlogSettings(path))
         let now = SystemWallClock().now()
         let cycles = (polls + 99) / 100
         let start = monotonicSeconds()
@@ -184,7 +182,7 @@ func backlog(path: String, readings: Int, drainToo: Bool) async throws {
         print("backlog_build: \(Int(Double(written * 30) / (monotonicSeconds() - start))) readings/s (\(written) polls inserted directly)")
     }
     var start = monotonicSeconds()
-    let outbox = try await Outbox(settings: backlogSettings(path))
+    let outbox = try await Outbox(sealing: OutboxSealing(siteID: "test-site", gatewayID: "gw01"), settings: backlogSettings(path))
     print("backlog_open: \(Int((monotonicSeconds() - start) * 1000)) ms (open, quick_check, count)")
     start = monotonicSeconds()
     var stats = try await outbox.stats()
