@@ -173,7 +173,7 @@ let package = Package(
             name: "SitegateIntegrationTests",
             dependencies: [
                 "SitegateCore", "SitegateConfig", "SitegateBuffer", "SitegateModbus", "SitegateSimulator",
-                "SitegateTestSupport",
+                "SitegateCrypto", "SitegateTestSupport",
             ],
             swiftSettings: strictSettings
         ),
