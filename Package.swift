@@ -100,7 +100,8 @@ let package = Package(
             name: "sitegate-bench",
             dependencies: [
                 "SitegateAgent", "SitegateBuffer", "SitegateConfig", "SitegateCore", "SitegateModbus", "SitegateMQTT",
-                "SitegateTestSupport", .product(name: "Logging", package: "swift-log"),
+                "SitegateCrypto", "SitegateSystemd", "SitegateThreads", "SitegateTestSupport",
+                .product(name: "Logging", package: "swift-log"),
             ],
             path: "benchmarks/Sources/sitegate-bench",
             swiftSettings: strictSettings
@@ -183,7 +184,7 @@ let package = Package(
             name: "SitegateIntegrationTests",
             dependencies: [
                 "SitegateCore", "SitegateConfig", "SitegateBuffer", "SitegateModbus", "SitegateSimulator",
-                "SitegateTestSupport",
+                "SitegateCrypto", "SitegateTestSupport",
             ],
             swiftSettings: strictSettings
         ),

@@ -28,6 +28,7 @@ public final class Publisher: Service {
         /// The announcements a reload replaced, until their removed metas are cleared.
         var retired: Announcements?
         var finished = false
+        var replay = ReplayState()
     }
 
     let client: MQTTClient
@@ -42,7 +43,7 @@ public final class Publisher: Service {
     let initialAnnouncements: Announcements
     private let inputs: AsyncStream<Input>
     private let inputContinuation: AsyncStream<Input>.Continuation
-    private let draining = LockedFlag()
+    let draining = LockedFlag()
 
     init(
         client: MQTTClient, outbox: Outbox, topics: TopicLayout, window: Int,
@@ -61,6 +62,18 @@ public final class Publisher: Service {
         self.clock = clock
         self.logger = logger
         (inputs, inputContinuation) = AsyncStream.makeStream(of: Input.self, bufferingPolicy: .unbounded)
+    }
+
+    /// A publisher for `config`'s broker and topics, as the agent builds it (also for the drain benchmarks).
+    public convenience init(
+        config: SiteConfig, version: String, client: MQTTClient, outbox: Outbox, health: HealthBoard,
+        watchdog: LockedValue<ProgressWatchdog<ContinuousClock.Instant>>, logger: Logger
+    ) {
+        let announcements = Announcements(config: config, version: version, started: SystemWallClock().now())
+        self.init(
+            client: client, outbox: outbox, topics: announcements.topics, window: config.mqtt.inflightWindow,
+            health: health, brokers: BrokerEndpoints(config.mqtt), announcements: announcements, watchdog: watchdog,
+            logger: logger)
     }
 
     /// A reload changed the devices: new meta messages, and the removed devices' retained meta cleared.
@@ -106,6 +119,7 @@ public final class Publisher: Service {
                         stopping = true
                         await self.perform(run.machine.handle(.stopRequested), &run)
                     }
+                    if await self.handleReplay(input, &run) { continue }
                     guard let event = await self.event(for: input, &run) else { continue }
                     await self.perform(run.machine.handle(event), &run)
                     if run.finished { break }

@@ -92,6 +92,20 @@ public final class Outbox: Sendable {
         try await withStore("tally") { try $0.slotTally(from: from, to: to) }
     }
 
+    /// Which numbers of `range` are archived, unsent or present at all (replay requests, docs/evidence.md).
+    public func replayCoverage(_ range: ClosedRange<Int64>, devices: Set<String>?, time: ClosedRange<Int64>?)
+        async throws -> ReplayCoverage
+    {
+        try await withStore("replay") { try $0.coverage(range, devices: devices, time: time) }
+    }
+
+    /// Up to `limit` archived messages in `range` after `seq`, passing the filters, in seq order.
+    public func archived(
+        in range: ClosedRange<Int64>, after seq: Int64, devices: Set<String>?, time: ClosedRange<Int64>?, limit: Int
+    ) async throws -> [StoredMessage] {
+        try await withStore("replay") { try $0.archived(in: range, after: seq, devices: devices, time: time, limit: limit) }
+    }
+
     /// The end of the last slot a checkpoint was committed for.
     public func lastCheckpointSlot() async throws -> UnixTime? {
         try await withStore("slots") { try $0.lastCheckpointSlot() }

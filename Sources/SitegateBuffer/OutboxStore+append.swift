@@ -7,9 +7,13 @@ extension OutboxStore {
         var result = AppendResult()
         result.committedAt = now
         let bounds = BufferBounds(settings)
+        lastNow = now
         if try bounds.refusesNewPolls(usedBytes: usedBytes) {
-            // Acknowledged polls waiting to be deleted may be what fills it.
-            try deleteAcknowledged()
+            // Acknowledged polls waiting to be settled, and the archive, give way first.
+            try deleteAcknowledged(now: now)
+            while archive.count > 0, try bounds.refusesNewPolls(usedBytes: usedBytes) {
+                _ = try evictArchive(fraction: 0.1)
+            }
             if try bounds.refusesNewPolls(usedBytes: usedBytes) {
                 result.paused = true
                 return result
@@ -26,20 +30,27 @@ extension OutboxStore {
             } catch where error.isDiskFull {
                 // Deleting needs room in the log too: the reserve file gives it back.
                 reserve.release()
-                guard let fraction = bounds.diskFullDrop else {
+                if archive.count > 0 {
+                    _ = try evictArchive(fraction: 1)
+                } else if let fraction = bounds.diskFullDrop {
+                    result.drop.merge(try dropOldest(fraction: fraction))
+                } else {
                     result.paused = true
                     return result
                 }
-                result.drop.merge(try dropOldest(fraction: fraction))
                 giveSpaceBack()
                 result.seqs = try insertAll(polls, now: now)
             }
         }
         // Leave the file system some room rather than run it full: drop the oldest while writing still works.
         if bounds.dropsForFreeSpace(free: reserve.fileSystemFree, reserve: Int64(reserve.size)) {
-            let dropped = try dropOldest(fraction: BufferBounds.dropStep)
-            result.drop.merge(dropped)
-            if dropped.count > 0 { giveSpaceBack() }
+            if archive.count > 0 {
+                if try evictArchive(fraction: 0.1) > 0 { giveSpaceBack() }
+            } else {
+                let dropped = try dropOldest(fraction: BufferBounds.dropStep)
+                result.drop.merge(dropped)
+                if dropped.count > 0 { giveSpaceBack() }
+            }
         }
         appendsSinceReserveCheck += 1
         if appendsSinceReserveCheck >= 100 {
@@ -48,6 +59,10 @@ extension OutboxStore {
         }
         if try bounds.dropsForSize(usedBytes: usedBytes) {
             while try usedBytes() > bounds.sizeAfterDrops {
+                if archive.count > 0 {
+                    _ = try evictArchive(fraction: 0.1)
+                    continue
+                }
                 let dropped = try dropOldest(fraction: BufferBounds.dropStep)
                 if dropped.count == 0 { break }
                 result.drop.merge(dropped)
@@ -75,7 +90,7 @@ extension OutboxStore {
         insertedInTransaction = 0
         do {
             let (seqs, settled) = try database.transaction { () throws(SQLiteError) -> ([Int64], Int) in
-                let settled = try settleAcknowledged()
+                let settled = try settleAcknowledged(now: now)
                 try sealOwedNotices(now: now)
                 var seqs: [Int64] = []
                 seqs.reserveCapacity(polls.count)

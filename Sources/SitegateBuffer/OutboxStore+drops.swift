@@ -2,37 +2,27 @@ import SitegateCore
 
 // Dropping the oldest unsent messages, counted in the `meta` table and declared by gap notices.
 extension OutboxStore {
-    /// Deletes about `fraction` of the unsent rows, oldest first (at least one). Acknowledged rows kept for a
-    /// checkpoint go first: they are not drops.
+    /// Deletes about `fraction` of the unsent rows, oldest first (at least one). The caller has let the archive
+    /// give way first.
     func dropOldest(fraction: Double) throws(SQLiteError) -> DropReport {
-        try dropKeptAcknowledged()
-        let range = try database.prepare("SELECT min(seq), max(seq) FROM outbox")
+        let range = try database.prepare("SELECT min(seq), max(seq) FROM outbox WHERE acked = 0")
         guard try range.step(), !range.isNull(0) else { return DropReport() }
         let span = range.int64(1) - range.int64(0) + 1
         let count = max(1, Int64(Double(span) * fraction))
-        return try dropWhere("seq IN (SELECT seq FROM outbox WHERE acked = 0 ORDER BY seq LIMIT \(count))", reason: .bufferBounds)
+        return try dropWhere(
+            "seq IN (SELECT seq FROM outbox WHERE acked = 0 ORDER BY acked, seq LIMIT \(count))", reason: .bufferBounds)
     }
 
     func dropOlderThan(_ cutoff: UnixTime) throws(SQLiteError) -> DropReport {
-        let oldest = try database.prepare("SELECT taken_at_ms FROM outbox WHERE acked = 0 ORDER BY seq LIMIT 1")
+        let oldest = try database.prepare("SELECT taken_at_ms FROM outbox WHERE acked = 0 ORDER BY acked, seq LIMIT 1")
         guard try oldest.step(), oldest.int64(0) < cutoff.milliseconds else { return DropReport() }
         return try dropWhere("taken_at_ms < \(cutoff.milliseconds)", reason: .bufferBounds)
-    }
-
-    /// Space is short: the acknowledged rows kept for checkpoints go (their slot's counts are then short).
-    private func dropKeptAcknowledged() throws(SQLiteError) {
-        guard !keptAcked.isEmpty else { return }
-        try database.transaction { () throws(SQLiteError) in
-            try database.execute("DELETE FROM outbox WHERE acked = 1")
-            try storeHead()
-        }
-        keptAcked = []
     }
 
     /// Deletes the unsent rows matching `condition` and records the gap notices for them, in one transaction.
     func dropWhere(_ condition: String, reason: GapNotice.Reason) throws(SQLiteError) -> DropReport {
         // Acknowledged messages are not drops.
-        try deleteAcknowledged()
+        try deleteAcknowledged(now: lastNow)
         let unsent = "acked = 0 AND (\(condition))"
         let report = try database.transaction { () throws(SQLiteError) -> DropReport in
             let summary = try database.prepare(

@@ -69,6 +69,21 @@ extension OutboxStore {
             var st = stat()
             if stat(settings.path + suffix, &st) == 0 { fileBytes += Int64(st.st_size) }
         }
+        var archiveStats = ArchiveStats()
+        archiveStats.count = archive.count
+        archiveStats.bytes = archive.bytes
+        archiveStats.evicted = Int(meta["archive_evicted"] ?? 0)
+        archiveStats.maxBytes = settings.archives ? settings.retainBytes : 0
+        archiveStats.retain = settings.archives ? settings.retain : .zero
+        if archive.count > 0 {
+            let first = statements.oldestArchived
+            first.reset()
+            if try first.step() {
+                archiveStats.oldestSeq = first.int64(0)
+                archiveStats.oldestCommittedAt = UnixTime(milliseconds: first.int64(1))
+            }
+            first.reset()
+        }
         return BufferStats(
             depth: depth - acknowledged.count,
             oldestSeq: hasOldest ? oldest.int64(0) : nil,
@@ -81,6 +96,7 @@ extension OutboxStore {
             maxBytes: settings.maxBytes,
             drops: DropReport(
                 count: Int(meta["drops"] ?? 0), oldest: meta["drops_oldest_ms"].map(UnixTime.init(milliseconds:)),
-                newest: meta["drops_newest_ms"].map(UnixTime.init(milliseconds:))))
+                newest: meta["drops_newest_ms"].map(UnixTime.init(milliseconds:))),
+            archive: archiveStats)
     }
 }

@@ -38,6 +38,8 @@ extension OutboxStore {
                 try upgradeFromV1(db, sealing: sealing)
             }
             try db.execute("CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value INTEGER NOT NULL)")
+            // Unsent messages and the archive, each in seq order, without a scan past the other.
+            try db.execute("CREATE INDEX IF NOT EXISTS outbox_state ON outbox(acked, seq)")
         }
         return db
     }

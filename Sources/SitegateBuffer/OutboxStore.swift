@@ -15,8 +15,9 @@ import Glibc
 /// increasing when a buffer is replaced (corruption, a deleted file), as long as the clock is right. Table `meta`
 /// keeps the drop counters across restarts.
 ///
-/// Acknowledged rows are deleted, except those a checkpoint still has to count: those are marked `acked` and
-/// deleted once their slot's checkpoint is committed (`+acknowledge`).
+/// Acknowledged rows stay as the archive (marked `acked`, found through the index on `(acked, seq)`): for replay
+/// requests (`buffer.retain`, `buffer.retain_size`) and for the checkpoints that still have to count them. The
+/// archive gives way first whenever space is short (`+acknowledge`).
 ///
 /// The number of unsent polls is kept as a running count: counted once when the database is opened, then changed
 /// only after a commit succeeded, so a crash or a rolled-back transaction cannot make it drift. Statistics (asked
@@ -43,10 +44,12 @@ final class OutboxStore {
     /// acknowledged.
     var acknowledged: Set<Int64> = []
     var acknowledgedSince: UnixTime?
-    /// Rows marked `acked` and kept for a checkpoint; deleted once they are below `deletableBelow`.
-    var keptAcked: [Int64] = []
+    /// Acknowledged rows kept (marked `acked`): for replays and for the checkpoints still to count them.
+    var archive = ArchiveFigures()
     /// The last message's seq and the hash of its bytes: what the next message's `prev` is.
     var head: ChainHead?
+    /// The time of the latest append or acknowledgement, for work that has no clock of its own (a purge, close).
+    var lastNow = UnixTime(nanoseconds: 0)
     /// Rows inserted by the transaction in progress (polls and the notices sealed before them).
     var insertedInTransaction = 0
     /// The seqs of the last two checkpoints (see `deletableBelow`).
@@ -60,6 +63,7 @@ final class OutboxStore {
         var delete: Statement
         var markAcked: Statement
         var exists: Statement
+        var oldestArchived: Statement
 
         init(_ db: SQLiteDatabase) throws(SQLiteError) {
             insert = try db.prepare(
@@ -70,7 +74,9 @@ final class OutboxStore {
             selectRange = try db.prepare(
                 "SELECT \(columns) FROM outbox WHERE seq > ? AND seq < ? AND acked = 0 ORDER BY seq LIMIT ?")
             delete = try db.prepare("DELETE FROM outbox WHERE seq = ?")
-            markAcked = try db.prepare("UPDATE outbox SET acked = 1 WHERE seq = ? AND acked = 0")
+            markAcked = try db.prepare("UPDATE outbox SET acked = 1 WHERE seq = ? AND acked = 0 RETURNING length(payload)")
+            oldestArchived = try db.prepare(
+                "SELECT seq, committed_at_ms, length(payload) FROM outbox WHERE acked = 1 ORDER BY acked, seq")
             exists = try db.prepare("SELECT 1 FROM outbox WHERE seq = ? AND acked = 0")
         }
     }
@@ -99,7 +105,7 @@ final class OutboxStore {
     private func loadState() throws(SQLiteError) {
         depth = try Self.countUnsent(database)
         head = try loadHead()
-        try deleteAckedRowsBelowBoundary()
+        try loadArchive()
     }
 
     static func countUnsent(_ db: SQLiteDatabase) throws(SQLiteError) -> Int {
@@ -125,7 +131,6 @@ final class OutboxStore {
         statements = try Statements(database)
         acknowledged = []
         acknowledgedSince = nil
-        keptAcked = []
         try loadState()
         recoveredFrom = aside
         return aside

@@ -15,19 +15,8 @@ extension SenMLEncoder {
         var out = "["
         for (index, reading) in poll.readings.enumerated() {
             out += index == 0 ? "{\(base)," : ",{"
-            out += "\"n\":\(JSONText.quoted(reading.pointID))"
-            if let unit = reading.unit { out += ",\"u\":\(JSONText.quoted(unit))" }
-            var quality: [String] = []
-            switch reading.value {
-            case .number(let v) where v.isFinite: out += ",\"v\":\(JSONText.number(v))"
-            case .number: out += ",\"vs\":\"non-finite\""; quality.append("invalid")
-            case .text(let s): out += ",\"vs\":\(JSONText.quoted(s))"
-            case .invalid(let raw): out += ",\"vs\":\(JSONText.quoted(raw))"; quality.append("invalid")
-            }
-            let offsetMs = reading.offset.milliseconds
-            if offsetMs != 0 { out += ",\"t\":\(JSONText.seconds(milliseconds: offsetMs))" }
-            quality.append("backfill")
-            out += ",\"q\":\"\(quality.joined(separator: ","))\"}"
+            let (members, quality) = Self.record(reading)
+            out += members + Self.quality(quality + ["backfill"]) + "}"
         }
         return out + "]"
     }

@@ -48,17 +48,30 @@ struct BufferCommand: AsyncParsableCommand {
                 let report = BufferStatsReport(
                     path: outbox.path, depth: s.depth, oldestSeq: s.oldestSeq, oldestTakenAt: s.oldestTakenAt.map { "\($0)" },
                     lastSeq: s.lastSeq, usedBytes: s.usedBytes, fileBytes: s.fileBytes, maxBytes: s.maxBytes,
-                    drops: s.drops.count, dropsFrom: s.drops.oldest.map { "\($0)" }, dropsTo: s.drops.newest.map { "\($0)" })
+                    drops: s.drops.count, dropsFrom: s.drops.oldest.map { "\($0)" }, dropsTo: s.drops.newest.map { "\($0)" },
+                    archive: BufferStatsReport.Archive(
+                        messages: s.archive.count, bytes: s.archive.bytes, maxBytes: s.archive.maxBytes,
+                        oldestSeq: s.archive.oldestSeq, oldest: s.archive.oldestCommittedAt.map { "\($0)" },
+                        evicted: s.archive.evicted))
                 print(report.json)
                 return
             }
             print("buffer:          \(outbox.path)")
-            print("unsent polls:    \(s.depth)")
+            print("unsent messages: \(s.depth)")
             print("oldest unsent:   \(s.oldestTakenAt.map { "\($0) (seq \(s.oldestSeq!))" } ?? "-")")
             print("last seq:        \(s.lastSeq)")
             print("size:            \(megabytes(s.usedBytes)) used of \(megabytes(s.maxBytes)) allowed; file \(megabytes(s.fileBytes))")
+            if s.archive.maxBytes > 0 {
+                let oldest = s.archive.oldestCommittedAt.map { ", oldest \($0) (seq \(s.archive.oldestSeq!))" } ?? ""
+                print(
+                    "archive:         \(s.archive.count) sent messages kept for replays, \(megabytes(s.archive.bytes)) "
+                        + "of \(megabytes(s.archive.maxBytes)), up to \(DurationNotation.format(s.archive.retain))\(oldest)")
+                print("archive evicted: \(s.archive.evicted == 0 ? "none" : "\(s.archive.evicted) messages (space was short)")")
+            } else {
+                print("archive:         off (buffer.retain: 0)")
+            }
             if s.drops.count > 0 {
-                print("dropped unsent:  \(s.drops.count) polls taken \(s.drops.oldest.map { "\($0)" } ?? "?") to \(s.drops.newest.map { "\($0)" } ?? "?")")
+                print("dropped unsent:  \(s.drops.count) messages taken \(s.drops.oldest.map { "\($0)" } ?? "?") to \(s.drops.newest.map { "\($0)" } ?? "?")")
             } else {
                 print("dropped unsent:  none")
             }
@@ -72,7 +85,7 @@ struct BufferCommand: AsyncParsableCommand {
 
     struct Export: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Write the unsent polls as NDJSON or SenML, one line per poll, for manual upload.",
+            abstract: "Write the unsent messages as NDJSON or their payloads, one line each, for manual upload.",
             discussion: """
                 Export does not delete anything. SenML lines are the exact data payloads (marked backfill).
 
@@ -131,14 +144,14 @@ struct BufferCommand: AsyncParsableCommand {
                 return
             }
             if !yes {
-                print("delete \(depth) unsent polls from \(outbox.path)? They will never reach the backend. Type yes: ", terminator: "")
+                print("delete \(depth) unsent messages from \(outbox.path)? They will never reach the backend. Type yes: ", terminator: "")
                 guard readLine()?.lowercased() == "yes" else {
                     print("nothing deleted")
                     throw ExitCode(1)
                 }
             }
             let report = try await outbox.purge()
-            print("deleted \(report.count) polls")
+            print("deleted \(report.count) messages (declared by gap notices the agent signs at its next commit)")
         }
     }
 

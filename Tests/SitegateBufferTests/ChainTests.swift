@@ -176,3 +176,84 @@ import Testing
         outbox.close()
     }
 }
+
+/// The archive of acknowledged messages (buffer.retain, buffer.retain_size): pruned by age and size, and the
+/// first to give way when space is short.
+@Suite(.timeLimit(.minutes(2))) struct ArchiveTests {
+    let clock = OutboxTests.TestClock()
+
+    func open(_ path: String, _ settings: (inout BufferSettings) -> Void) async throws -> Outbox {
+        var s = BufferSettings(path: path)
+        settings(&s)
+        return try await Outbox(
+            sealing: OutboxSealing(siteID: "test-site", gatewayID: "gw01"), settings: s,
+            tuning: BufferTuning(deleteDelay: .zero), clock: clock)
+    }
+
+    /// Appends `count` polls one second apart and acknowledges each at once; returns their seqs.
+    func sendAndAcknowledge(_ outbox: Outbox, _ count: Int) async throws -> [Int64] {
+        var seqs: [Int64] = []
+        for i in 0..<count {
+            clock.time = clock.time + .seconds(1)
+            let s = try await outbox.append([OutboxTests.poll(i, at: clock.time)]).seqs
+            try await outbox.acknowledge(s)
+            seqs += s
+        }
+        return seqs
+    }
+
+    @Test func acknowledgedMessagesStayForReplayUntilTheyAgeOut() async throws {
+        let dir = try TestEnvironment.makeTemporaryDirectory("archive")
+        let outbox = try await open("\(dir)/b.db") { $0.retain = .seconds(3600) }
+        defer { outbox.close() }
+        let seqs = try await sendAndAcknowledge(outbox, 10)
+        var stats = try await outbox.stats()
+        #expect(stats.depth == 1, "only the chain start is unsent")
+        #expect(stats.archive.count == 10 && stats.archive.oldestSeq == seqs[0])
+        let archived = try await outbox.archived(in: seqs[0]...seqs[9], after: 0, devices: nil, time: nil, limit: 100)
+        #expect(archived.map(\.seq) == seqs, "the archive serves them in order")
+        let coverage = try await outbox.replayCoverage(seqs[0] - 1...seqs[9] + 5, devices: nil, time: nil)
+        #expect(coverage.archived.count == 10 && coverage.unsent.count == 1 && coverage.present.count == 11)
+        let onlyMeter1 = try await outbox.replayCoverage(seqs[0]...seqs[9], devices: ["meter-1"], time: nil)
+        #expect(onlyMeter1.archived.count == 2, "polls 1 and 8 are meter-1's")
+        // Two hours later the first ten have aged out; the newer ones stay.
+        clock.time = clock.time + .seconds(7200)
+        let newer = try await sendAndAcknowledge(outbox, 3)
+        stats = try await outbox.stats()
+        #expect(stats.archive.count == 3 && stats.archive.oldestSeq == newer[0])
+        #expect(stats.archive.evicted == 0, "ageing out is not an eviction")
+    }
+
+    @Test func theSizeBoundKeepsTheNewest() async throws {
+        let dir = try TestEnvironment.makeTemporaryDirectory("archive")
+        let outbox = try await open("\(dir)/b.db") { $0.retainBytes = 20_000 }
+        defer { outbox.close() }
+        let seqs = try await sendAndAcknowledge(outbox, 100)
+        let stats = try await outbox.stats()
+        #expect(stats.archive.bytes <= 20_000 && stats.archive.bytes > 15_000, "\(stats.archive.bytes)")
+        let kept = try await outbox.archived(in: seqs[0]...seqs[99], after: 0, devices: nil, time: nil, limit: 1000)
+        #expect(kept.last?.seq == seqs[99] && kept.map(\.seq) == Array(kept.first!.seq...seqs[99]), "the newest, contiguous")
+    }
+
+    @Test func theArchiveGivesWayBeforeAnyUnsentMessage() async throws {
+        let dir = try TestEnvironment.makeTemporaryDirectory("archive")
+        let outbox = try await open("\(dir)/b.db") {
+            $0.maxBytes = 1 << 20
+            $0.retainBytes = 1 << 20
+        }
+        defer { outbox.close() }
+        _ = try await sendAndAcknowledge(outbox, 1500)  // about 0.9 MiB of archive
+        var stats = try await outbox.stats()
+        let archivedBefore = stats.archive.count
+        // The broker goes away: unsent polls pile up and need the room.
+        var dropped = 0
+        for i in 0..<1500 {
+            clock.time = clock.time + .seconds(1)
+            dropped += try await outbox.append([OutboxTests.poll(i, at: clock.time)]).drop.count
+        }
+        stats = try await outbox.stats()
+        #expect(stats.archive.evicted > 0 && stats.archive.count < archivedBefore, "the archive shrank")
+        #expect(dropped == 0 || stats.archive.count == 0, "an unsent message goes only once the archive is empty")
+        #expect(stats.usedBytes <= 1 << 20)
+    }
+}

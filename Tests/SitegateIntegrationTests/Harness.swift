@@ -11,9 +11,9 @@ final class Harness {
     /// Runs `body` with a fresh harness and stops every process it started, also when `body` throws.
     static func with(
         _ name: String, tls: MosquittoBroker.TLSListener? = nil, authentication: MosquittoBroker.Authentication? = nil,
-        _ body: (Harness) async throws -> Void
+        queueLimit: Int = 0, _ body: (Harness) async throws -> Void
     ) async throws {
-        let h = try await Harness(name, tls: tls, authentication: authentication)
+        let h = try await Harness(name, tls: tls, authentication: authentication, queueLimit: queueLimit)
         do {
             try await body(h)
         } catch {
@@ -30,11 +30,13 @@ final class Harness {
     private(set) var agent: ChildProcess?
     private(set) var recorder: TopicRecorder?
 
-    init(_ name: String, tls: MosquittoBroker.TLSListener? = nil, authentication: MosquittoBroker.Authentication? = nil)
-        async throws
-    {
+    init(
+        _ name: String, tls: MosquittoBroker.TLSListener? = nil, authentication: MosquittoBroker.Authentication? = nil,
+        queueLimit: Int = 0
+    ) async throws {
         directory = try TestEnvironment.makeTemporaryDirectory(name)
-        broker = try await MosquittoBroker(directory: directory, tls: tls, authentication: authentication)
+        broker = try await MosquittoBroker(
+            directory: directory, tls: tls, authentication: authentication, queueLimit: queueLimit)
     }
 
     /// A directory made before the broker (for certificates the broker needs at start).
@@ -149,12 +151,12 @@ final class Harness {
     }
 
     /// A recorder on the harness's mosquitto, or on `port` (another broker).
-    func startRecorder(username: String? = nil, password: String? = nil, port: Int? = nil, clientID: String = "recorder")
-        throws
-    {
+    func startRecorder(
+        username: String? = nil, password: String? = nil, port: Int? = nil, clientID: String = "recorder", timed: Bool = false
+    ) throws {
         recorder = try TopicRecorder(
             port: port ?? broker.port, topic: "gia/v1/#", directory: directory, clientID: clientID, username: username,
-            password: password)
+            password: password, timed: timed)
     }
 
     private var agentRuns = 0
