@@ -2,7 +2,7 @@ import SitegateCore
 
 /// Loads a site config and the device maps it names, validating everything before anything runs.
 public enum SiteConfigLoader {
-    static let topKeys = ["site", "mqtt", "buffer", "maps", "buses", "devices", "log", "control_socket", "metrics"]
+    static let topKeys = ["site", "mqtt", "buffer", "maps", "buses", "devices", "log", "control_socket", "metrics", "signing"]
     static let siteKeys = ["id", "gateway", "name", "location"]
 
     public struct Loaded: Sendable {
@@ -28,6 +28,7 @@ public enum SiteConfigLoader {
         let site = readSite(top, sink: sink)
         let mqtt = readMQTT(top, base: baseDirectory, sink: sink)
         let buffer = readBuffer(top, base: baseDirectory, sink: sink)
+        let signing = readSigning(top, base: baseDirectory, sink: sink)
         var searchPaths: [String] = []
         for item in top.list("maps", required: true) ?? [] {
             guard let text = item.scalarText else {
@@ -50,6 +51,7 @@ public enum SiteConfigLoader {
         config.logLevel = logLevel
         if let socket = top.string("control_socket") { config.controlSocket = TextFile.resolve(socket, relativeTo: baseDirectory) }
         config.metricsListener = readMetrics(top, sink: sink)
+        config.signing = signing
         if !sink.hasErrors { checkBusLoad(config, busNodes: top.list("buses") ?? [], sink: sink) }
         return config
     }

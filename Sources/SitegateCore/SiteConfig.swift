@@ -16,6 +16,9 @@ public struct SiteConfig: Sendable {
     public var controlSocket: String = "/run/sitegate/sitegate.sock"
     /// Where to serve Prometheus metrics over HTTP, if anywhere (`metrics.listen`, loopback only).
     public var metricsListener: MetricsListener?
+    /// The signing keys. A config built in code signs only when told to; the loader gives a config without a
+    /// `signing` section `.automatic` (the default key file when there is one).
+    public var signing: SigningSettings = .off
 
     public init(
         site: SiteIdentity, mqtt: MQTTSettings, buffer: BufferSettings, mapSearchPaths: [String], buses: [BusConfig],
