@@ -66,7 +66,8 @@ public enum SigningKeyFile {
         let fd = open(target, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
         if fd < 0 {
             let code = errno
-            throw code == EEXIST ? .exists(path: path) : .unwritable(path: target, reason: String(cString: strerror(code)))
+            throw code == EEXIST && !force
+                ? .exists(path: path) : .unwritable(path: target, reason: String(cString: strerror(code)))
         }
         var ownerName = userName(of: geteuid())
         do throws(Failure) {
@@ -96,7 +97,8 @@ public enum SigningKeyFile {
     }
 
     private static func readText(_ path: String) throws(Failure) -> String {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        // O_NONBLOCK: a FIFO named as the key must not hang `check` or the start; it is refused below.
+        let fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
         if fd < 0 {
             let code = errno
             switch code {
@@ -106,6 +108,9 @@ public enum SigningKeyFile {
             }
         }
         defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0 else { throw .unreadable(path: path, reason: String(cString: strerror(errno))) }
+        guard st.st_mode & S_IFMT == S_IFREG else { throw .invalid(path: path, reason: "not a regular file") }
         // A PEM Ed25519 key is 119 bytes; anything past 64 KiB is not one.
         var bytes = [UInt8](repeating: 0, count: 65536)
         var count = 0

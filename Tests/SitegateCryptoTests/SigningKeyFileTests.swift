@@ -38,7 +38,13 @@ import Testing
         } throws: { error in
             "\(error)".hasPrefix("\(work)/text.key: not a PEM private key")
         }
-        #expect(throws: SigningKeyFile.Failure.self) { try SigningKeyFile.read(work) }  // a directory
+        // A directory, a device and a FIFO (which must not block the reader) are refused alike.
+        #expect(mkfifo("\(work)/fifo.key", 0o600) == 0)
+        for path in [work, "/dev/null", "\(work)/fifo.key"] {
+            #expect(throws: SigningKeyFile.Failure.invalid(path: path, reason: "not a regular file")) {
+                try SigningKeyFile.read(path)
+            }
+        }
         #expect(throws: SigningKeyFile.Failure.self) { try SigningKeyFile.generate(at: "\(work)/no/such/dir.key", force: false) }
         try writeFile("\(work)/open.key", try Ed25519Key.generate().pkcs8PEM())
         chmod("\(work)/open.key", 0o644)
