@@ -50,7 +50,9 @@ public struct SigningKeys: Sendable {
 
     private static func read(_ source: SecretSource, what: String, credentials: String?) throws(Failure) -> Ed25519Key {
         let path: String
-        do { path = try Secrets.path(of: source, credentialsDirectory: credentials) } catch { throw Failure(description: "\(what): \(error.description)") }
+        do { path = try Secrets.path(of: source, credentialsDirectory: credentials) } catch {
+            throw Failure(description: "\(what): \(error.description)")
+        }
         do { return try SigningKeyFile.read(path) } catch {
             if case .credential(let name) = source {
                 throw Failure(description: "\(what) (credential '\(name)'): \(error.description)")

@@ -37,7 +37,7 @@ extension SiteConfigLoader {
             let previousName = m.has("previous_key") ? "previous_key" : "previous_key_credential"
             let previousNode = m.value(previousName)!
             let previousKey = checkKeyFile(previous, at: previousNode, sink: sink)
-            let sameKey = currentKey.map { current in previousKey.map { $0.publicKey == current.publicKey } ?? false } ?? false
+            let sameKey = currentKey != nil && currentKey?.publicKey == previousKey?.publicKey
             if previous == current || sameKey {
                 sink.error(
                     "'\(previousName)' is the same key as the current one: in a rotation 'key' is the new key and "

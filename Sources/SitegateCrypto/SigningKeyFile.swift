@@ -18,7 +18,8 @@ public enum SigningKeyFile {
 
         public var description: String {
             switch self {
-            case .missing(let path): "\(path): no such key file (make one with `sitegate keys generate --output \(path)`)"
+            case .missing(let path):
+                "\(path): no such key file (make one with `sitegate keys generate --output \(path)`)"
             case .permissionDenied(let path): "\(path): permission denied"
             case .unreadable(let path, let reason): "\(path): cannot read: \(reason)"
             case .invalid(let path, let reason): "\(path): \(reason)"
@@ -73,15 +74,15 @@ public enum SigningKeyFile {
         do throws(Failure) {
             defer { close(fd) }
             // open's mode is filtered by the umask: 0600 only ever loses bits, never gains them; fchmod makes it exact.
-            guard fchmod(fd, 0o600) == 0 else { throw Failure.unwritable(path: target, reason: String(cString: strerror(errno))) }
+            guard fchmod(fd, 0o600) == 0 else { throw Failure.unwritable(path: target, reason: Self.lastError()) }
             if geteuid() == 0, let account = getpwnam(owner) {
                 guard fchown(fd, account.pointee.pw_uid, account.pointee.pw_gid) == 0 else {
-                    throw Failure.unwritable(path: target, reason: "chown \(owner): \(String(cString: strerror(errno)))")
+                    throw Failure.unwritable(path: target, reason: "chown \(owner): \(Self.lastError())")
                 }
                 ownerName = owner
             }
             try writeAll(fd, Array(pem.utf8), path: target)
-            guard fsync(fd) == 0 else { throw Failure.unwritable(path: target, reason: String(cString: strerror(errno))) }
+            guard fsync(fd) == 0 else { throw Failure.unwritable(path: target, reason: Self.lastError()) }
         } catch {
             unlink(target)
             throw error
@@ -136,6 +137,9 @@ public enum SigningKeyFile {
             offset += n
         }
     }
+
+    /// errno's text; call it on the line after the failing call.
+    private static func lastError() -> String { String(cString: strerror(errno)) }
 
     private static func userName(of uid: uid_t) -> String {
         guard let account = getpwuid(uid), let name = account.pointee.pw_name else { return "uid \(uid)" }

@@ -34,7 +34,8 @@ struct KeysCommand: ParsableCommand {
                 printError("error: \(error.description)")
                 throw ExitCode(1)
             }
-            let registration = KeyRegistration(publicKey: generated.key.publicKey, crypto: LibCrypto(), from: SystemWallClock().now())
+            let registration = KeyRegistration(
+                publicKey: generated.key.publicKey, crypto: LibCrypto(), from: SystemWallClock().now())
             print("wrote \(generated.path) (mode 0600, owner \(generated.owner))")
             print("key id:     \(registration.keyID)")
             print("public key: \(registration.publicKey)")

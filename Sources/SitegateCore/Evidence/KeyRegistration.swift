@@ -32,7 +32,10 @@ public struct KeyRegistration: Sendable, Hashable {
     public var json: String {
         JSONObjectWriter.object(
             Key.self,
-            [.publicKey: .string(publicKey), .kid: .string(keyID), .keysLine: .string(keysLine), .comment: comment.map(JSONField.string)])
+            [
+                .publicKey: .string(publicKey), .kid: .string(keyID), .keysLine: .string(keysLine),
+                .comment: comment.map(JSONField.string),
+            ])
     }
 
     /// RFC 3339 in UTC, whole seconds: `2026-12-03T08:00:00Z`.
