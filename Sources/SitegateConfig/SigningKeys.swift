@@ -48,6 +48,21 @@ public struct SigningKeys: Sendable {
         }
     }
 
+    /// The key files `settings` name that this user may not read, so the loader could not check them (the agent
+    /// reads them as user sitegate): `sitegate check` says so.
+    public static func unreadableFiles(_ settings: SigningSettings) -> [String] {
+        guard case .keys(let current, let previous) = settings else { return [] }
+        return [current, previous].compactMap { source -> String? in
+            guard case .file(let path) = source else { return nil }
+            do throws(SigningKeyFile.Failure) { _ = try SigningKeyFile.read(path) } catch .permissionDenied {
+                return path
+            } catch {
+                return nil
+            }
+            return nil
+        }
+    }
+
     private static func read(_ source: SecretSource, what: String, credentials: String?) throws(Failure) -> Ed25519Key {
         let path: String
         do { path = try Secrets.path(of: source, credentialsDirectory: credentials) } catch {

@@ -47,8 +47,9 @@ extension SiteConfigLoader {
         return .keys(current: current, previous: previous)
     }
 
-    /// The key in a file, checked now; nil for a credential, or when the file cannot be used (an error or, when
-    /// this user may not read it, a warning).
+    /// The key in a file, checked now; nil for a credential, or when the file cannot be used (an error), or when
+    /// this user may not read it (no diagnostic: every command loads the config, and the operators' `status` must
+    /// not warn about a key only the agent's user reads; `check` notes it, `SigningKeys.unreadableFiles`).
     private static func checkKeyFile(_ source: SecretSource, at node: YAMLNode, sink: DiagnosticSink) -> Ed25519Key? {
         guard case .file(let path) = source else { return nil }
         do {
@@ -58,10 +59,7 @@ extension SiteConfigLoader {
             }
             return key
         } catch .permissionDenied {
-            // The agent reads it as user sitegate; whoever runs `check` may not be allowed to.
-            sink.warning(
-                "cannot check signing key \(path) as this user: permission denied "
-                    + "(run `sitegate check` as root or as user \(SigningKeyFile.agentUser) to check it)", at: node)
+            return nil
         } catch {
             sink.error("signing key \(error.description)", at: node)
         }

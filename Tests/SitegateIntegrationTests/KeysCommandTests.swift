@@ -108,6 +108,24 @@ import Testing
         #expect(check.status == 78)
         #expect(check.err.contains("\(work)/missing.yaml:8:8: error: signing key \(work)/other.key: no such key file"), "\(check.err)")
 
+        // A user who may not read the key (it is the agent's): `check` notes it was not checked, other commands
+        // load the config without a word about it, `keys show` fails.
+        if geteuid() == 0, TestEnvironment.hasTool("setpriv") {
+            chmod(work, 0o755)
+            let nobody = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", TestEnvironment.sitegateBinary]
+            let asNobody = { (arguments: [String], name: String) async throws -> (Int32?, String) in
+                let child = try ChildProcess(nobody + arguments, directory: work, name: name)
+                return (await child.wait(timeout: .seconds(30)), child.standardError)
+            }
+            let (checked, checkErr) = try await asNobody(["check", "--config", "\(work)/site.yaml"], "check-nobody")
+            #expect(checked == 0, "\(checkErr)")
+            #expect(checkErr.contains("note: signing key \(path) not checked: this user may not read it"), "\(checkErr)")
+            let (planned, planErr) = try await asNobody(["plan", "--config", "\(work)/site.yaml"], "plan-nobody")
+            #expect(planned == 0 && !planErr.contains("signing"), "\(planErr)")
+            let (shownStatus, shownErr) = try await asNobody(["keys", "show", "--config", "\(work)/site.yaml"], "show-nobody")
+            #expect(shownStatus == 1 && shownErr.contains("\(path): permission denied"), "\(shownErr)")
+        }
+
         let both = try await Self.run(["keys", "show", "--key", path, "--config", "\(work)/site.yaml"], in: work)
         #expect(both.status == 64 && both.err.contains("give --key or --config, not both"), "\(both.err)")
         let absent = try await Self.run(["keys", "show", "--key", "\(work)/none.key"], in: work)
