@@ -178,7 +178,7 @@ let package = Package(
         .testTarget(
             name: "SitegateIntegrationTests",
             dependencies: [
-                "SitegateCore", "SitegateConfig", "SitegateBuffer", "SitegateModbus", "SitegateSimulator",
+                "SitegateCore", "SitegateConfig", "SitegateBuffer", "SitegateCrypto", "SitegateModbus", "SitegateSimulator",
                 "SitegateTestSupport",
             ],
             swiftSettings: strictSettings
