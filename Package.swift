@@ -178,8 +178,8 @@ let package = Package(
         .testTarget(
             name: "SitegateIntegrationTests",
             dependencies: [
-                "SitegateCore", "SitegateConfig", "SitegateBuffer", "SitegateCrypto", "SitegateModbus", "SitegateSimulator",
-                "SitegateTestSupport",
+                "SitegateCore", "SitegateConfig", "SitegateBuffer", "SitegateModbus", "SitegateSimulator",
+                "SitegateCrypto", "SitegateTestSupport",
             ],
             swiftSettings: strictSettings
         ),
