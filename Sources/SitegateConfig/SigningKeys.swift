@@ -8,6 +8,8 @@ public struct SigningKeys: Sendable {
     public var current: Ed25519Key?
     /// During a rotation, the key being replaced: it signs the key handover (docs/evidence.md).
     public var previous: Ed25519Key?
+    /// The file `current` was read from (a credential's copy in $CREDENTIALS_DIRECTORY included).
+    public var currentPath: String?
     /// Set when messages go unsigned because the config has no `signing` section and the default key file does
     /// not exist: the agent logs it once at start. Nil when they are signed, or when `signing: off` says so.
     public var warning: String?
@@ -26,7 +28,7 @@ public struct SigningKeys: Sendable {
             return SigningKeys()
         case .automatic(let path):
             do {
-                return SigningKeys(current: try SigningKeyFile.read(path))
+                return SigningKeys(current: try SigningKeyFile.read(path), currentPath: path)
             } catch .missing {
                 return SigningKeys(
                     warning: "messages are not signed: the config has no 'signing' section and there is no \(path) "
@@ -37,14 +39,14 @@ public struct SigningKeys: Sendable {
                         + "fix the key, or write `signing: off`)")
             }
         case .keys(let current, let previous):
-            let key = try read(current, what: "signing key", credentials: credentialsDirectory)
+            let (key, path) = try read(current, what: "signing key", credentials: credentialsDirectory)
             let old = try previous.map { source throws(Failure) in
-                try read(source, what: "previous signing key", credentials: credentialsDirectory)
+                try read(source, what: "previous signing key", credentials: credentialsDirectory).key
             }
             if let old, old.publicKey == key.publicKey {
                 throw Failure(description: "the previous signing key is the same key as the current one")
             }
-            return SigningKeys(current: key, previous: old)
+            return SigningKeys(current: key, previous: old, currentPath: path)
         }
     }
 
@@ -63,12 +65,14 @@ public struct SigningKeys: Sendable {
         }
     }
 
-    private static func read(_ source: SecretSource, what: String, credentials: String?) throws(Failure) -> Ed25519Key {
+    private static func read(
+        _ source: SecretSource, what: String, credentials: String?
+    ) throws(Failure) -> (key: Ed25519Key, path: String) {
         let path: String
         do { path = try Secrets.path(of: source, credentialsDirectory: credentials) } catch {
             throw Failure(description: "\(what): \(error.description)")
         }
-        do { return try SigningKeyFile.read(path) } catch {
+        do { return (try SigningKeyFile.read(path), path) } catch {
             if case .credential(let name) = source {
                 throw Failure(description: "\(what) (credential '\(name)'): \(error.description)")
             }

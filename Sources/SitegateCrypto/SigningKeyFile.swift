@@ -1,3 +1,5 @@
+import SitegateCore
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -41,6 +43,14 @@ public enum SigningKeyFile {
         var st = stat()
         guard stat(path, &st) == 0 else { return nil }
         return st.st_mode & (S_IRGRP | S_IROTH) != 0
+    }
+
+    /// When the file was last written (by `generate`, as a rule): from then on the key may have signed messages,
+    /// so it is the `from=` of the key's registration. Nil when it cannot be examined.
+    public static func modificationTime(_ path: String) -> UnixTime? {
+        var st = stat()
+        guard stat(path, &st) == 0 else { return nil }
+        return UnixTime(nanoseconds: Int64(st.st_mtim.tv_sec) * 1_000_000_000 + Int64(st.st_mtim.tv_nsec))
     }
 
     /// A key file as `generate` made it.

@@ -47,7 +47,8 @@ struct KeysCommand: ParsableCommand {
             abstract: "Print a signing key's public key, its key id and a line for the backend's keys file.",
             discussion: """
                 Reads the key file (--key, by default /etc/sitegate/signing.key) or the key a site config signs with \
-                (--config; then the keys file line gets a comment naming the site and gateway). Register the line \
+                (--config; then the keys file line gets a comment naming the site and gateway). The line's from= is \
+                when the key file was written, so that it covers every message the key signed. Register the line \
                 with the backend out of band. Prints no private key material.
 
                 Example:
@@ -68,6 +69,7 @@ struct KeysCommand: ParsableCommand {
 
         func run() throws {
             let signer: Ed25519Key
+            var path = key ?? SigningSettings.defaultKeyPath
             var owner: String?
             do throws(any Error) {
                 if let config {
@@ -79,8 +81,9 @@ struct KeysCommand: ParsableCommand {
                         throw ExitCode(1)
                     }
                     signer = current
+                    path = keys.currentPath ?? path
                 } else {
-                    signer = try SigningKeyFile.read(key ?? SigningSettings.defaultKeyPath)
+                    signer = try SigningKeyFile.read(path)
                 }
             } catch let error as ExitCode {
                 throw error
@@ -88,8 +91,9 @@ struct KeysCommand: ParsableCommand {
                 printError("error: \(error)")
                 throw ExitCode(1)
             }
-            let registration = KeyRegistration(
-                publicKey: signer.publicKey, crypto: LibCrypto(), from: SystemWallClock().now(), owner: owner)
+            // Valid from when the key was written: it may have signed messages since, before this registration.
+            let from = SigningKeyFile.modificationTime(path) ?? SystemWallClock().now()
+            let registration = KeyRegistration(publicKey: signer.publicKey, crypto: LibCrypto(), from: from, owner: owner)
             if json {
                 print(registration.json)
                 return

@@ -74,7 +74,12 @@ import Testing
         #expect(Self.field("public key:", in: shown.out) == publicKey)
         #expect(Self.field("key id:", in: shown.out) == keyID)
         let line = try #require(shown.out.split(separator: "\n").last.map(String.init))
-        #expect(line.hasPrefix("ed25519 \(publicKey) from=20") && line.hasSuffix("Z"), "\(line)")
+        // from= is when the key file was written (whole seconds, UTC): it covers every message the key signed.
+        let written = try #require(try FileManager.default.attributesOfItem(atPath: path)[.modificationDate] as? Date)
+        let formatter = ISO8601DateFormatter()
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        let second = Date(timeIntervalSince1970: written.timeIntervalSince1970.rounded(.down))
+        #expect(line == "ed25519 \(publicKey) from=\(formatter.string(from: second))", "\(line)")
         #expect(!shown.out.contains("PRIVATE"))
 
         let json = try await Self.run(["keys", "show", "--key", path, "--json"], in: work)

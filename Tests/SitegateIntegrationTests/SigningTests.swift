@@ -77,6 +77,22 @@ import Testing
             // `keys show` names the same key id the messages carry; no key material in the log.
             let shown = try await h.sitegate(["keys", "show", "--config", config, "--json"])
             #expect(Self.object(shown.out)?["kid"] as? String == kids["replacement"], "\(shown.err)")
+
+            // The independent verifier (scripts/verify_evidence.py), given the lines `keys show` prints for the keys
+            // file, accepts the whole capture: signatures, validity from the key's making, the handovers, the chain.
+            var keysFile = ""
+            for name in ["old", "new", "replacement"] {
+                let show = try await h.sitegate(["keys", "show", "--key", "\(h.directory)/\(name).key"])
+                keysFile += (show.out.split(separator: "\n").last.map(String.init) ?? "") + "\n"
+            }
+            let capture = messages.map {
+                "{\"arrived_ms\":0,\"topic\":\"\($0.topic)\",\"retain\":false,\"payload\":\"\(Base64.standard(Array($0.payload.utf8)))\"}\n"
+            }.joined()
+            let verified = try await verify(capture, keys: keysFile)
+            #expect(verified.status == 0, "verify_evidence.py:\n\(verified.output.suffix(3000))\nkeys:\n\(keysFile)")
+            // Without the replacement key registered, its messages are a key error (exit 13).
+            let unregistered = try await verify(capture, keys: keysFile.split(separator: "\n").dropLast().joined(separator: "\n"))
+            #expect(unregistered.status == 13, "\(unregistered.output.suffix(2000))")
             let log = h.agent!.standardError
             for name in ["old", "new", "replacement"] {
                 let pem = try readFile("\(h.directory)/\(name).key").split(separator: "\n")[1]

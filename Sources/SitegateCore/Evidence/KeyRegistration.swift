@@ -8,7 +8,8 @@ public struct KeyRegistration: Sendable, Hashable {
     /// The raw 32-byte Ed25519 public key, base64url without padding (43 characters).
     public var publicKey: String
     public var keyID: String
-    /// Valid from (the `from=` of the keys file line), whole seconds.
+    /// Valid from (the `from=` of the keys file line), whole seconds: when the key was made, so that the line
+    /// covers every message it signed.
     public var from: UnixTime
     /// Who the key belongs to, `site/gateway`, written as a comment line above the key's line; nil when unknown.
     public var owner: String?
