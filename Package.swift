@@ -39,8 +39,8 @@ let package = Package(
         .target(name: "SitegateThreads", dependencies: ["CSitegateShims"], swiftSettings: strictSettings),
         // Only what Swift cannot call directly (_GNU_SOURCE symbols).
         .target(name: "CSitegateShims"),
-        // YAML text to Core types, with file:line:column diagnostics.
-        .target(name: "SitegateConfig", dependencies: ["SitegateCore", "CYAML"], swiftSettings: strictSettings),
+        // YAML text to Core types, with file:line:column diagnostics; signing keys are checked as the config loads.
+        .target(name: "SitegateConfig", dependencies: ["SitegateCore", "SitegateCrypto", "CYAML"], swiftSettings: strictSettings),
         // One libmodbus connection per bus, each on a thread of its own.
         .target(
             name: "SitegateModbus",
@@ -84,7 +84,7 @@ let package = Package(
             name: "sitegate",
             dependencies: [
                 "SitegateCore", "SitegateConfig", "SitegateModbus", "SitegateBuffer", "SitegateMQTT",
-                "SitegateAgent", "SitegateSimulator", "SitegateLogging",
+                "SitegateAgent", "SitegateSimulator", "SitegateLogging", "SitegateCrypto",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -122,9 +122,15 @@ let package = Package(
         .target(name: "SitegateTestSupport", dependencies: ["SitegateCore", "SitegateModbus"], swiftSettings: strictSettings),
 
         .testTarget(name: "SitegateCoreTests", dependencies: ["SitegateCore"], swiftSettings: strictSettings),
+        // Ed25519 against RFC 8032's vectors and openssl's own output; key files; the documented worked example.
+        .testTarget(
+            name: "SitegateCryptoTests",
+            dependencies: ["SitegateCrypto", "SitegateCore", "SitegateTestSupport"],
+            swiftSettings: strictSettings
+        ),
         .testTarget(
             name: "SitegateConfigTests",
-            dependencies: ["SitegateConfig", "SitegateCore", "SitegateTestSupport"],
+            dependencies: ["SitegateConfig", "SitegateCore", "SitegateCrypto", "SitegateTestSupport"],
             swiftSettings: strictSettings
         ),
         // The notifier against a socket of its own, the watchdog, and the unit files under systemd-analyze.

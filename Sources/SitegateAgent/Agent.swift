@@ -36,7 +36,11 @@ public final class Agent: Sendable {
 
     /// Runs until SIGTERM or SIGINT, then drains in-flight messages and stops.
     public func run() async throws {
-        let sealing = OutboxSealing(siteID: config.site.id, gatewayID: config.site.gateway)
+        // Read here, not at config load: credentials exist only in the service's environment. Never logged.
+        let keys = try SigningKeys.load(config.signing)
+        if let warning = keys.warning { logger.warning("\(warning)") }
+        let sealing = OutboxSealing(
+            siteID: config.site.id, gatewayID: config.site.gateway, signer: keys.current, previousSigner: keys.previous)
         // Acknowledged polls stay until a checkpoint has counted them: the checkpoint service runs below.
         let outbox = try await Outbox(
             sealing: sealing, settings: config.buffer, tuning: BufferTuning(keepsAckedForCheckpoints: true), logger: logger)

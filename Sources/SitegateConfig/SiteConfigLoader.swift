@@ -2,7 +2,7 @@ import SitegateCore
 
 /// Loads a site config and the device maps it names, validating everything before anything runs.
 public enum SiteConfigLoader {
-    static let topKeys = ["site", "mqtt", "buffer", "maps", "buses", "devices", "log", "control_socket", "metrics", "evidence"]
+    static let topKeys = ["site", "mqtt", "buffer", "maps", "buses", "devices", "log", "control_socket", "metrics", "evidence", "signing"]
     static let siteKeys = ["id", "gateway", "name", "location"]
 
     public struct Loaded: Sendable {
@@ -29,6 +29,7 @@ public enum SiteConfigLoader {
         let site = readSite(top, sink: sink)
         let mqtt = readMQTT(top, base: baseDirectory, sink: sink)
         let buffer = readBuffer(top, base: baseDirectory, sink: sink)
+        let signing = readSigning(top, base: baseDirectory, sink: sink)
         var searchPaths: [String] = []
         for item in top.list("maps", required: true) ?? [] {
             guard let text = item.scalarText else {
@@ -52,6 +53,7 @@ public enum SiteConfigLoader {
         if let socket = top.string("control_socket") { config.controlSocket = TextFile.resolve(socket, relativeTo: baseDirectory) }
         config.metricsListener = readMetrics(top, sink: sink)
         if let evidence = readEvidence(top, sink: sink) { config.evidence = evidence }
+        config.signing = signing
         if !sink.hasErrors { checkBusLoad(config, busNodes: top.list("buses") ?? [], sink: sink) }
         return config
     }

@@ -20,6 +20,9 @@ public struct SiteConfig: Sendable {
     public var evidence = EvidenceSettings()
     /// The config file's text as loaded: its SHA-256 is the checkpoints' `config_hash`.
     public var sourceText = ""
+    /// The signing keys. A config built in code signs only when told to; the loader gives a config without a
+    /// `signing` section `.automatic` (the default key file when there is one).
+    public var signing: SigningSettings = .off
 
     public init(
         site: SiteIdentity, mqtt: MQTTSettings, buffer: BufferSettings, mapSearchPaths: [String], buses: [BusConfig],
