@@ -2,6 +2,7 @@ import Foundation
 import SitegateBuffer
 import SitegateConfig
 import SitegateCore
+import SitegateCrypto
 import SitegateSimulator
 import SitegateTestSupport
 import Testing
@@ -37,6 +38,10 @@ final class Harness {
         directory = try TestEnvironment.makeTemporaryDirectory(name)
         broker = try await MosquittoBroker(
             directory: directory, tls: tls, authentication: authentication, queueLimit: queueLimit)
+        // The configs the harness writes sign with a key of their own; `keys.txt` registers it for the verifiers.
+        let key = try Ed25519Key.generate()
+        try TextFile.replace("\(directory)/signing.key", with: try key.pkcs8PEM(), mode: 0o600)
+        try writeFile("\(directory)/keys.txt", "ed25519 \(Base64.url(key.publicKey))\n")
     }
 
     /// A directory made before the broker (for certificates the broker needs at start).
@@ -104,6 +109,7 @@ final class Harness {
             buffer:
               path: buffer.db
             control_socket: control.sock
+            signing: { key: signing.key }
             maps:
               - \(TestEnvironment.shippedMaps)
             buses:
@@ -132,6 +138,7 @@ final class Harness {
             buffer:
               path: buffer.db
             control_socket: control.sock
+            signing: { key: signing.key }
             maps:
               - \(TestEnvironment.shippedMaps)
             buses:
