@@ -97,7 +97,7 @@ final class Harness {
     }
 
     /// A config with free-form `buses` and `devices` sections.
-    func writeConfig(buses: String, devices: String, name: String = "site.yaml") throws -> String {
+    func writeConfig(buses: String, devices: String, name: String = "site.yaml", signed: Bool = true) throws -> String {
         let text = """
             site:
               id: test-park
@@ -109,7 +109,7 @@ final class Harness {
             buffer:
               path: buffer.db
             control_socket: control.sock
-            signing: { key: signing.key }
+            \(signed ? "signing: { key: signing.key }" : "")
             maps:
               - \(TestEnvironment.shippedMaps)
             buses:
@@ -126,7 +126,7 @@ final class Harness {
     /// Writes a site config for `devices` (id, unit) on the simulator's bus and returns its path.
     func writeConfig(
         devices: [(id: String, unit: Int)], interval: String, model: String = "eastron-sdm630", minDelay: String? = nil,
-        mqtt: String? = nil, name: String = "site.yaml"
+        mqtt: String? = nil, name: String = "site.yaml", signed: Bool = true
     ) throws -> String {
         let mqttBlock = mqtt ?? "  url: \(broker.url)\n  topic_prefix: gia/v1\n  reconnect_max: 2s"
         var text = """
@@ -138,7 +138,7 @@ final class Harness {
             buffer:
               path: buffer.db
             control_socket: control.sock
-            signing: { key: signing.key }
+            \(signed ? "signing: { key: signing.key }" : "")
             maps:
               - \(TestEnvironment.shippedMaps)
             buses:

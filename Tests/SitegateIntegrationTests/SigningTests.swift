@@ -36,7 +36,7 @@ import Testing
                 kids[name] = KeyID.of(publicKey: key.publicKey, crypto: crypto)
                 keys[kids[name]!] = key.publicKey
             }
-            let config = try h.writeConfig(devices: [("main-incomer", 1)], interval: "500ms")
+            let config = try h.writeConfig(devices: [("main-incomer", 1)], interval: "500ms", signed: false)
             let plain = try readFile(config)
             try h.startRecorder()
 
@@ -107,7 +107,7 @@ import Testing
     func withoutAKeyTheAgentWarnsOnceAndDoesNotSign() async throws {
         try await Harness.with("unsigned") { h in
             try await h.startSimulator(units: [1], frozen: true)
-            let config = try h.writeConfig(devices: [("main-incomer", 1)], interval: "500ms")
+            let config = try h.writeConfig(devices: [("main-incomer", 1)], interval: "500ms", signed: false)
             try h.startRecorder()
             try await Self.run(h, config: config, moreThan: 0)
             let log = h.agent!.standardError
