@@ -38,6 +38,7 @@ mqtt: {{ url: "mqtt://127.0.0.1:{broker_port}", topic_prefix: gia/v1 }}
 buffer: {{ path: {work}/{name}.db, durability: {durability}{extra} }}
 control_socket: {work}/{name}.sock
 maps: [{ROOT}/devicemaps/models]
+signing: {{ key: {work}/signing.key }}
 buses:
   - {{ id: lan, tcp: {{ host: 127.0.0.1, port: {sim_port} }} }}
 devices:
@@ -65,6 +66,10 @@ def main():
     try:
         for durability in ("full", "normal"):
             name = f"gw-{durability}"
+            if not os.path.exists(os.path.join(work, "signing.key")):
+                # Signed, like a default install: the signature is part of every stored message.
+                subprocess.run([sitegate, "keys", "generate", "--output", os.path.join(work, "signing.key")],
+                               capture_output=True, check=True)
             config = write_config(work, name, sim_port, broker_port, durability, extra)
             out = os.path.join(work, f"{name}.received")
             sub = subprocess.Popen(["mosquitto_sub", "-p", str(broker_port), "-t", f"gia/v1/wear/{name}/+/data",

@@ -75,15 +75,16 @@ def proc_figures(pid):
     return cpu, hwm, rss
 
 
-def write_config(work, sim_port, broker_port, interval, meters=METERS):
-    path = os.path.join(work, f"site-{interval}.yaml")
+def write_config(work, sim_port, broker_port, interval, meters=METERS, signing="off"):
+    path = os.path.join(work, f"site-{interval}-{'signed' if signing != 'off' else 'plain'}.yaml")
     devices = "\n".join(
         f"  - {{ id: m{u}, bus: lan, unit: {u}, model: bench-30, interval: {interval} }}" for u in range(1, meters + 1))
     with open(path, "w") as f:
         f.write(f"""site: {{ id: bench, gateway: gw01 }}
 mqtt: {{ url: "mqtt://127.0.0.1:{broker_port}", topic_prefix: gia/v1 }}
-buffer: {{ path: {work}/buffer-{interval}.db }}
+buffer: {{ path: {work}/buffer-{interval}-{'signed' if signing != 'off' else 'plain'}.db }}
 control_socket: {work}/control.sock
+signing: {signing}
 maps: [{ROOT}/benchmarks/maps]
 buses:
   - {{ id: lan, tcp: {{ host: 127.0.0.1, port: {sim_port} }} }}
@@ -133,22 +134,31 @@ def main():
         m = re.search(r"cpu_seconds=([\d.]+) max_rss_kb=(\d+) readings=(\d+)", c.stdout)
         c_cpu, c_rss, c_readings = float(m.group(1)), int(m.group(2)), int(m.group(3))
 
-        # The agent, over the same length of time.
-        config = write_config(work, sim_port, broker_port, "1s")
-        sub_out = os.path.join(work, "received.txt")
-        sub = subprocess.Popen(["mosquitto_sub", "-p", str(broker_port), "-t", "gia/v1/bench/gw01/+/data", "-q", "1"],
-                               stdout=open(sub_out, "w"), stderr=subprocess.DEVNULL)
-        time.sleep(0.3)
-        agent = subprocess.Popen([sitegate, "run", "--config", config, "--log-level", "warning"],
-                                 stderr=open(os.path.join(work, "agent.log"), "w"))
-        time.sleep(seconds)
-        a_cpu, a_hwm, a_rss = proc_figures(agent.pid)
-        bus = bus_figures(sitegate, config)
-        agent.send_signal(signal.SIGTERM)
-        agent.wait(timeout=30)
-        time.sleep(0.5)
-        sub.terminate()
-        a_readings = count_lines(sub_out) * 30
+        # The agent, over the same length of time: unsigned (the figures compared with the C loop), then signing
+        # every message (issue 14: the cost of the evidence chain), one after the other in the same run.
+        key = os.path.join(work, "signing.key")
+        subprocess.run([sitegate, "keys", "generate", "--output", key], capture_output=True, check=True)
+        runs = {}
+        for signing in ("off", f"{{ key: {key} }}"):
+            config = write_config(work, sim_port, broker_port, "1s", signing=signing)
+            sub_out = os.path.join(work, f"received-{len(runs)}.txt")
+            sub = subprocess.Popen(["mosquitto_sub", "-p", str(broker_port), "-t", "gia/v1/bench/gw01/+/data", "-q", "1"],
+                                   stdout=open(sub_out, "w"), stderr=subprocess.DEVNULL)
+            time.sleep(0.3)
+            agent = subprocess.Popen([sitegate, "run", "--config", config, "--log-level", "warning"],
+                                     stderr=open(os.path.join(work, f"agent-{len(runs)}.log"), "w"))
+            time.sleep(seconds)
+            figures = proc_figures(agent.pid)
+            bus = bus_figures(sitegate, config)
+            agent.send_signal(signal.SIGTERM)
+            agent.wait(timeout=30)
+            time.sleep(0.5)
+            sub.terminate()
+            lines = count_lines(sub_out)
+            size = os.path.getsize(sub_out) / lines if lines else 0
+            runs["signed" if signing != "off" else "plain"] = (figures, lines * 30, bus, size)
+        (a_cpu, a_hwm, a_rss), a_readings, bus, plain_size = runs["plain"]
+        (s_cpu, _, _), s_readings, _, signed_size = runs["signed"]
 
         # Start-up: a fresh buffer, 10 meters on a 100 ms interval so that the first tick comes at once.
         config = write_config(work, sim_port, broker_port, "100ms", meters=10)
@@ -190,6 +200,15 @@ def main():
     print(f"Start-up (10 meters, 100 ms interval, new buffer): first poll committed **{commit} ms** after process start, "
           f"first poll acknowledged by the broker **{ack} ms**.")
     print()
+    s_per_k = s_cpu / (s_readings / 1000) if s_readings else float("nan")
+    print(f"Signing every message (Ed25519, one message per meter and second, 30 readings each): **{s_per_k:.4f}** "
+          f"CPU s per 1,000 readings against {a_per_k:.4f} unsigned, **{(s_per_k / a_per_k - 1) * 100:+.0f} %** "
+          f"(target <= +15 %); a data message grows from {plain_size:.0f} to {signed_size:.0f} bytes "
+          f"(+{signed_size - plain_size:.0f}: prev, kid, sig; prev is there unsigned too).")
+    print()
+    print(f"figure: footprint_signing_cpu_change {(s_per_k / a_per_k - 1) * 100:+.1f} %")
+    print(f"figure: footprint_signed_message_bytes {signed_size:.0f} B")
+    print(f"figure: footprint_unsigned_message_bytes {plain_size:.0f} B")
     print(f"figure: footprint_cpu_ratio {a_per_k / c_per_k:.2f} x")
     print(f"figure: footprint_cpu_per_1000_sitegate {a_per_k:.4f} s")
     print(f"figure: footprint_cpu_per_1000_c {c_per_k:.4f} s")
