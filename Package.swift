@@ -118,7 +118,8 @@ let package = Package(
         // InMemoryModbusDevice: a RegisterSource double for DeviceReader (as swift-nio's NIOEmbedded).
         .target(name: "SitegateTestSupport", dependencies: ["SitegateCore", "SitegateModbus"], swiftSettings: strictSettings),
 
-        .testTarget(name: "SitegateCoreTests", dependencies: ["SitegateCore"], swiftSettings: strictSettings),
+        // SitegateCrypto only to build signed test chains for the capture verifier (Core stays pure).
+        .testTarget(name: "SitegateCoreTests", dependencies: ["SitegateCore", "SitegateCrypto"], swiftSettings: strictSettings),
         .testTarget(
             name: "SitegateConfigTests",
             dependencies: ["SitegateConfig", "SitegateCore", "SitegateTestSupport"],

@@ -78,11 +78,13 @@ public struct ChainMessage: Sendable {
 
         // The byte rule: a `sig` is exactly the last 95 (object) or 96 (pack) bytes.
         var signed: SignedBytes?
-        if base.has(EvidenceKey.sig) || lastRange(of: sigMarker, in: payload) != nil {
+        // The last object carries `sig`: the pack's last record, or the evidence object itself.
+        let hasSig = JSONObjectReader(isData ? records.last : json)?.has(EvidenceKey.sig) ?? false
+        if hasSig || lastRange(of: sigMarker, in: payload) != nil {
             guard let split = SignedBytes(payload), payload.last == (isData ? UInt8(ascii: "]") : UInt8(ascii: "}")),
                 isBase64URL(payload[(split.signed.count + sigMarker.count)...].prefix(86))
             else { throw fail("sig does not follow the byte rule (86 base64url characters, then \"} or \"}] at the end)") }
-            guard base.has(EvidenceKey.sig) else { throw fail("sig must be a member of the first object") }
+            guard hasSig else { throw fail("sig must be a member of the last object") }
             signed = split
         }
         var prev: [UInt8]?
