@@ -81,7 +81,7 @@ let package = Package(
         .executableTarget(
             name: "sitegate",
             dependencies: [
-                "SitegateCore", "SitegateConfig", "SitegateModbus", "SitegateBuffer", "SitegateMQTT",
+                "SitegateCore", "SitegateConfig", "SitegateModbus", "SitegateBuffer", "SitegateMQTT", "SitegateCrypto",
                 "SitegateAgent", "SitegateSimulator", "SitegateLogging",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
