@@ -172,7 +172,7 @@ let package = Package(
         .testTarget(
             name: "SitegateIntegrationTests",
             dependencies: [
-                "SitegateCore", "SitegateConfig", "SitegateBuffer", "SitegateModbus", "SitegateSimulator",
+                "SitegateCore", "SitegateConfig", "SitegateBuffer", "SitegateModbus", "SitegateSimulator", "SitegateCrypto",
                 "SitegateTestSupport",
             ],
             swiftSettings: strictSettings

@@ -75,9 +75,15 @@ struct RecordCommand: AsyncParsableCommand {
         let recorder = CaptureRecorder(settings: settings, output: writer, logger: logger)
         let group = ServiceGroup(
             configuration: .init(
-                services: [.init(service: recorder)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+                services: [.init(service: recorder, successTerminationBehavior: .gracefullyShutdownGroup)],
+                gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         do { try await group.run() } catch {
-            printError("record: \(error)")
+            // Only our own errors by their text: the group's would describe the service, settings included.
+            switch error {
+            case let error as MQTTError: printError("record: \(error)")
+            case let error as CaptureFile.Failure: printError("record: \(error)")
+            default: printError("record: stopped by an error (\(type(of: error)))")
+            }
             throw ExitCode(1)
         }
         printError("recorded \(recorder.recorded.current) messages" + (output == "-" ? "" : " to \(output)"))
