@@ -46,7 +46,9 @@ extension GatewayAudit {
             // Where the slot's value lacks readings: the slot itself and any wide or open bracket around it.
             let lower = ws.map { $0 <= tolerance ? start : good[bs.before!].ms } ?? (bs.before.map { good[$0].ms } ?? Int64.min)
             let upper = we.map { $0 <= tolerance ? end : good[be.after!].ms } ?? (be.after.map { good[$0].ms } ?? Int64.max)
+            // An INVALID slot has said so already.
             reasons += self.reasons(device: device, series: s, lower: lower, upper: upper, slotStart: start, slotEnd: end)
+                .filter { status != .invalid || !$0.hasPrefix("invalid value") }
             if bs.before == nil { reasons.append("no good reading before the slot in the capture") }
             if be.after == nil { reasons.append("no good reading after the slot in the capture") }
             if clock { reasons.append("clock unsynchronised at a boundary reading") }
