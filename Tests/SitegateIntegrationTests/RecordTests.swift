@@ -94,6 +94,15 @@ import Testing
             let verify = try await h.sitegate(["verify", capture, "--keys", keys])
             #expect(verify.status == 0, "\(verify.out)\(verify.err)")
             #expect(verify.out.contains("6 messages"))
+            let audit = try await h.sitegate(["audit", capture, "--counters", "energy_import", "--format", "csv"])
+            #expect(audit.status == 0, "\(audit.err)")
+            #expect(audit.out.hasPrefix("gateway,slot_start,slot_end,device,point,unit,status,energy"))
+            #expect(audit.out.contains(",main-incomer,energy_import,kWh,MISSING,"), "no reading before the first slot's start")
+            #expect(try await h.sitegate(["audit", capture, "--slot", "7m"]).status == 64)
+            let badKeys = "\(h.directory)/bad.keys"
+            try "ed25519 AAAA\n".write(toFile: badKeys, atomically: true, encoding: .utf8)
+            let unreadable = try await h.sitegate(["verify", capture, "--keys", badKeys])
+            #expect(unreadable.status == 1 && unreadable.err.contains("bad.keys:1:9: error:"), "\(unreadable.err)")
             // A capture line changed by one digit: the signature fails.
             var text = try String(contentsOfFile: capture, encoding: .utf8)
             let victim = chained[3]

@@ -169,7 +169,7 @@ public struct CaptureVerifier: Sendable {
             g.problems.append(
                 .init(
                     problemClass: .undeclaredGap, seq: from, toSeq: to,
-                    message: "\(to - from + 1) messages missing and not declared by a gap notice: lost after the gateway"))
+                    message: "\(to - from + 1) missing, not declared by a gap notice: lost after the gateway"))
         }
         for run in runs where run.fromSeq >= cursor {
             if run.fromSeq > cursor {

@@ -112,8 +112,7 @@ extension GatewayAudit {
         for hole in report.holes where !deviceLostNothing {
             let from = hole.fromTime?.milliseconds ?? Int64.min, to = hole.toTime?.milliseconds ?? Int64.max
             guard from < upper && to > lower else { continue }
-            let range = "seq \(hole.fromSeq)..\(hole.toSeq)"
-            out.append(hole.declaredReason.map { "gap notice (\($0)): \(range)" } ?? "messages lost: \(range) (undeclared gap)")
+            out.append(hole.declaredReason.map { "gap notice (\($0)): \(hole.seqRange)" } ?? "messages lost: \(hole.seqRange) (undeclared gap)")
         }
         return out
     }

@@ -44,6 +44,8 @@ public struct VerifyReport: Sendable {
         public var fromTime: UnixTime?
         public var toTime: UnixTime?
         public var count: Int64 { toSeq - fromSeq + 1 }
+        /// `seq A..B`, or `seq A` for one.
+        public var seqRange: String { fromSeq == toSeq ? "seq \(fromSeq)" : "seq \(fromSeq)..\(toSeq)" }
     }
 
     public struct Gateway: Sendable {
@@ -134,7 +136,7 @@ extension VerifyReport {
             }
             for hole in g.holes {
                 let what = hole.declaredReason.map { "declared (\($0))" } ?? "UNDECLARED: lost after the gateway"
-                out.append("  hole: seq \(hole.fromSeq)..\(hole.toSeq) (\(hole.count) messages) \(what)")
+                out.append("  hole: \(hole.seqRange) (\(hole.count) message\(hole.count == 1 ? "" : "s")) \(what)")
             }
             for p in g.problems {
                 var at = p.seq.map { "seq \($0)" + (p.toSeq.map { "..\($0)" } ?? "") } ?? "seq ?"
