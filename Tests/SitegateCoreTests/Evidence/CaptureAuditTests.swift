@@ -86,6 +86,22 @@ import Testing
         #expect(rows.first { $0.slotStart == Self.t0 / 1000 + 900 }?.status == .measured)
     }
 
+    /// The agent stopped for two slots: no data, and checkpoints that count the ticks as `not-running`.
+    @Test func agentDownIsMissingWithTheCheckpointsReason() throws {
+        var polls: [(s: Int64, kWh: Double?)] = (0..<7).map { (Int64($0) * 300 - 290, 1000 + Double($0)) }  // to 1510 s
+        polls += (12..<15).map { (Int64($0) * 300 + 10, 1010 + Double($0)) }  // from 3610 s
+        var chain = Self.chain(Array(polls.prefix(7)))
+        chain.checkpoint(start: Self.t0 / 1000 + 1800, device: "main-incomer", due: 3, full: 0, failed: 0, notRunning: 3)
+        chain.checkpoint(start: Self.t0 / 1000 + 2700, device: "main-incomer", due: 3, full: 0, failed: 0, notRunning: 3)
+        for p in polls.dropFirst(7) { chain.poll(at: Self.t0 + p.s * 1000, energy: p.kWh!) }
+        let rows = Self.rows(Self.audit(chain))
+        let down = rows.filter { [1800, 2700].map { Self.t0 / 1000 + $0 }.contains($0.slotStart) }
+        #expect(down.map(\.status) == [.missing, .missing])
+        // Counted over the stretch the slot's value depends on (1510 s to 3610 s): both checkpoints.
+        #expect(down.allSatisfy { $0.reasons == ["not-running ×6"] && $0.received == 0 && $0.committed == 0 && $0.due == 3 })
+        #expect(rows.first { $0.slotStart == Self.t0 / 1000 + 900 }?.status == .estimated)
+    }
+
     @Test func counterResetIsInvalid() throws {
         let polls: [(s: Int64, kWh: Double?)] = [(-290, 1000), (10, 1000.5), (310, 1001), (610, 0.2), (910, 0.7), (1210, 1.2), (1510, 1.7), (1810, 2.2)]
         let rows = Self.rows(Self.audit(Self.chain(polls)))

@@ -97,9 +97,9 @@ extension GatewayAudit {
         }
         out += order.map { "failed: \($0) ×\(failures[$0]!)" }
         if invalid > 0 { out.append("invalid value ×\(invalid)") }
-        // Checkpoints of the slots the window touches.
+        // Checkpoints of the slots that overlap the window.
         var missed: [String: Int] = [:]
-        for c in checkpoints where c.end * 1000 > max(lower, slotStart - 1) && c.start * 1000 < min(upper, slotEnd + 1) {
+        for c in checkpoints where c.end * 1000 > lower && c.start * 1000 < upper {
             if let d = c.devices[device] { missed.merge(d.missed, uniquingKeysWith: +) }
         }
         for reason in ["not-running", "overrun", "clock-step"] + missed.keys.sorted() where (missed[reason] ?? 0) > 0 {

@@ -49,7 +49,9 @@ struct GatewayAudit {
     func counters(of device: String) -> [(name: String, unit: String?, intervalMs: Int64?)] {
         let metaPoints = metas[device]?.points ?? []
         if let names = options.counters {
-            return names.map { name in
+            // Only the points the device has: in its meta, or in its data.
+            let has = Set(metaPoints.map(\.n)).union(series[device].map { Array($0.keys) } ?? [])
+            return names.filter(has.contains).map { name in
                 let p = metaPoints.first { $0.n == name }
                 return (name, p?.u, p.map { Int64($0.intervalSeconds * 1000) }.flatMap { $0 > 0 ? $0 : nil })
             }
