@@ -52,7 +52,7 @@ let package = Package(
         // The SQLite outbox: readings are durable before anything else happens.
         .target(
             name: "SitegateBuffer",
-            dependencies: ["SitegateCore", "SitegateThreads", "CSQLite", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["SitegateCore", "SitegateCrypto", "SitegateThreads", "CSQLite", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strictSettings
         ),
         // libmosquitto behind one callback bridge.
@@ -98,7 +98,8 @@ let package = Package(
             name: "sitegate-bench",
             dependencies: [
                 "SitegateAgent", "SitegateBuffer", "SitegateConfig", "SitegateCore", "SitegateModbus", "SitegateMQTT",
-                "SitegateTestSupport", .product(name: "Logging", package: "swift-log"),
+                "SitegateCrypto", "SitegateSystemd", "SitegateThreads", "SitegateTestSupport",
+                .product(name: "Logging", package: "swift-log"),
             ],
             path: "benchmarks/Sources/sitegate-bench",
             swiftSettings: strictSettings
@@ -134,7 +135,7 @@ let package = Package(
         .testTarget(
             name: "SitegateBufferTests",
             dependencies: [
-                "SitegateBuffer", "SitegateCore", "SitegateConfig", "SitegateThreads", "SitegateTestSupport",
+                "SitegateBuffer", "SitegateCore", "SitegateConfig", "SitegateCrypto", "SitegateThreads", "SitegateTestSupport",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strictSettings

@@ -36,7 +36,8 @@ public final class Agent: Sendable {
 
     /// Runs until SIGTERM or SIGINT, then drains in-flight messages and stops.
     public func run() async throws {
-        let outbox = try await Outbox(settings: config.buffer, logger: logger)
+        let sealing = OutboxSealing(siteID: config.site.id, gatewayID: config.site.gateway)
+        let outbox = try await Outbox(sealing: sealing, settings: config.buffer, logger: logger)
         defer { outbox.close() }
         let stats = try await outbox.stats()
         logger.info(
@@ -53,9 +54,7 @@ public final class Agent: Sendable {
             $0.register("publisher", allowance: WatchdogAllowance.publisher(keepalive: config.mqtt.keepalive), now: .now, idle: true)
         }
         let publisher = Publisher(
-            client: client, outbox: outbox, topics: announcements.topics,
-            encoder: SenMLEncoder(siteID: config.site.id, gatewayID: config.site.gateway),
-            window: config.mqtt.inflightWindow, health: health, brokers: BrokerEndpoints(config.mqtt),
+            client: client, outbox: outbox, topics: announcements.topics, window: config.mqtt.inflightWindow, health: health, brokers: BrokerEndpoints(config.mqtt),
             announcements: announcements, watchdog: watchdog, logger: logger)
         let supervisor = PollerSupervisor(
             store: store, health: health, outbox: outbox, publisher: publisher, watchdog: watchdog, faults: faults,

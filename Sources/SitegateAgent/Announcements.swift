@@ -11,11 +11,16 @@ struct Announcements: Sendable {
     let metas: [(topic: String, payload: String)]
     let healthInterval: Duration
     let started: UnixTime
+    /// The devices a replay request may name; none when the archive is off (replay requests are refused).
+    let deviceIDs: Set<String>
+    let replays: Bool
 
     init(
         topics: TopicLayout, online: String, offline: String, metas: [(topic: String, payload: String)],
-        healthInterval: Duration, started: UnixTime
+        healthInterval: Duration, started: UnixTime, deviceIDs: Set<String> = [], replays: Bool = false
     ) {
+        self.deviceIDs = deviceIDs
+        self.replays = replays
         self.topics = topics
         self.online = online
         self.offline = offline
@@ -28,6 +33,8 @@ struct Announcements: Sendable {
         topics = TopicLayout(prefix: config.mqtt.topicPrefix, site: config.site.id, gateway: config.site.gateway)
         self.started = started
         healthInterval = config.mqtt.healthInterval
+        deviceIDs = Set(config.devices.map(\.id))
+        replays = config.buffer.archives
         let configHash = (try? TextFile.read(config.path)).map(FNV1a.fingerprint) ?? "unknown"
         let status = GatewayStatusMessage(
             state: .online, site: config.site.id, gateway: config.site.gateway, version: version,

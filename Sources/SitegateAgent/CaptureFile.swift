@@ -13,11 +13,11 @@ public enum CaptureFile {
 
     /// Every line of the capture at `path` (`-`: standard input). A line that is not a capture line is an error
     /// with its number: a capture is evidence, and a damaged one is not silently skipped.
-    public static func read(_ path: String) throws(Failure) -> [CaptureLine] {
+    public static func read(_ path: String) throws(Failure) -> [CaptureRecord] {
         let file: UnsafeMutablePointer<FILE>? = path == "-" ? fdopen(0, "rb") : fopen(path, "rb")
         guard let file else { throw Failure(description: "\(path): cannot read: \(String(cString: strerror(errno)))") }
         defer { if path != "-" { fclose(file) } }
-        var lines: [CaptureLine] = []
+        var lines: [CaptureRecord] = []
         var buffer: UnsafeMutablePointer<CChar>?
         var capacity = 0
         defer { free(buffer) }
@@ -32,11 +32,11 @@ public enum CaptureFile {
             var bytes = Array(UnsafeRawBufferPointer(start: buffer, count: n))
             while bytes.last == UInt8(ascii: "\n") || bytes.last == UInt8(ascii: "\r") { bytes.removeLast() }
             if bytes.isEmpty { continue }
-            do {
-                lines.append(try CaptureLine(line: String(decoding: bytes, as: UTF8.self)))
-            } catch {
-                throw Failure(description: "\(path):\(number): error: not a capture line: \(error.reason)")
+            guard let record = CaptureRecord(json: String(decoding: bytes, as: UTF8.self)) else {
+                throw Failure(
+                    description: "\(path):\(number): error: not a capture line (a JSON object with arrived_ms, topic and a base64 payload)")
             }
+            lines.append(record)
         }
         return lines
     }
@@ -58,7 +58,7 @@ public enum CaptureFile {
             }
         }
 
-        public func append(_ line: CaptureLine) throws(Failure) {
+        public func append(_ line: CaptureRecord) throws(Failure) {
             let bytes = Array((line.json + "\n").utf8)
             var offset = 0
             while offset < bytes.count {

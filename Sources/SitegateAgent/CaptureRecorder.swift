@@ -79,7 +79,7 @@ public struct CaptureRecorder: Service {
                 logger.warning("cannot connect: \(reason)")
             case .message(let topic, let payload, let retain):
                 try output.append(
-                    CaptureLine(arrivedMs: clock.now().milliseconds, topic: topic, retain: retain, payload: payload))
+                    CaptureRecord(arrivedAt: clock.now(), topic: topic, retain: retain, payload: payload))
                 let n = recorded.increment()
                 if let count = settings.count, n >= count { return }
             default:

@@ -31,7 +31,9 @@ extension MQTTClient.Options {
         }
         self.init(
             clientID: config.mqttClientID, host: mqtt.host, port: mqtt.port,
-            keepaliveSeconds: Int(mqtt.keepalive.milliseconds / 1000), maxInflight: mqtt.inflightWindow,
+            // The live window plus the replays' own share: a replay never takes a slot live data needs.
+            keepaliveSeconds: Int(mqtt.keepalive.milliseconds / 1000),
+            maxInflight: mqtt.inflightWindow + Publisher.replayLimits.inflight,
             protocolVersion: mqtt.protocolVersion == "5" ? .v5 : .v311,
             reconnectDelay: (.seconds(1), mqtt.reconnectMax), tls: tls, username: mqtt.username,
             password: try mqtt.password.map(Secrets.read))

@@ -79,7 +79,7 @@ final class NotifyService: Service {
         let depth: Int64 =
             exactDepth
             ? (try? await outbox.stats()).map { Int64($0.depth) } ?? -1
-            : (try? await outbox.seqSpan()) ?? -1
+            : (try? await outbox.unsentCount()) ?? -1
         let overloaded = health.busFigures(at: SystemWallClock().now()).filter(\.value.overloaded)
         return StatusLine(
             devicesOK: devices.values.filter { $0.state == .ok }.count, devicesTotal: store.config.devices.count,

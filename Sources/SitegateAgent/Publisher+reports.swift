@@ -26,7 +26,7 @@ extension Publisher {
         }
     }
 
-    private func publishOther(topic: String, payload: String, retain: Bool, _ run: inout Run) {
+    func publishOther(topic: String, payload: String, retain: Bool, _ run: inout Run) {
         do {
             run.machine.registerOther(mid: try client.publish(topic: topic, payload: payload, retain: retain))
         } catch {

@@ -6,7 +6,7 @@ import SitegateMQTT
 import SitegateSystemd
 import SitegateThreads
 
-/// Moves polls from the outbox to the broker at QoS 1 and deletes each only after its PUBACK.
+/// Moves messages from the outbox to the broker at QoS 1, exactly as stored, and settles each only after its PUBACK.
 ///
 /// The policy (live before backlog, the in-flight window, the drain at shutdown, which problem to log once) is
 /// `PublisherStateMachine`'s; this service executes its actions: outbox reads and deletes, MQTT publishes, logs,
@@ -28,12 +28,12 @@ public final class Publisher: Service {
         /// The announcements a reload replaced, until their removed metas are cleared.
         var retired: Announcements?
         var finished = false
+        var replay = ReplayState()
     }
 
     let client: MQTTClient
     let outbox: Outbox
     let topics: TopicLayout
-    let encoder: SenMLEncoder
     let window: Int
     let logger: Logger
     let clock: any WallClock
@@ -43,10 +43,10 @@ public final class Publisher: Service {
     let initialAnnouncements: Announcements
     private let inputs: AsyncStream<Input>
     private let inputContinuation: AsyncStream<Input>.Continuation
-    private let draining = LockedFlag()
+    let draining = LockedFlag()
 
     init(
-        client: MQTTClient, outbox: Outbox, topics: TopicLayout, encoder: SenMLEncoder, window: Int,
+        client: MQTTClient, outbox: Outbox, topics: TopicLayout, window: Int,
         health: HealthBoard, brokers: BrokerEndpoints, announcements: Announcements,
         watchdog: LockedValue<ProgressWatchdog<ContinuousClock.Instant>>, clock: any WallClock = SystemWallClock(),
         logger: Logger
@@ -56,13 +56,24 @@ public final class Publisher: Service {
         self.client = client
         self.outbox = outbox
         self.topics = topics
-        self.encoder = encoder
         self.window = max(1, window)
         self.health = health
         self.watchdog = watchdog
         self.clock = clock
         self.logger = logger
         (inputs, inputContinuation) = AsyncStream.makeStream(of: Input.self, bufferingPolicy: .unbounded)
+    }
+
+    /// A publisher for `config`'s broker and topics, as the agent builds it (also for the drain benchmarks).
+    public convenience init(
+        config: SiteConfig, version: String, client: MQTTClient, outbox: Outbox, health: HealthBoard,
+        watchdog: LockedValue<ProgressWatchdog<ContinuousClock.Instant>>, logger: Logger
+    ) {
+        let announcements = Announcements(config: config, version: version, started: SystemWallClock().now())
+        self.init(
+            client: client, outbox: outbox, topics: announcements.topics, window: config.mqtt.inflightWindow,
+            health: health, brokers: BrokerEndpoints(config.mqtt), announcements: announcements, watchdog: watchdog,
+            logger: logger)
     }
 
     /// A reload changed the devices: new meta messages, and the removed devices' retained meta cleared.
@@ -108,6 +119,7 @@ public final class Publisher: Service {
                         stopping = true
                         await self.perform(run.machine.handle(.stopRequested), &run)
                     }
+                    if await self.handleReplay(input, &run) { continue }
                     guard let event = await self.event(for: input, &run) else { continue }
                     await self.perform(run.machine.handle(event), &run)
                     if run.finished { break }
@@ -158,8 +170,8 @@ public final class Publisher: Service {
             switch action {
             case .fetch(let fetch):
                 more = run.machine.handle(await self.fetch(fetch))
-            case .publish(let stored, let backfill):
-                more = run.machine.handle(publish(stored, backfill: backfill))
+            case .publish(let stored, _):
+                more = run.machine.handle(publish(stored))
             case .deleteAcknowledged(let seqs):
                 do {
                     try await outbox.acknowledge(seqs)
@@ -199,9 +211,9 @@ public final class Publisher: Service {
     private func fetch(_ fetch: PublisherStateMachine.Fetch) async -> PublisherStateMachine.Event {
         do {
             switch fetch {
-            case .live(let after, let limit): return .fetched(try await outbox.polls(after: after, limit: limit))
+            case .live(let after, let limit): return .fetched(try await outbox.messages(after: after, limit: limit))
             case .backlog(let after, let before, let limit):
-                return .fetched(try await outbox.polls(after: after, before: before, limit: limit))
+                return .fetched(try await outbox.messages(after: after, before: before, limit: limit))
             }
         } catch {
             logger.error("cannot read the buffer", metadata: ["error": "\(error)"])
@@ -210,10 +222,10 @@ public final class Publisher: Service {
     }
 
     /// Hands one poll to libmosquitto; a refusal leaves it buffered, to be tried again later.
-    private func publish(_ stored: StoredPoll, backfill: Bool) -> PublisherStateMachine.Event {
-        let payload = encoder.encode(stored, backfill: backfill)
+    private func publish(_ stored: StoredMessage) -> PublisherStateMachine.Event {
+        let topic = stored.deviceID.map(topics.data(device:)) ?? topics.evidence
         do {
-            return .published(mid: try client.publish(topic: topics.data(device: stored.poll.deviceID), payload: payload))
+            return .published(mid: try client.publish(topic: topic, bytes: stored.payload))
         } catch {
             logger.debug("publish failed", metadata: ["error": "\(error)"])
             return .publishFailed

@@ -45,4 +45,20 @@ public struct BufferStats: Sendable, Hashable {
     public var maxBytes: Int64
     /// Drops over the database's life.
     public var drops: DropReport
+    /// The archive of acknowledged messages kept for replays (zero when `buffer.retain` is 0).
+    public var archive: ArchiveStats = ArchiveStats()
+}
+
+public struct ArchiveStats: Sendable, Hashable {
+    public var count = 0
+    public var bytes: Int64 = 0
+    public var oldestSeq: Int64?
+    /// When the oldest archived message was committed.
+    public var oldestCommittedAt: UnixTime?
+    /// Archived messages deleted early because space was short (over the database's life).
+    public var evicted = 0
+    public var maxBytes: Int64 = 0
+    public var retain: Duration = .zero
+
+    public init() {}
 }

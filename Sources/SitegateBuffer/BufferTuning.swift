@@ -14,6 +14,9 @@ public struct BufferTuning: Sendable, Hashable {
     public var deleteDelay: Duration
     /// ... or once this many acknowledged polls wait.
     public var deleteBatchLimit: Int
+    /// Acknowledged polls are kept until a checkpoint has counted them (docs/evidence.md): the agent writes
+    /// checkpoints. Off for tools that open the buffer without writing checkpoints.
+    public var keepsAckedForCheckpoints: Bool
 
     /// The defaults are measured choices (docs/performance.md, "Flash wear"): deletes that ride with the next
     /// cycle's commit halve the bytes written per reading. 2 KiB pages would cut them by another third, but make
@@ -21,8 +24,9 @@ public struct BufferTuning: Sendable, Hashable {
     /// WAL settings changed little and stay small for a full disk's sake.
     public init(
         pageSize: Int = 4096, walAutocheckpoint: Int = 256, journalSizeLimit: Int = 1 << 20,
-        deleteDelay: Duration = .seconds(60), deleteBatchLimit: Int = 4096
+        deleteDelay: Duration = .seconds(60), deleteBatchLimit: Int = 4096, keepsAckedForCheckpoints: Bool = false
     ) {
+        self.keepsAckedForCheckpoints = keepsAckedForCheckpoints
         self.pageSize = pageSize
         self.walAutocheckpoint = walAutocheckpoint
         self.journalSizeLimit = journalSizeLimit

@@ -2,7 +2,7 @@ import Logging
 import SitegateCore
 import SitegateThreads
 
-/// The durable store of polls waiting for the broker's PUBACK: SQLite in WAL mode, on a thread of its own.
+/// The durable store of messages waiting for the broker's PUBACK: SQLite in WAL mode, on a thread of its own.
 ///
 /// A poll exists once `append` returns its sequence number: its transaction committed. Rows are deleted only by
 /// `acknowledge` (after the broker confirmed them; see `BufferTuning.deleteDelay`), by the size and age bounds (counted as drops), or by `purge`.
@@ -20,8 +20,8 @@ public final class Outbox: Sendable {
     }
 
     public init(
-        settings: BufferSettings, tuning: BufferTuning = .default, clock: any WallClock = SystemWallClock(),
-        logger: Logger = Logger(label: "sitegate")
+        sealing: OutboxSealing, settings: BufferSettings, tuning: BufferTuning = .default,
+        clock: any WallClock = SystemWallClock(), logger: Logger = Logger(label: "sitegate")
     ) async throws {
         path = settings.path
         self.clock = clock
@@ -31,7 +31,7 @@ public final class Outbox: Sendable {
         store = box
         do {
             let recovered = try await thread.run {
-                let store = try OutboxStore(settings: settings, tuning: tuning, clock: clock)
+                let store = try OutboxStore(settings: settings, tuning: tuning, sealing: sealing, clock: clock)
                 box.withLock { $0.store = store }
                 return store.recoveredFrom
             }
@@ -74,9 +74,41 @@ public final class Outbox: Sendable {
         return try await withStore("append") { try $0.append(polls, now: clock.now()) }
     }
 
-    /// Up to `limit` stored polls with a sequence number above `seq` (and below `before`), oldest first.
-    public func polls(after seq: Int64, before: Int64? = nil, limit: Int) async throws -> [StoredPoll] {
-        try await withStore("read") { try $0.polls(after: seq, before: before, limit: limit) }
+    /// Up to `limit` unsent messages with a sequence number above `seq` (and below `before`), oldest first.
+    public func messages(after seq: Int64, before: Int64? = nil, limit: Int) async throws -> [StoredMessage] {
+        try await withStore("read") { try $0.messages(after: seq, before: before, limit: limit) }
+    }
+
+    /// Commits an evidence message (a checkpoint: `slotEnd` is the end of its slot) in a transaction of its own;
+    /// returns its seq.
+    @discardableResult
+    public func commitEvidence(_ draft: MessageDraft, slotEnd: UnixTime? = nil) async throws -> Int64 {
+        let clock = self.clock
+        return try await withStore("commit") { try $0.commitEvidence(draft, slotEnd: slotEnd, now: clock.now()) }
+    }
+
+    /// Per device, how the ticks in [`from`, `to`) ended, from the stored rows (docs/evidence.md, "Checkpoints").
+    public func slotTally(from: UnixTime, to: UnixTime) async throws -> [String: SlotTally] {
+        try await withStore("tally") { try $0.slotTally(from: from, to: to) }
+    }
+
+    /// Which numbers of `range` are archived, unsent or present at all (replay requests, docs/evidence.md).
+    public func replayCoverage(_ range: ClosedRange<Int64>, devices: Set<String>?, time: ClosedRange<Int64>?)
+        async throws -> ReplayCoverage
+    {
+        try await withStore("replay") { try $0.coverage(range, devices: devices, time: time) }
+    }
+
+    /// Up to `limit` archived messages in `range` after `seq`, passing the filters, in seq order.
+    public func archived(
+        in range: ClosedRange<Int64>, after seq: Int64, devices: Set<String>?, time: ClosedRange<Int64>?, limit: Int
+    ) async throws -> [StoredMessage] {
+        try await withStore("replay") { try $0.archived(in: range, after: seq, devices: devices, time: time, limit: limit) }
+    }
+
+    /// The end of the last slot a checkpoint was committed for.
+    public func lastCheckpointSlot() async throws -> UnixTime? {
+        try await withStore("slots") { try $0.lastCheckpointSlot() }
     }
 
     /// Deletes polls the broker acknowledged, in one transaction, now or with later ones (`BufferTuning.deleteDelay`);
@@ -91,10 +123,9 @@ public final class Outbox: Sendable {
         try await withStore("stats") { try $0.stats() }
     }
 
-    /// The span of buffered sequence numbers (last - first + 1; 0 when empty): an upper bound of the depth, read
-    /// from the primary key's ends in O(log n) where `stats()` counts rows. For frequent checks (STATUS=).
-    public func seqSpan() async throws -> Int64 {
-        try await withStore("span") { try $0.seqSpan() }
+    /// The number of unsent messages (a running count, no query): for frequent checks (STATUS=).
+    public func unsentCount() async throws -> Int64 {
+        try await withStore("count") { Int64($0.unsentCount) }
     }
 
     /// `PRAGMA integrity_check`: "ok" when the database is sound.

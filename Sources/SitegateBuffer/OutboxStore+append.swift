@@ -7,9 +7,13 @@ extension OutboxStore {
         var result = AppendResult()
         result.committedAt = now
         let bounds = BufferBounds(settings)
+        lastNow = now
         if try bounds.refusesNewPolls(usedBytes: usedBytes) {
-            // Acknowledged polls waiting to be deleted may be what fills it.
-            try deleteAcknowledged()
+            // Acknowledged polls waiting to be settled, and the archive, give way first.
+            try deleteAcknowledged(now: now)
+            while archive.count > 0, try bounds.refusesNewPolls(usedBytes: usedBytes) {
+                _ = try evictArchive(fraction: 0.1)
+            }
             if try bounds.refusesNewPolls(usedBytes: usedBytes) {
                 result.paused = true
                 return result
@@ -26,20 +30,27 @@ extension OutboxStore {
             } catch where error.isDiskFull {
                 // Deleting needs room in the log too: the reserve file gives it back.
                 reserve.release()
-                guard let fraction = bounds.diskFullDrop else {
+                if archive.count > 0 {
+                    _ = try evictArchive(fraction: 1)
+                } else if let fraction = bounds.diskFullDrop {
+                    result.drop.merge(try dropOldest(fraction: fraction))
+                } else {
                     result.paused = true
                     return result
                 }
-                result.drop.merge(try dropOldest(fraction: fraction))
                 giveSpaceBack()
                 result.seqs = try insertAll(polls, now: now)
             }
         }
         // Leave the file system some room rather than run it full: drop the oldest while writing still works.
         if bounds.dropsForFreeSpace(free: reserve.fileSystemFree, reserve: Int64(reserve.size)) {
-            let dropped = try dropOldest(fraction: BufferBounds.dropStep)
-            result.drop.merge(dropped)
-            if dropped.count > 0 { giveSpaceBack() }
+            if archive.count > 0 {
+                if try evictArchive(fraction: 0.1) > 0 { giveSpaceBack() }
+            } else {
+                let dropped = try dropOldest(fraction: BufferBounds.dropStep)
+                result.drop.merge(dropped)
+                if dropped.count > 0 { giveSpaceBack() }
+            }
         }
         appendsSinceReserveCheck += 1
         if appendsSinceReserveCheck >= 100 {
@@ -48,6 +59,10 @@ extension OutboxStore {
         }
         if try bounds.dropsForSize(usedBytes: usedBytes) {
             while try usedBytes() > bounds.sizeAfterDrops {
+                if archive.count > 0 {
+                    _ = try evictArchive(fraction: 0.1)
+                    continue
+                }
                 let dropped = try dropOldest(fraction: BufferBounds.dropStep)
                 if dropped.count == 0 { break }
                 result.drop.merge(dropped)
@@ -67,27 +82,57 @@ extension OutboxStore {
         try? database.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     }
 
-    /// Inserts `polls` in one transaction, which also deletes the acknowledged polls waiting: one commit (one
-    /// sync, one set of B-tree pages written) per cycle instead of two.
+    /// Seals and inserts `polls` in one transaction, after the notices the gateway owes; the same transaction
+    /// deletes (or marks) the acknowledged polls waiting: one commit (one sync, one set of B-tree pages written) per
+    /// cycle instead of two.
     func insertAll(_ polls: [Poll], now: UnixTime) throws(SQLiteError) -> [Int64] {
-        let (seqs, deleted) = try database.transaction { () throws(SQLiteError) -> ([Int64], Int) in
-            let deleted = try deleteRows(acknowledged)
-            var seqs: [Int64] = []
-            seqs.reserveCapacity(polls.count)
-            for poll in polls {
-                insert.reset()
-                insert.bind(1, poll.deviceID)
-                insert.bind(2, poll.takenAt.milliseconds)
-                insert.bind(3, now.milliseconds)
-                insert.bind(4, ReadingCodec.encode(poll.readings))
-                _ = try insert.step()
-                seqs.append(database.lastInsertRowID)
+        let headBefore = head
+        insertedInTransaction = 0
+        do {
+            let (seqs, settled) = try database.transaction { () throws(SQLiteError) -> ([Int64], Int) in
+                let settled = try settleAcknowledged(now: now)
+                try sealOwedNotices(now: now)
+                var seqs: [Int64] = []
+                seqs.reserveCapacity(polls.count)
+                for poll in polls {
+                    seqs.append(try insertSealed(sealing.encoder.draft(poll), now: now))
+                }
+                return (seqs, settled)
             }
-            return (seqs, deleted)
+            depth += insertedInTransaction - settled
+            acknowledged = []
+            acknowledgedSince = nil
+            return seqs
+        } catch {
+            // Rolled back: the chain did not move.
+            head = headBefore
+            throw error
         }
-        depth += seqs.count - deleted
-        acknowledged = []
-        acknowledgedSince = nil
-        return seqs
+    }
+
+    /// Commits one evidence message (a checkpoint) in its own transaction; returns its seq.
+    func commitEvidence(_ draft: MessageDraft, slotEnd: UnixTime?, now: UnixTime) throws(SQLiteError) -> Int64 {
+        let headBefore = head
+        insertedInTransaction = 0
+        let seq: Int64
+        do {
+            seq = try database.transaction { () throws(SQLiteError) -> Int64 in
+                try sealOwedNotices(now: now)
+                let seq = try insertSealed(draft, now: now)
+                if let slotEnd {
+                    let s = try database.prepare("INSERT OR REPLACE INTO slots(slot_end_ms, seq) VALUES (?, ?)")
+                    s.bind(1, slotEnd.milliseconds)
+                    s.bind(2, seq)
+                    _ = try s.step()
+                }
+                return seq
+            }
+        } catch {
+            head = headBefore
+            throw error
+        }
+        depth += insertedInTransaction
+        if slotEnd != nil { checkpointSeqs = Array((checkpointSeqs + [seq]).suffix(2)) }
+        return seq
     }
 }

@@ -1,34 +1,41 @@
 import SitegateCore
 
-// Dropping the oldest polls, counted in the `meta` table.
+// Dropping the oldest unsent messages, counted in the `meta` table and declared by gap notices.
 extension OutboxStore {
-    /// Deletes about `fraction` of the rows, oldest first (at least one).
+    /// Deletes about `fraction` of the unsent rows, oldest first (at least one). The caller has let the archive
+    /// give way first.
     func dropOldest(fraction: Double) throws(SQLiteError) -> DropReport {
-        let range = try database.prepare("SELECT min(seq), max(seq) FROM outbox")
+        let range = try database.prepare("SELECT min(seq), max(seq) FROM outbox WHERE acked = 0")
         guard try range.step(), !range.isNull(0) else { return DropReport() }
         let span = range.int64(1) - range.int64(0) + 1
         let count = max(1, Int64(Double(span) * fraction))
-        return try dropWhere("seq IN (SELECT seq FROM outbox ORDER BY seq LIMIT \(count))")
+        return try dropWhere(
+            "seq IN (SELECT seq FROM outbox WHERE acked = 0 ORDER BY acked, seq LIMIT \(count))", reason: .bufferBounds)
     }
 
     func dropOlderThan(_ cutoff: UnixTime) throws(SQLiteError) -> DropReport {
-        let oldest = try database.prepare("SELECT taken_at_ms FROM outbox ORDER BY seq LIMIT 1")
+        let oldest = try database.prepare("SELECT taken_at_ms FROM outbox WHERE acked = 0 ORDER BY acked, seq LIMIT 1")
         guard try oldest.step(), oldest.int64(0) < cutoff.milliseconds else { return DropReport() }
-        return try dropWhere("taken_at_ms < \(cutoff.milliseconds)")
+        return try dropWhere("taken_at_ms < \(cutoff.milliseconds)", reason: .bufferBounds)
     }
 
-    func dropWhere(_ condition: String) throws(SQLiteError) -> DropReport {
-        // Acknowledged polls are not drops.
-        try deleteAcknowledged()
+    /// Deletes the unsent rows matching `condition` and records the gap notices for them, in one transaction.
+    func dropWhere(_ condition: String, reason: GapNotice.Reason) throws(SQLiteError) -> DropReport {
+        // Acknowledged messages are not drops.
+        try deleteAcknowledged(now: lastNow)
+        let unsent = "acked = 0 AND (\(condition))"
         let report = try database.transaction { () throws(SQLiteError) -> DropReport in
             let summary = try database.prepare(
-                "SELECT count(*), min(taken_at_ms), max(taken_at_ms) FROM outbox WHERE \(condition)")
+                "SELECT count(*), min(taken_at_ms), max(taken_at_ms) FROM outbox WHERE \(unsent)")
             _ = try summary.step()
             let report = DropReport(
                 count: Int(summary.int64(0)),
                 oldest: summary.isNull(1) ? nil : UnixTime(milliseconds: summary.int64(1)),
                 newest: summary.isNull(2) ? nil : UnixTime(milliseconds: summary.int64(2)))
-            try database.execute("DELETE FROM outbox WHERE \(condition)")
+            guard report.count > 0 else { return report }
+            try recordGaps(condition, reason: reason)
+            try database.execute("DELETE FROM outbox WHERE \(unsent)")
+            try storeHead()
             return report
         }
         depth -= report.count
@@ -53,10 +60,10 @@ extension OutboxStore {
         }
     }
 
-
-    /// Deletes everything; counted as drops.
+    /// Deletes every unsent message; counted as drops and declared by gap notices (sealed by the agent with its
+    /// next commit: the tool that purges need not hold the key).
     func purge() throws(SQLiteError) -> DropReport {
-        let report = try dropWhere("1")
+        let report = try dropWhere("1", reason: .purge)
         if report.count > 0 { try recordDrops(report) }
         return report
     }

@@ -22,7 +22,7 @@ extension OutboxStore {
     }
 
     func close() {
-        try? deleteAcknowledged()
+        try? deleteAcknowledged(now: lastNow)
         try? database.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         database.close()
     }

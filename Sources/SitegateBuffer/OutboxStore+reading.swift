@@ -4,37 +4,35 @@ import SitegateCore
 import Glibc
 #endif
 
-// Reading polls for the publisher, and the statistics for health and status.
+// Reading messages for the publisher, and the statistics for health and status.
 extension OutboxStore {
-    /// Up to `limit` polls after `seq` (and before `limitSeq`), leaving out those acknowledged but not deleted yet.
-    func polls(after seq: Int64, before limitSeq: Int64? = nil, limit: Int) throws(SQLiteError) -> [StoredPoll] {
-        // Asking for as many more rows as may be left out still returns `limit` polls when there are that many.
+    /// Up to `limit` unsent messages after `seq` (and before `limitSeq`), leaving out those acknowledged but not
+    /// settled yet.
+    func messages(after seq: Int64, before limitSeq: Int64? = nil, limit: Int) throws(SQLiteError) -> [StoredMessage] {
+        // Asking for as many more rows as may be left out still returns `limit` messages when there are that many.
         let rowLimit = Int64(limit + acknowledged.count)
         let statement: Statement
         if let limitSeq {
-            statement = selectRange
+            statement = statements.selectRange
             statement.reset()
             statement.bind(1, seq)
             statement.bind(2, limitSeq)
             statement.bind(3, rowLimit)
         } else {
-            statement = selectAfter
+            statement = statements.selectAfter
             statement.reset()
             statement.bind(1, seq)
             statement.bind(2, rowLimit)
         }
         defer { statement.reset() }
-        var out: [StoredPoll] = []
+        var out: [StoredMessage] = []
         while out.count < limit, try statement.step() {
             if !acknowledged.isEmpty && acknowledged.contains(statement.int64(0)) { continue }
-            // A row whose readings cannot be decoded is kept and sent empty rather than dropped silently.
-            let readings = (try? ReadingCodec.decode(statement.blob(4))) ?? []
+            let device = statement.text(1)
             out.append(
-                StoredPoll(
-                    seq: statement.int64(0), committedAt: UnixTime(milliseconds: statement.int64(3)),
-                    poll: Poll(
-                        deviceID: statement.text(1), takenAt: UnixTime(milliseconds: statement.int64(2)),
-                        readings: readings)))
+                StoredMessage(
+                    seq: statement.int64(0), committedAt: UnixTime(milliseconds: statement.int64(2)),
+                    destination: device.isEmpty ? .evidence : .data(device: device), payload: statement.blob(3)))
         }
         return out
     }
@@ -47,21 +45,19 @@ extension OutboxStore {
         return s.int64(0)
     }
 
-    func seqSpan() throws(SQLiteError) -> Int64 {
-        // Two subqueries: SQLite's min/max optimisation (one index probe) applies to a lone min() or max() only.
-        let ends = try database.prepare("SELECT (SELECT min(seq) FROM outbox), (SELECT max(seq) FROM outbox)")
-        guard try ends.step(), !ends.isNull(0) else { return 0 }
-        return ends.int64(1) - ends.int64(0) + 1
-    }
+    /// Unsent messages: the running count, no query.
+    var unsentCount: Int { depth - acknowledged.count }
 
     /// Cheap at any depth: the running count, and look-ups by primary key (no scan).
     func stats() throws(SQLiteError) -> BufferStats {
-        // The first and last rows not waiting to be deleted: a few steps along the primary key.
-        let oldest = try database.prepare("SELECT seq, taken_at_ms FROM outbox ORDER BY seq")
-        var hasOldest = try oldest.step()
+        // The first and last unsent rows not waiting to be settled: steps along the primary key, past the rows
+        // kept for a checkpoint (at most a slot's worth), and none at all when nothing is unsent.
+        let unsent = depth - acknowledged.count
+        let oldest = try database.prepare("SELECT seq, taken_at_ms FROM outbox WHERE acked = 0 ORDER BY seq")
+        var hasOldest = unsent > 0 ? try oldest.step() : false
         while hasOldest && acknowledged.contains(oldest.int64(0)) { hasOldest = try oldest.step() }
-        let newest = try database.prepare("SELECT seq FROM outbox ORDER BY seq DESC")
-        var hasNewest = try newest.step()
+        let newest = try database.prepare("SELECT seq FROM outbox WHERE acked = 0 ORDER BY seq DESC")
+        var hasNewest = unsent > 0 ? try newest.step() : false
         while hasNewest && acknowledged.contains(newest.int64(0)) { hasNewest = try newest.step() }
         let last = try database.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'outbox'")
         let lastSeq = try last.step() ? last.int64(0) : 0
@@ -72,6 +68,21 @@ extension OutboxStore {
         for suffix in ["", "-wal"] {
             var st = stat()
             if stat(settings.path + suffix, &st) == 0 { fileBytes += Int64(st.st_size) }
+        }
+        var archiveStats = ArchiveStats()
+        archiveStats.count = archive.count
+        archiveStats.bytes = archive.bytes
+        archiveStats.evicted = Int(meta["archive_evicted"] ?? 0)
+        archiveStats.maxBytes = settings.archives ? settings.retainBytes : 0
+        archiveStats.retain = settings.archives ? settings.retain : .zero
+        if archive.count > 0 {
+            let first = statements.oldestArchived
+            first.reset()
+            if try first.step() {
+                archiveStats.oldestSeq = first.int64(0)
+                archiveStats.oldestCommittedAt = UnixTime(milliseconds: first.int64(1))
+            }
+            first.reset()
         }
         return BufferStats(
             depth: depth - acknowledged.count,
@@ -85,6 +96,7 @@ extension OutboxStore {
             maxBytes: settings.maxBytes,
             drops: DropReport(
                 count: Int(meta["drops"] ?? 0), oldest: meta["drops_oldest_ms"].map(UnixTime.init(milliseconds:)),
-                newest: meta["drops_newest_ms"].map(UnixTime.init(milliseconds:))))
+                newest: meta["drops_newest_ms"].map(UnixTime.init(milliseconds:))),
+            archive: archiveStats)
     }
 }

@@ -7,108 +7,109 @@ import Glibc
 
 /// The outbox's SQLite side, used from the buffer thread only (see `Outbox`).
 ///
-/// Table `outbox`: one row per device poll, `seq INTEGER PRIMARY KEY AUTOINCREMENT`, so sequence numbers are
-/// gateway-wide, strictly increasing and never reused. A new database starts its sequence at its creation time in
-/// milliseconds × 1000: numbers keep increasing when a buffer is replaced (corruption, a deleted file), as long as
-/// the clock is right. Table `meta` keeps the drop counters across restarts.
+/// Table `outbox`: one row per committed message (a device poll or an evidence message), `seq INTEGER PRIMARY KEY
+/// AUTOINCREMENT`, so sequence numbers are gateway-wide, strictly increasing and never reused. `payload` holds the
+/// exact bytes that are published, sealed (chained and signed) in the transaction that commits them; the chain head
+/// lives in table `chain`, gap notices waiting to be sealed in `pending_gaps`, the checkpoints' seqs in `slots`
+/// (docs/evidence.md). A new database starts its sequence at its creation time in milliseconds × 1000: numbers keep
+/// increasing when a buffer is replaced (corruption, a deleted file), as long as the clock is right. Table `meta`
+/// keeps the drop counters across restarts.
+///
+/// Acknowledged rows stay as the archive (marked `acked`, found through the index on `(acked, seq)`): for replay
+/// requests (`buffer.retain`, `buffer.retain_size`) and for the checkpoints that still have to count them. The
+/// archive gives way first whenever space is short (`+acknowledge`).
 ///
 /// The number of unsent polls is kept as a running count: counted once when the database is opened, then changed
 /// only after a commit succeeded, so a crash or a rolled-back transaction cannot make it drift. Statistics (asked
 /// for every health message and status) then cost a few index look-ups, not a scan of the whole table.
 ///
-/// The work is split by section: `+append` (and `BufferBounds` in Core for the bounds), `+drops`, `+acknowledge`,
-/// `+reading`, `+integrity`. The state below is internal rather than private so that those files share it.
+/// The work is split by section: `+append` (and `BufferBounds` in Core for the bounds), `+chain`, `+drops`,
+/// `+acknowledge`, `+reading`, `+integrity`, `+schema`. The state below is internal rather than private so that
+/// those files share it.
 final class OutboxStore {
     let settings: BufferSettings
     let tuning: BufferTuning
+    let sealing: OutboxSealing
     private(set) var database: SQLiteDatabase
-    var insert: Statement
-    var selectAfter: Statement
-    var selectRange: Statement
-    var delete: Statement
-    var exists: Statement
+    var statements: Statements
     var lastAgeCheck = UnixTime(nanoseconds: 0)
     /// Set when the database had to be replaced, for the agent to report loudly.
     private(set) var recoveredFrom: String?
     /// Disk space held back for the moment the disk is full (see `DiskReserve`).
     let reserve: DiskReserve
     var appendsSinceReserveCheck = 0
-    /// Rows in `outbox`: see the type's comment.
+    /// Unsent rows in `outbox`: see the type's comment.
     var depth = 0
-    /// Acknowledged polls not deleted yet (`BufferTuning.deleteDelay`), and when the oldest of them was acknowledged.
+    /// Acknowledged polls not marked or deleted yet (`BufferTuning.deleteDelay`), and when the oldest of them was
+    /// acknowledged.
     var acknowledged: Set<Int64> = []
     var acknowledgedSince: UnixTime?
+    /// Acknowledged rows kept (marked `acked`): for replays and for the checkpoints still to count them.
+    var archive = ArchiveFigures()
+    /// The last message's seq and the hash of its bytes: what the next message's `prev` is.
+    var head: ChainHead?
+    /// The time of the latest append or acknowledgement, for work that has no clock of its own (a purge, close).
+    var lastNow = UnixTime(nanoseconds: 0)
+    /// Rows inserted by the transaction in progress (polls and the notices sealed before them).
+    var insertedInTransaction = 0
+    /// The seqs of the last two checkpoints (see `deletableBelow`).
+    var checkpointSeqs: [Int64] = []
 
-    init(settings: BufferSettings, tuning: BufferTuning = .default, clock: any WallClock) throws(SQLiteError) {
+    /// The prepared statements of the hot path.
+    struct Statements {
+        var insert: Statement
+        var selectAfter: Statement
+        var selectRange: Statement
+        var delete: Statement
+        var markAcked: Statement
+        var exists: Statement
+        var oldestArchived: Statement
+
+        init(_ db: SQLiteDatabase) throws(SQLiteError) {
+            insert = try db.prepare(
+                "INSERT INTO outbox(device, taken_at_ms, committed_at_ms, payload, tick_ms, outcome) VALUES (?, ?, ?, ?, ?, ?)")
+            let columns = "seq, device, committed_at_ms, payload"
+            selectAfter = try db.prepare(
+                "SELECT \(columns) FROM outbox WHERE seq > ? AND acked = 0 ORDER BY seq LIMIT ?")
+            selectRange = try db.prepare(
+                "SELECT \(columns) FROM outbox WHERE seq > ? AND seq < ? AND acked = 0 ORDER BY seq LIMIT ?")
+            delete = try db.prepare("DELETE FROM outbox WHERE seq = ?")
+            markAcked = try db.prepare("UPDATE outbox SET acked = 1 WHERE seq = ? AND acked = 0 RETURNING length(payload)")
+            oldestArchived = try db.prepare(
+                "SELECT seq, committed_at_ms, length(payload) FROM outbox WHERE acked = 1 ORDER BY acked, seq")
+            exists = try db.prepare("SELECT 1 FROM outbox WHERE seq = ? AND acked = 0")
+        }
+    }
+
+    init(settings: BufferSettings, tuning: BufferTuning = .default, sealing: OutboxSealing, clock: any WallClock)
+        throws(SQLiteError)
+    {
         self.settings = settings
         self.tuning = tuning
+        self.sealing = sealing
         let opened: (SQLiteDatabase, String?)
         do {
-            opened = (try Self.open(settings, tuning: tuning, clock: clock), nil)
+            opened = (try Self.open(settings, tuning: tuning, sealing: sealing, clock: clock, replacing: nil), nil)
         } catch where error.isCorruption {
             let aside = Self.moveAside(settings.path, clock: clock)
-            opened = (try Self.open(settings, tuning: tuning, clock: clock), aside)
+            opened = (try Self.open(settings, tuning: tuning, sealing: sealing, clock: clock, replacing: aside), aside)
         }
         (database, recoveredFrom) = opened
-        (insert, selectAfter, selectRange, delete, exists) = try Self.prepareStatements(database)
-        depth = try Self.countRows(database)
+        statements = try Statements(database)
         reserve = DiskReserve(path: settings.path + ".reserve")
+        try loadState()
         reserve.restoreIfRoom()
     }
 
-    // MARK: Opening, schema, corruption
-
-    static func open(_ settings: BufferSettings, tuning: BufferTuning, clock: any WallClock) throws(SQLiteError)
-        -> SQLiteDatabase
-    {
-        let db = try SQLiteDatabase(path: settings.path)
-        // Like auto_vacuum, the page size of a new database is fixed by the first write.
-        try db.execute("PRAGMA page_size=\(tuning.pageSize)")
-        // Dropped polls must give disk space back when the disk is full: pages freed by deletes can be returned
-        // to the file system with incremental_vacuum. This takes effect only in a new, empty database, so it
-        // comes before anything (journal_mode=WAL included) writes the file header.
-        try db.execute("PRAGMA auto_vacuum=INCREMENTAL")
-        try db.execute("PRAGMA journal_mode=WAL")
-        try db.execute("PRAGMA synchronous=\(settings.durability == .full ? "FULL" : "NORMAL")")
-        // Keep the write-ahead log small: flash space is scarce, and a full disk must not be filled by the log.
-        try db.execute("PRAGMA wal_autocheckpoint=\(tuning.walAutocheckpoint)")
-        // A small page cache: the buffer is written once and read once, and edge boxes are short of memory.
-        try db.execute("PRAGMA cache_size=-512")
-        try db.execute("PRAGMA journal_size_limit=\(tuning.journalSizeLimit)")
-        // A damaged file must be found now, not at the first commit: quick_check reads every page once.
-        let check = try db.prepare("PRAGMA quick_check")
-        if try check.step(), check.text(0) != "ok" {
-            throw SQLiteError(resultCode: SQLITE_CORRUPT, message: check.text(0), operation: "quick_check")
-        }
-        try db.transaction { () throws(SQLiteError) in
-            let exists = try db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'outbox'")
-            if try !exists.step() {
-                try db.execute(
-                    """
-                    CREATE TABLE outbox(
-                        seq INTEGER PRIMARY KEY AUTOINCREMENT,
-                        device TEXT NOT NULL,
-                        taken_at_ms INTEGER NOT NULL,
-                        committed_at_ms INTEGER NOT NULL,
-                        readings BLOB NOT NULL
-                    );
-                    CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value INTEGER NOT NULL);
-                    """)
-                let floor = clock.now().milliseconds * 1000
-                let seed = try db.prepare("INSERT INTO sqlite_sequence(name, seq) VALUES ('outbox', ?)")
-                seed.bind(1, floor)
-                _ = try seed.step()
-                let meta = try db.prepare("INSERT INTO meta(key, value) VALUES ('first_seq', ?)")
-                meta.bind(1, floor + 1)
-                _ = try meta.step()
-            }
-            try db.execute("CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value INTEGER NOT NULL)")
-        }
-        return db
+    /// The running figures, from the database: at open, and after it was replaced.
+    private func loadState() throws(SQLiteError) {
+        depth = try Self.countUnsent(database)
+        head = try loadHead()
+        try loadArchive()
     }
 
-    static func countRows(_ db: SQLiteDatabase) throws(SQLiteError) -> Int {
-        let count = try db.prepare("SELECT count(*) FROM outbox")
+    static func countUnsent(_ db: SQLiteDatabase) throws(SQLiteError) -> Int {
+        let count = try db.prepare("SELECT count(*) FROM outbox WHERE acked = 0")
         _ = try count.step()
         return Int(count.int64(0))
     }
@@ -122,30 +123,15 @@ final class OutboxStore {
         return aside
     }
 
-    static func prepareStatements(_ db: SQLiteDatabase) throws(SQLiteError) -> (
-        Statement, Statement, Statement, Statement, Statement
-    ) {
-        (
-            try db.prepare("INSERT INTO outbox(device, taken_at_ms, committed_at_ms, readings) VALUES (?, ?, ?, ?)"),
-            try db.prepare(
-                "SELECT seq, device, taken_at_ms, committed_at_ms, readings FROM outbox WHERE seq > ? ORDER BY seq LIMIT ?"),
-            try db.prepare(
-                "SELECT seq, device, taken_at_ms, committed_at_ms, readings FROM outbox WHERE seq > ? AND seq < ? "
-                    + "ORDER BY seq LIMIT ?"),
-            try db.prepare("DELETE FROM outbox WHERE seq = ?"),
-            try db.prepare("SELECT 1 FROM outbox WHERE seq = ?")
-        )
-    }
-
     /// After SQLite reported corruption during operation: move the file aside and start a new buffer.
     func replaceCorruptDatabase(clock: any WallClock) throws(SQLiteError) -> String {
         database.close()
         let aside = Self.moveAside(settings.path, clock: clock)
-        database = try Self.open(settings, tuning: tuning, clock: clock)
-        (insert, selectAfter, selectRange, delete, exists) = try Self.prepareStatements(database)
-        depth = try Self.countRows(database)
+        database = try Self.open(settings, tuning: tuning, sealing: sealing, clock: clock, replacing: aside)
+        statements = try Statements(database)
         acknowledged = []
         acknowledgedSince = nil
+        try loadState()
         recoveredFrom = aside
         return aside
     }

@@ -2,7 +2,7 @@ import SitegateCore
 
 // `buffer:`: where the outbox lives and its size and age bounds.
 extension SiteConfigLoader {
-    static let bufferKeys = ["path", "durability", "max_size", "max_age", "when_full"]
+    static let bufferKeys = ["path", "durability", "max_size", "max_age", "when_full", "retain", "retain_size"]
 
     static func readBuffer(_ top: MappingReader, base: String, sink: DiagnosticSink) -> BufferSettings? {
         guard let node = top.value("buffer", required: true),
@@ -27,6 +27,23 @@ extension SiteConfigLoader {
             }
         }
         if let policy = m.choice("when_full", as: BufferFullPolicy.self) { settings.whenFull = policy }
+        if let node = m.value("retain") {
+            // `0` turns the archive off; otherwise a duration such as 7d.
+            if node.scalarText == "0" {
+                settings.retain = .zero
+            } else if let retain = m.duration("retain") {
+                settings.retain = retain
+            }
+        }
+        if let node = m.value("retain_size") {
+            if let text = node.scalarText, let bytes = ByteSizeNotation.parse(text), bytes <= settings.maxBytes {
+                settings.retainBytes = bytes
+            } else {
+                sink.error(
+                    "'retain_size' must be a size such as 32MiB, at most max_size (\(settings.maxBytes >> 20)MiB), found '\(node.scalarText ?? node.kindName)'",
+                    at: node)
+            }
+        }
         return settings
     }
 }

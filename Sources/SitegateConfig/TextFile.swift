@@ -63,6 +63,20 @@ public enum TextFile {
         }
     }
 
+    /// Appends `text` to `path` (created with `mode` if missing) in one write, as NDJSON captures grow.
+    public static func append(_ text: String, to path: String, mode: mode_t = 0o644) throws(WriteError) {
+        let fd = open(path, O_WRONLY | O_CREAT | O_APPEND, mode)
+        guard fd >= 0 else { throw WriteError(path: path, reason: String(cString: strerror(errno))) }
+        defer { close(fd) }
+        let bytes = Array(text.utf8)
+        var offset = 0
+        while offset < bytes.count {
+            let n = bytes[offset...].withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+            guard n > 0 else { throw WriteError(path: path, reason: String(cString: strerror(errno))) }
+            offset += n
+        }
+    }
+
     public static func exists(_ path: String) -> Bool {
         access(path, F_OK) == 0
     }

@@ -8,12 +8,12 @@ extension PublisherStateMachine {
         }
 
         var phase: Phase
-        var batch: [StoredPoll] = []
+        var batch: [StoredMessage] = []
         var next = 0
         /// Room left for backlog polls (a poll whose ack came before its id frees none).
         var room = 0
         /// The poll whose `.publish` awaits its result.
-        var pending: StoredPoll?
+        var pending: StoredMessage?
     }
 
     /// Hands polls over until the window is full.
@@ -93,7 +93,7 @@ extension PublisherStateMachine {
         let stored = f.batch[f.next]
         f.next += 1
         f.pending = stored
-        return [.publish(stored, backfill: stored.committedAt < sessionStart)]
+        return [.publish(stored, backlog: stored.committedAt < sessionStart)]
     }
 
     private mutating func fetchBacklog(room: Int) -> [Action] {

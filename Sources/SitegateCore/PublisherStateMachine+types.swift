@@ -27,7 +27,7 @@ extension PublisherStateMachine {
         /// Graceful shutdown began: publish nothing new, finish when nothing is in flight or the broker is gone.
         case stopRequested
         /// The result of the last `.fetch`.
-        case fetched([StoredPoll])
+        case fetched([StoredMessage])
         case fetchFailed
         /// The last `.publish` was handed to the client as message `mid`.
         case published(mid: Int32)
@@ -75,7 +75,9 @@ extension PublisherStateMachine {
     /// that event returns come before any later action.
     public enum Action: Sendable, Hashable {
         case fetch(Fetch)
-        case publish(StoredPoll, backfill: Bool)
+        /// `backlog`: committed before the current broker session (it waited out an outage or a restart). Not in the
+        /// payload (the bytes are sealed at commit); counted for health.
+        case publish(StoredMessage, backlog: Bool)
         case deleteAcknowledged([Int64])
         case announce(Announcement)
         case report(Report)

@@ -2,7 +2,7 @@
 /// actions out; no I/O (the `Publisher` service executes the actions).
 ///
 /// Live polls (committed during the current broker session) go out first, in seq order; the backlog (what waited
-/// out an outage or a restart) drains in seq order behind them, marked backfill. Pacing is the in-flight window: at
+/// out an outage or a restart) drains in seq order behind them. Pacing is the in-flight window: at
 /// most `window` polls await their PUBACK at a time. Polls in flight when the connection drops are re-sent by the
 /// MQTT client after it reconnects with the same message id, so a new session skips them in the backlog.
 /// Acknowledged polls are deleted in batches (a flush tick, or 512 waiting).

@@ -1,7 +1,8 @@
-// TEMPORARY: the v1 encoder, until the outbox stores sealed bytes (removed in the same series).
+// The v1 data message, for polls a version before contract v2 left in the buffer: they were committed unsigned and
+// unchained, and are published once in the form they would have had (docs/evidence.md, "Upgrading from v1").
 extension SenMLEncoder {
-    /// - Parameter backfill: the poll waited in the buffer across an outage or restart; every record says so.
-    public func encode(_ stored: StoredPoll, backfill: Bool) -> String {
+    /// v1: no `poll`, `prev`, `kid` or `sig`; every record labelled `backfill` (the poll waited out an upgrade).
+    public func encodeV1(_ stored: StoredPoll) -> String {
         let poll = stored.poll
         let usesSecondary = poll.readings.contains { $0.unit.map(SenMLUnits.secondary.contains) ?? false }
         var base = "\"bn\":\(JSONText.quoted(baseName(device: poll.deviceID)))"
@@ -14,20 +15,8 @@ extension SenMLEncoder {
         var out = "["
         for (index, reading) in poll.readings.enumerated() {
             out += index == 0 ? "{\(base)," : ",{"
-            out += "\"n\":\(JSONText.quoted(reading.pointID))"
-            if let unit = reading.unit { out += ",\"u\":\(JSONText.quoted(unit))" }
-            var quality: [String] = []
-            switch reading.value {
-            case .number(let v) where v.isFinite: out += ",\"v\":\(JSONText.number(v))"
-            case .number: out += ",\"vs\":\"non-finite\""; quality.append("invalid")
-            case .text(let s): out += ",\"vs\":\(JSONText.quoted(s))"
-            case .invalid(let raw): out += ",\"vs\":\(JSONText.quoted(raw))"; quality.append("invalid")
-            }
-            let offsetMs = reading.offset.milliseconds
-            if offsetMs != 0 { out += ",\"t\":\(JSONText.seconds(milliseconds: offsetMs))" }
-            if backfill { quality.append("backfill") }
-            if !quality.isEmpty { out += ",\"q\":\"\(quality.joined(separator: ","))\"" }
-            out += "}"
+            let (members, quality) = Self.record(reading)
+            out += members + Self.quality(quality + ["backfill"]) + "}"
         }
         return out + "]"
     }

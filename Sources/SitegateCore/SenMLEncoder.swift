@@ -29,18 +29,8 @@ public struct SenMLEncoder: Sendable {
         var records: [String] = []
         records.reserveCapacity(poll.readings.count + poll.failures.count)
         for reading in poll.readings {
-            var r = "\"n\":\(JSONText.quoted(reading.pointID))"
-            if let unit = reading.unit { r += ",\"u\":\(JSONText.quoted(unit))" }
-            var quality: [String] = []
-            switch reading.value {
-            case .number(let v) where v.isFinite: r += ",\"v\":\(JSONText.number(v))"
-            case .number: r += ",\"vs\":\"non-finite\""; quality.append("invalid")
-            case .text(let s): r += ",\"vs\":\(JSONText.quoted(s))"
-            case .invalid(let raw): r += ",\"vs\":\(JSONText.quoted(raw))"; quality.append("invalid")
-            }
-            let offsetMs = reading.offset.milliseconds
-            if offsetMs != 0 { r += ",\"t\":\(JSONText.seconds(milliseconds: offsetMs))" }
-            records.append(r + Self.quality(quality + clock))
+            let (members, quality) = Self.record(reading)
+            records.append(members + Self.quality(quality + clock))
         }
         for failed in poll.failures {
             var r = "\"n\":\(JSONText.quoted(failed.pointID))"
@@ -58,7 +48,23 @@ public struct SenMLEncoder: Sendable {
             tick: poll.tick, outcome: poll.outcome)
     }
 
-    private static func quality(_ labels: [String]) -> String {
+    /// One reading's record members, up to its quality labels (which the caller completes and writes).
+    static func record(_ reading: Reading) -> (members: String, quality: [String]) {
+        var r = "\"n\":\(JSONText.quoted(reading.pointID))"
+        if let unit = reading.unit { r += ",\"u\":\(JSONText.quoted(unit))" }
+        var quality: [String] = []
+        switch reading.value {
+        case .number(let v) where v.isFinite: r += ",\"v\":\(JSONText.number(v))"
+        case .number: r += ",\"vs\":\"non-finite\""; quality.append("invalid")
+        case .text(let s): r += ",\"vs\":\(JSONText.quoted(s))"
+        case .invalid(let raw): r += ",\"vs\":\(JSONText.quoted(raw))"; quality.append("invalid")
+        }
+        let offsetMs = reading.offset.milliseconds
+        if offsetMs != 0 { r += ",\"t\":\(JSONText.seconds(milliseconds: offsetMs))" }
+        return (r, quality)
+    }
+
+    static func quality(_ labels: [String]) -> String {
         labels.isEmpty ? "" : ",\"q\":\"\(labels.joined(separator: ","))\""
     }
 }

@@ -156,17 +156,26 @@ public struct BufferSettings: Sendable, Hashable {
     /// Polls older than this are dropped (counted) even when there is room.
     public var maxAge: Duration
     public var whenFull: BufferFullPolicy
+    /// How long acknowledged messages stay in the archive, for replay requests (docs/evidence.md); zero: none.
+    public var retain: Duration
+    /// Bound on the archive's payload bytes; the archive also shrinks first whenever `maxBytes` is short.
+    public var retainBytes: Int64
 
     public init(
         path: String, durability: Durability = .full, maxBytes: Int64 = 128 << 20, maxAge: Duration = .seconds(90 * 86400),
-        whenFull: BufferFullPolicy = .dropOldest
+        whenFull: BufferFullPolicy = .dropOldest, retain: Duration = .seconds(7 * 86400), retainBytes: Int64 = 32 << 20
     ) {
         self.path = path
         self.durability = durability
         self.maxBytes = maxBytes
         self.maxAge = maxAge
         self.whenFull = whenFull
+        self.retain = retain
+        self.retainBytes = retainBytes
     }
+
+    /// Whether acknowledged messages are kept for replays.
+    public var archives: Bool { retain > .zero && retainBytes > 0 }
 }
 
 public enum Parity: String, Sendable, Hashable, CaseIterable {

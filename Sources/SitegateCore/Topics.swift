@@ -20,6 +20,15 @@ public struct TopicLayout: Sendable, Hashable {
     /// Retained: online (birth) or offline (last will or clean stop).
     public var status: String { "\(gatewayRoot)/status" }
 
+    /// The gateway's messages in the evidence chain: checkpoints, gap notices, chain starts, key handovers.
+    public var evidence: String { "\(gatewayRoot)/evidence" }
+
+    /// Where backends ask for archived messages again (docs/evidence.md, "Replay").
+    public var replayRequest: String { "\(gatewayRoot)/replay/request" }
+
+    /// The answer to the replay request `id`.
+    public func replayAnswer(id: String) -> String { "\(gatewayRoot)/replay/\(id)" }
+
     /// Periodic: read and error counters, buffer state.
     public var health: String { "\(gatewayRoot)/health" }
 }

@@ -175,8 +175,14 @@ public final class MQTTClient: Sendable {
     public func publish(topic: String, payload: String, qos: Int32 = 1, retain: Bool = false) throws(MQTTError)
         -> Int32
     {
+        try publish(topic: topic, bytes: Array(payload.utf8), qos: qos, retain: retain)
+    }
+
+    /// Hands exact bytes to libmosquitto (a sealed message) and returns its message id.
+    public func publish(topic: String, bytes: [UInt8], qos: Int32 = 1, retain: Bool = false) throws(MQTTError)
+        -> Int32
+    {
         var mid: Int32 = 0
-        let bytes = Array(payload.utf8)
         let rc = bytes.withUnsafeBytes { raw in
             mosquitto_publish(handle.pointer, &mid, topic, Int32(raw.count), raw.baseAddress, qos, retain)
         }

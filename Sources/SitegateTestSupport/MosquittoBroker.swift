@@ -39,7 +39,10 @@ public final class MosquittoBroker: @unchecked Sendable {
     private var process: ChildProcess?
     private var generation = 0
 
-    public init(directory: String, tls: TLSListener? = nil, authentication: Authentication? = nil) async throws {
+    /// - Parameter queueLimit: `max_queued_messages` per offline client; 0 (no limit) unless a test wants losses.
+    public init(directory: String, tls: TLSListener? = nil, authentication: Authentication? = nil, queueLimit: Int = 0)
+        async throws
+    {
         self.directory = directory
         port = try FreePort.find()
         tlsPort = tls == nil ? nil : try FreePort.find()
@@ -48,7 +51,7 @@ public final class MosquittoBroker: @unchecked Sendable {
         var config = """
             user root
             per_listener_settings false
-            max_queued_messages 0
+            max_queued_messages \(queueLimit)
             max_inflight_messages 0
             persistence true
             persistence_location \(directory)/
@@ -127,11 +130,17 @@ public final class MosquittoBroker: @unchecked Sendable {
 public final class TopicRecorder: Sendable {
     let process: ChildProcess
 
+    let timed: Bool
+
     /// - Parameter clientID: with a fixed id the session is persistent (clean session off) and survives restarts.
-    public init(port: Int, topic: String, directory: String, clientID: String, username: String? = nil, password: String? = nil)
-        throws
-    {
-        var args = ["mosquitto_sub", "-h", "127.0.0.1", "-p", String(port), "-t", topic, "-v", "-q", "1", "-c", "-i", clientID]
+    /// - Parameter timed: each line starts with the arrival time (mosquitto_sub's `%U`), for latency figures.
+    public init(
+        port: Int, topic: String, directory: String, clientID: String, username: String? = nil, password: String? = nil,
+        timed: Bool = false
+    ) throws {
+        self.timed = timed
+        let format = timed ? ["-F", "%U %t %p"] : ["-v"]
+        var args = ["mosquitto_sub", "-h", "127.0.0.1", "-p", String(port), "-t", topic] + format + ["-q", "1", "-c", "-i", clientID]
         if let username { args += ["-u", username] }
         if let password { args += ["-P", password] }
         process = try ChildProcess(args, directory: directory, name: "sub-\(clientID)")
@@ -139,10 +148,23 @@ public final class TopicRecorder: Sendable {
 
     /// Lines received so far, split into topic and payload.
     public var messages: [(topic: String, payload: String)] {
-        process.standardOutput.split(separator: "\n").compactMap { line -> (topic: String, payload: String)? in
-            let parts = line.split(separator: " ", maxSplits: 1)
+        timedMessages.map { ($0.topic, $0.payload) }
+    }
+
+    /// Lines received so far with their arrival time (Unix seconds; 0 unless the recorder is `timed`).
+    public var timedMessages: [(arrived: Double, topic: String, payload: String)] {
+        process.standardOutput.split(separator: "\n").compactMap { line -> (arrived: Double, topic: String, payload: String)? in
+            var rest = line[...]
+            var arrived = 0.0
+            if timed {
+                let parts = rest.split(separator: " ", maxSplits: 1)
+                guard parts.count == 2, let t = Double(parts[0]) else { return nil }
+                arrived = t
+                rest = parts[1]
+            }
+            let parts = rest.split(separator: " ", maxSplits: 1)
             guard parts.count == 2 else { return nil }
-            return (String(parts[0]), String(parts[1]))
+            return (arrived, String(parts[0]), String(parts[1]))
         }
     }
 

@@ -30,10 +30,9 @@ public func fuzzDecoding(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
     case .invalid: value = .invalid(raw: "ffff")
     }
     let readings = [Reading(pointID: "p", unit: point.unit, value: value, offset: .milliseconds(Int64(bytes[0])))]
-    let stored = StoredPoll(
-        seq: 1, committedAt: UnixTime(seconds: 1_767_225_600),
-        poll: Poll(deviceID: "d", takenAt: UnixTime(seconds: 1_767_225_600), readings: readings))
-    _ = SenMLEncoder(siteID: "s", gatewayID: "g").encode(stored, backfill: bytes[1] & 1 == 1)
+    let poll = Poll(deviceID: "d", takenAt: UnixTime(seconds: 1_767_225_600), readings: readings)
+    _ = SenMLEncoder(siteID: "s", gatewayID: "g").draft(poll)
+    _ = SenMLEncoder(siteID: "s", gatewayID: "g").encodeV1(StoredPoll(seq: 1, committedAt: poll.takenAt, poll: poll))
     _ = try? ReadingCodec.decode(ReadingCodec.encode(readings))
     _ = try? ReadingCodec.decode(Array(bytes))  // garbage from a damaged buffer row
     _ = RawDecodings.thirtyTwo(words)

@@ -17,7 +17,9 @@ struct BufferCommand: AsyncParsableCommand {
     /// Opens the buffer named by the site config (it may be in use by the running agent: SQLite's WAL allows that).
     static func open(_ option: ConfigOption) async throws -> (Outbox, SiteConfig) {
         let config = try existingBuffer(option)
-        return (try await Outbox(settings: config.buffer), config)
+        // No key: a tool never seals messages (a purge leaves its gap notices for the agent to sign).
+        let sealing = OutboxSealing(siteID: config.site.id, gatewayID: config.site.gateway)
+        return (try await Outbox(sealing: sealing, settings: config.buffer), config)
     }
 
     /// The config, once its buffer is known to exist: looking must never create an empty buffer.
@@ -46,17 +48,30 @@ struct BufferCommand: AsyncParsableCommand {
                 let report = BufferStatsReport(
                     path: outbox.path, depth: s.depth, oldestSeq: s.oldestSeq, oldestTakenAt: s.oldestTakenAt.map { "\($0)" },
                     lastSeq: s.lastSeq, usedBytes: s.usedBytes, fileBytes: s.fileBytes, maxBytes: s.maxBytes,
-                    drops: s.drops.count, dropsFrom: s.drops.oldest.map { "\($0)" }, dropsTo: s.drops.newest.map { "\($0)" })
+                    drops: s.drops.count, dropsFrom: s.drops.oldest.map { "\($0)" }, dropsTo: s.drops.newest.map { "\($0)" },
+                    archive: BufferStatsReport.Archive(
+                        messages: s.archive.count, bytes: s.archive.bytes, maxBytes: s.archive.maxBytes,
+                        oldestSeq: s.archive.oldestSeq, oldest: s.archive.oldestCommittedAt.map { "\($0)" },
+                        evicted: s.archive.evicted))
                 print(report.json)
                 return
             }
             print("buffer:          \(outbox.path)")
-            print("unsent polls:    \(s.depth)")
+            print("unsent messages: \(s.depth)")
             print("oldest unsent:   \(s.oldestTakenAt.map { "\($0) (seq \(s.oldestSeq!))" } ?? "-")")
             print("last seq:        \(s.lastSeq)")
             print("size:            \(megabytes(s.usedBytes)) used of \(megabytes(s.maxBytes)) allowed; file \(megabytes(s.fileBytes))")
+            if s.archive.maxBytes > 0 {
+                let oldest = s.archive.oldestCommittedAt.map { ", oldest \($0) (seq \(s.archive.oldestSeq!))" } ?? ""
+                print(
+                    "archive:         \(s.archive.count) sent messages kept for replays, \(megabytes(s.archive.bytes)) "
+                        + "of \(megabytes(s.archive.maxBytes)), up to \(DurationNotation.format(s.archive.retain))\(oldest)")
+                print("archive evicted: \(s.archive.evicted == 0 ? "none" : "\(s.archive.evicted) messages (space was short)")")
+            } else {
+                print("archive:         off (buffer.retain: 0)")
+            }
             if s.drops.count > 0 {
-                print("dropped unsent:  \(s.drops.count) polls taken \(s.drops.oldest.map { "\($0)" } ?? "?") to \(s.drops.newest.map { "\($0)" } ?? "?")")
+                print("dropped unsent:  \(s.drops.count) messages taken \(s.drops.oldest.map { "\($0)" } ?? "?") to \(s.drops.newest.map { "\($0)" } ?? "?")")
             } else {
                 print("dropped unsent:  none")
             }
@@ -70,7 +85,7 @@ struct BufferCommand: AsyncParsableCommand {
 
     struct Export: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Write the unsent polls as NDJSON or SenML, one line per poll, for manual upload.",
+            abstract: "Write the unsent messages as NDJSON or their payloads, one line each, for manual upload.",
             discussion: """
                 Export does not delete anything. SenML lines are the exact data payloads (marked backfill).
 
@@ -87,29 +102,28 @@ struct BufferCommand: AsyncParsableCommand {
         func run() async throws {
             let (outbox, config) = try await BufferCommand.open(configOption)
             defer { outbox.close() }
-            let encoder = SenMLEncoder(siteID: config.site.id, gatewayID: config.site.gateway)
             let topics = TopicLayout(prefix: config.mqtt.topicPrefix, site: config.site.id, gateway: config.site.gateway)
             var after: Int64 = 0
             var count = 0
             while true {
-                let batch = try await outbox.polls(after: after, limit: 1000)
+                let batch = try await outbox.messages(after: after, limit: 1000)
                 if batch.isEmpty { break }
                 for stored in batch {
+                    let payload = String(decoding: stored.payload, as: UTF8.self)
                     switch format {
-                    case .senml: print(encoder.encode(stored, backfill: true))
+                    case .senml: print(payload)
                     case .ndjson:
-                        let poll = stored.poll
                         print(
                             BufferExportLine(
-                                seq: stored.seq, topic: topics.data(device: poll.deviceID), device: poll.deviceID,
-                                takenAt: "\(poll.takenAt)", senml: encoder.encode(stored, backfill: true)
+                                seq: stored.seq, topic: stored.deviceID.map(topics.data(device:)) ?? topics.evidence,
+                                device: stored.deviceID, committedAt: "\(stored.committedAt)", payload: payload
                             ).json)
                     }
                     after = stored.seq
                     count += 1
                 }
             }
-            printError("exported \(count) polls")
+            printError("exported \(count) messages")
         }
     }
 
@@ -130,14 +144,14 @@ struct BufferCommand: AsyncParsableCommand {
                 return
             }
             if !yes {
-                print("delete \(depth) unsent polls from \(outbox.path)? They will never reach the backend. Type yes: ", terminator: "")
+                print("delete \(depth) unsent messages from \(outbox.path)? They will never reach the backend. Type yes: ", terminator: "")
                 guard readLine()?.lowercased() == "yes" else {
                     print("nothing deleted")
                     throw ExitCode(1)
                 }
             }
             let report = try await outbox.purge()
-            print("deleted \(report.count) polls")
+            print("deleted \(report.count) messages (declared by gap notices the agent signs at its next commit)")
         }
     }
 

@@ -63,7 +63,8 @@ struct SupportBundleCommand: AsyncParsableCommand {
             notes.append("no buffer at \(config.buffer.path)")
         } else if let config {
             do {
-                let outbox = try await Outbox(settings: config.buffer)
+                let outbox = try await Outbox(
+                    sealing: OutboxSealing(siteID: config.site.id, gatewayID: config.site.gateway), settings: config.buffer)
                 let s = try await outbox.stats()
                 let check = try await outbox.integrityCheck()
                 outbox.close()

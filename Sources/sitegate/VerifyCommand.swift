@@ -38,7 +38,7 @@ struct VerifyCommand: ParsableCommand {
 }
 
 /// The capture's lines; exit 1 when it cannot be read.
-func readCapture(_ path: String) throws -> [CaptureLine] {
+func readCapture(_ path: String) throws -> [CaptureRecord] {
     do { return try CaptureFile.read(path) } catch {
         printError(error.description)
         throw ExitCode(1)

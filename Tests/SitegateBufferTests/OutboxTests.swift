@@ -28,18 +28,31 @@ import Glibc
             readings: (0..<15).map { Reading(pointID: "point_\($0)", unit: "kWh", value: .number(Double(i) * 1.5 + Double($0))) })
     }
 
+    static let sealing = OutboxSealing(siteID: "test-site", gatewayID: "gw01")
+
+    /// The unsent evidence messages (chain start, gap notices) and what kind each is.
+    static func evidence(_ outbox: Outbox) async throws -> [(seq: Int64, text: String)] {
+        try await outbox.messages(after: 0, limit: 100_000).filter { $0.deviceID == nil }.map {
+            ($0.seq, String(decoding: $0.payload, as: UTF8.self))
+        }
+    }
+
     @Test func sequenceNumbersIncreaseAcrossReopen() async throws {
         let dir = try TestEnvironment.makeTemporaryDirectory("outbox")
         let settings = BufferSettings(path: "\(dir)/b.db")
         let clock = TestClock()
-        var outbox = try await Outbox(settings: settings, clock: clock)
+        var outbox = try await Outbox(sealing: OutboxSealing(siteID: "test-site", gatewayID: "gw01"), settings: settings, clock: clock)
         let first = try await outbox.append([Self.poll(1, at: clock.time), Self.poll(2, at: clock.time)]).seqs
         try await outbox.acknowledge(first)
         outbox.close()
-        outbox = try await Outbox(settings: settings, clock: clock)
+        outbox = try await Outbox(sealing: OutboxSealing(siteID: "test-site", gatewayID: "gw01"), settings: settings, clock: clock)
         let second = try await outbox.append([Self.poll(3, at: clock.time)]).seqs
         #expect(second[0] == first[1] + 1, "no reuse after deletes and a restart")
-        #expect(first[0] == clock.time.milliseconds * 1000 + 1, "a new buffer starts at its creation time × 1000")
+        #expect(first[0] == clock.time.milliseconds * 1000 + 2, "a new buffer starts at its creation time × 1000")
+        let start = try await Self.evidence(outbox)
+        #expect(start.count == 1 && start[0].seq == first[0] - 1, "the chain start comes first")
+        #expect(start.first?.text.hasPrefix(#"{"kind":"chain-start","seq":"#) == true)
+        #expect(start.first?.text.contains(#""reason":"new-database""#) == true)
         #expect(try await outbox.integrityCheck() == "ok")
         outbox.close()
     }
@@ -50,14 +63,15 @@ import Glibc
         let dir = try TestEnvironment.makeTemporaryDirectory("outbox")
         let settings = BufferSettings(path: "\(dir)/b.db")
         let clock = TestClock()
-        var outbox = try await Outbox(settings: settings, clock: clock)
+        var outbox = try await Outbox(sealing: OutboxSealing(siteID: "test-site", gatewayID: "gw01"), settings: settings, clock: clock)
         var seqs: [Int64] = []
         for cycle in 0..<10 {
             seqs += try await outbox.append((0..<10).map { Self.poll(cycle * 10 + $0, at: clock.time) }).seqs
         }
-        #expect(try await outbox.stats().depth == 100)
+        #expect(try await outbox.stats().depth == 101, "100 polls and the chain start")
+        let chainStart = try await Self.evidence(outbox)[0].seq
         // Live data first: acknowledgements come newest first, some twice, one for a seq never handed out.
-        try await outbox.acknowledge(Array(seqs[90...].reversed()))
+        try await outbox.acknowledge([chainStart] + Array(seqs[90...].reversed()))
         try await outbox.acknowledge([seqs[95], seqs[99], seqs[99] + 1000])
         try await outbox.acknowledge([seqs[10], seqs[11]])
         var stats = try await outbox.stats()
@@ -66,13 +80,19 @@ import Glibc
         let dropped = try await outbox.purge()
         #expect(dropped.count == 88)
         #expect(try await outbox.stats().depth == 0)
+        let purged = seqs
         seqs = try await outbox.append((0..<5).map { Self.poll($0, at: clock.time) }).seqs
         try await outbox.acknowledge([seqs[2]])
         outbox.close()
-        outbox = try await Outbox(settings: settings, clock: clock)
+        outbox = try await Outbox(sealing: OutboxSealing(siteID: "test-site", gatewayID: "gw01"), settings: settings, clock: clock)
         stats = try await outbox.stats()
-        #expect(stats.depth == 4, "counted again from the table on open")
-        #expect(stats.oldestSeq == seqs[0] && stats.oldestTakenAt == clock.time)
+        #expect(stats.depth == 6, "counted again from the table on open: 4 polls and 2 gap notices")
+        // The purge left two runs of seqs (10 and 11 were acknowledged): one notice each, before the new polls.
+        let notices = try await Self.evidence(outbox)
+        #expect(notices.count == 2 && notices.allSatisfy { $0.text.contains(#""reason":"purge""#) })
+        #expect(notices.first?.text.contains(#""from_seq":\#(purged[0]),"to_seq":\#(purged[9]),"count":10"#) == true)
+        #expect(notices.last?.text.contains(#""from_seq":\#(purged[12]),"to_seq":\#(purged[89]),"count":78"#) == true)
+        #expect(stats.oldestSeq == notices[0].seq && notices[1].seq + 1 == seqs[0])
         outbox.close()
     }
 
@@ -82,27 +102,27 @@ import Glibc
         let dir = try TestEnvironment.makeTemporaryDirectory("outbox")
         let settings = BufferSettings(path: "\(dir)/b.db")
         let clock = TestClock()
-        let outbox = try await Outbox(settings: settings, tuning: BufferTuning(deleteDelay: .seconds(60)), clock: clock)
+        let outbox = try await Outbox(sealing: OutboxSealing(siteID: "test-site", gatewayID: "gw01"), settings: settings, tuning: BufferTuning(deleteDelay: .seconds(60)), clock: clock)
         let seqs = try await outbox.append((0..<5).map { Self.poll($0, at: clock.time) }).seqs
-        try await outbox.acknowledge([seqs[0], seqs[4]])
+        try await outbox.acknowledge([seqs[0] - 1, seqs[0], seqs[4]])  // the chain start too
         var stats = try await outbox.stats()
         #expect(stats.depth == 3 && stats.oldestSeq == seqs[1] && stats.newestSeq == seqs[3])
-        #expect(try await outbox.polls(after: 0, limit: 10).map(\.seq) == [seqs[1], seqs[2], seqs[3]])
-        #expect(try await outbox.polls(after: 0, limit: 2).map(\.seq) == [seqs[1], seqs[2]])
+        #expect(try await outbox.messages(after: 0, limit: 10).map(\.seq) == [seqs[1], seqs[2], seqs[3]])
+        #expect(try await outbox.messages(after: 0, limit: 2).map(\.seq) == [seqs[1], seqs[2]])
         // What a process that crashed now would leave: all five rows.
-        var other = try await Outbox(settings: settings, clock: clock)
-        #expect(try await other.stats().depth == 5)
+        var other = try await Outbox(sealing: OutboxSealing(siteID: "test-site", gatewayID: "gw01"), settings: settings, clock: clock)
+        #expect(try await other.stats().depth == 6)
         other.close()
         clock.time = clock.time + .seconds(5)
         _ = try await outbox.append([Self.poll(5, at: clock.time)])
-        other = try await Outbox(settings: settings, clock: clock)
+        other = try await Outbox(sealing: OutboxSealing(siteID: "test-site", gatewayID: "gw01"), settings: settings, clock: clock)
         #expect(try await other.stats().depth == 4, "the two acknowledged rows went with the next commit")
         other.close()
         // With nothing new to commit, the delay ends the wait at the next acknowledgement.
         try await outbox.acknowledge([seqs[1]])
         clock.time = clock.time + .seconds(61)
         try await outbox.acknowledge([seqs[2]])
-        other = try await Outbox(settings: settings, clock: clock)
+        other = try await Outbox(sealing: OutboxSealing(siteID: "test-site", gatewayID: "gw01"), settings: settings, clock: clock)
         stats = try await other.stats()
         #expect(stats.depth == 2)
         other.close()
@@ -112,7 +132,7 @@ import Glibc
     @Test func sizeBoundDropsOldestAndCountsThem() async throws {
         let dir = try TestEnvironment.makeTemporaryDirectory("outbox")
         let clock = TestClock()
-        let outbox = try await Outbox(settings: BufferSettings(path: "\(dir)/b.db", maxBytes: 1 << 20), clock: clock)
+        let outbox = try await Outbox(sealing: OutboxSealing(siteID: "test-site", gatewayID: "gw01"), settings: BufferSettings(path: "\(dir)/b.db", maxBytes: 1 << 20), clock: clock)
         defer { outbox.close() }
         var dropped = DropReport()
         for i in 0..<6000 {
@@ -122,9 +142,13 @@ import Glibc
         let stats = try await outbox.stats()
         #expect(stats.usedBytes <= 1 << 20)
         #expect(dropped.count > 0 && stats.drops.count == dropped.count)
-        #expect(stats.depth + dropped.count == 6000, "every poll is either buffered or counted as dropped")
+        #expect(
+            Int64(stats.depth + dropped.count) == stats.lastSeq - stats.firstSeq + 1,
+            "every message (6000 polls, the chain start, gap notices) is either buffered or counted as dropped")
+        let notices = try await Self.evidence(outbox).filter { $0.text.contains(#""kind":"gap""#) }
+        #expect(!notices.isEmpty, "the drops are declared")
         // The oldest went first: what is left is the newest, contiguous.
-        let left = try await outbox.polls(after: 0, limit: 10_000).map(\.seq)
+        let left = try await outbox.messages(after: 0, limit: 10_000).map(\.seq)
         #expect(left.last == stats.lastSeq && left == Array(left.first!...left.last!))
         #expect(stats.drops.oldest == UnixTime(seconds: 1_767_225_601))
     }
@@ -132,8 +156,7 @@ import Glibc
     @Test func pausePolicyRefusesNewPollsWhenFull() async throws {
         let dir = try TestEnvironment.makeTemporaryDirectory("outbox")
         let clock = TestClock()
-        let outbox = try await Outbox(
-            settings: BufferSettings(path: "\(dir)/b.db", maxBytes: 1 << 20, whenFull: .pause), clock: clock)
+        let outbox = try await Outbox(sealing: OutboxSealing(siteID: "test-site", gatewayID: "gw01"), settings: BufferSettings(path: "\(dir)/b.db", maxBytes: 1 << 20, whenFull: .pause), clock: clock)
         defer { outbox.close() }
         var paused = 0
         var committed: [Int64] = []
@@ -144,7 +167,9 @@ import Glibc
             #expect(result.drop.count == 0)
         }
         #expect(paused > 0)
-        #expect(try await outbox.stats().depth == committed.count, "nothing committed is ever dropped")
+        let stats = try await outbox.stats()
+        #expect(stats.depth == committed.count + 1, "nothing committed is ever dropped (the polls and the chain start)")
+        #expect(Int64(stats.depth) == stats.lastSeq - stats.firstSeq + 1)
         // Room again after the broker acknowledged part of the backlog.
         try await outbox.acknowledge(Array(committed.prefix(committed.count / 2)))
         #expect(try await !outbox.append([Self.poll(0, at: clock.time)]).paused)
@@ -153,22 +178,27 @@ import Glibc
     @Test func ageBoundDropsOldPolls() async throws {
         let dir = try TestEnvironment.makeTemporaryDirectory("outbox")
         let clock = TestClock()
-        let outbox = try await Outbox(settings: BufferSettings(path: "\(dir)/b.db", maxAge: .seconds(3600)), clock: clock)
+        let outbox = try await Outbox(sealing: OutboxSealing(siteID: "test-site", gatewayID: "gw01"), settings: BufferSettings(path: "\(dir)/b.db", maxAge: .seconds(3600)), clock: clock)
         defer { outbox.close() }
         let start = clock.time
         try await outbox.append((0..<10).map { Self.poll($0, at: start) })
         clock.time = start + .seconds(7200)
         let result = try await outbox.append([Self.poll(99, at: clock.time)])
-        #expect(result.drop.count == 10)
+        #expect(result.drop.count == 11, "the 10 polls and the chain start")
         #expect(result.drop.oldest == start && result.drop.newest == start)
         #expect(try await outbox.stats().depth == 1)
+        // The next commit declares the drop, bridging the chain: the first dropped message had no `prev`.
+        try await outbox.append([Self.poll(100, at: clock.time)])
+        let notice = try #require(try await Self.evidence(outbox).first)
+        #expect(notice.text.contains(#""reason":"buffer-bounds""#) && notice.text.contains(#""count":11"#))
+        #expect(notice.text.contains(#""first_prev":null"#))
     }
 
     @Test func corruptDatabaseIsMovedAsideAndReplaced() async throws {
         let dir = try TestEnvironment.makeTemporaryDirectory("outbox")
         let path = "\(dir)/b.db"
         let clock = TestClock()
-        var outbox = try await Outbox(settings: BufferSettings(path: path), clock: clock)
+        var outbox = try await Outbox(sealing: OutboxSealing(siteID: "test-site", gatewayID: "gw01"), settings: BufferSettings(path: path), clock: clock)
         let old = try await outbox.append((0..<50).map { Self.poll($0, at: clock.time) }).seqs
         outbox.close()
         // Scribble over the file past its header: SQLite reports the damage.
@@ -179,7 +209,7 @@ import Glibc
 
         let log = CapturedLog()
         clock.time = clock.time + .seconds(10)
-        outbox = try await Outbox(settings: BufferSettings(path: path), clock: clock, logger: log.logger)
+        outbox = try await Outbox(sealing: OutboxSealing(siteID: "test-site", gatewayID: "gw01"), settings: BufferSettings(path: path), clock: clock, logger: log.logger)
         defer { outbox.close() }
         #expect(log.messages.contains { $0.level == .critical && $0.message.contains("corrupt") })
         #expect(TextFile.list(dir).contains { $0.hasPrefix("b.db.corrupt-") }, "kept for forensics")
@@ -202,7 +232,7 @@ import Glibc
         }
         let clock = TestClock()
         // The size bound is far above the disk: the disk fills first.
-        let outbox = try await Outbox(settings: BufferSettings(path: "\(dir)/b.db", maxBytes: 64 << 20), clock: clock)
+        let outbox = try await Outbox(sealing: OutboxSealing(siteID: "test-site", gatewayID: "gw01"), settings: BufferSettings(path: "\(dir)/b.db", maxBytes: 64 << 20), clock: clock)
         var committed = 0
         var dropped = 0
         var failures = 0
@@ -220,7 +250,9 @@ import Glibc
         #expect(committed > 7000, "commits went on after the disk filled (\(failures) failed)")
         #expect(try await outbox.integrityCheck() == "ok")
         let stats = try await outbox.stats()
-        #expect(stats.depth + stats.drops.count == committed)
+        #expect(
+            Int64(stats.depth + stats.drops.count) == stats.lastSeq - stats.firstSeq + 1,
+            "every message (\(committed) polls, the chain start, gap notices) is buffered or counted as dropped")
         outbox.close()
         let umount = try ChildProcess(["umount", dir], directory: "/tmp", name: "umount2-\(getpid())")
         _ = await umount.wait(timeout: .seconds(10))

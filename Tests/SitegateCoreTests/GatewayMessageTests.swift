@@ -153,15 +153,19 @@ enum GatewayMessageSamples {
     }
 }
 
-/// `sitegate buffer export --format ndjson`, byte for byte as before it became a type.
+/// `sitegate buffer export --format ndjson` (v2: the stored payload as is, evidence messages with no device).
 @Suite struct BufferExportLineTests {
     @Test func bytes() {
         let line = BufferExportLine(
             seq: 42, topic: "gia/v1/demo-park/gw01/main-incomer/data", device: "main-incomer",
-            takenAt: "2026-01-01T00:15:00.400Z", senml: #"[{"bn":"x","n":"v","v":1}]"#)
+            committedAt: "2026-01-01T00:15:00.400Z", payload: #"[{"bn":"x","n":"v","v":1}]"#)
         #expect(
             line.json
-                == #"{"seq":42,"topic":"gia/v1/demo-park/gw01/main-incomer/data","device":"main-incomer","taken_at":"2026-01-01T00:15:00.400Z","senml":[{"bn":"x","n":"v","v":1}]}"#
+                == #"{"seq":42,"topic":"gia/v1/demo-park/gw01/main-incomer/data","device":"main-incomer","committed_at":"2026-01-01T00:15:00.400Z","payload":[{"bn":"x","n":"v","v":1}]}"#
         )
+        let evidence = BufferExportLine(
+            seq: 43, topic: "gia/v1/demo-park/gw01/evidence", device: nil, committedAt: "2026-01-01T00:15:00.400Z",
+            payload: #"{"kind":"gap"}"#)
+        #expect(evidence.json.contains(#""device":null"#))
     }
 }

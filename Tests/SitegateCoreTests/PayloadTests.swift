@@ -4,34 +4,68 @@ import Testing
 @Suite struct PayloadTests {
     let encoder = SenMLEncoder(siteID: "demo-park", gatewayID: "gw01")
 
-    func stored(_ readings: [Reading], seq: Int64 = 42) -> StoredPoll {
-        StoredPoll(
-            seq: seq, committedAt: UnixTime(milliseconds: 1_767_226_502_000),
-            poll: Poll(deviceID: "main-incomer", takenAt: UnixTime(milliseconds: 1_767_226_500_400), readings: readings))
+    func poll(_ readings: [Reading], failures: [PointFailure] = [], clock: Bool = false) -> Poll {
+        Poll(
+            deviceID: "main-incomer", takenAt: UnixTime(milliseconds: 1_767_226_500_400), readings: readings,
+            failures: failures, clockUnsynchronised: clock)
+    }
+
+    /// Sealed without a key and without a chain link: the draft plus `seq`.
+    func bytes(_ draft: MessageDraft, seq: Int64 = 42) -> String {
+        String(decoding: MessageSealer(crypto: NoCrypto(), signer: nil).seal(draft, seq: seq, prev: nil), as: UTF8.self)
     }
 
     @Test func packCarriesBaseFieldsOnce() {
-        let json = encoder.encode(
-            stored([
-                Reading(pointID: "voltage_l1", unit: "V", value: .number(230.2)),
-                Reading(pointID: "energy_import", unit: "kWh", value: .number(12345.5), offset: .milliseconds(120)),
-            ]), backfill: false)
+        let json = bytes(
+            encoder.draft(
+                poll([
+                    Reading(pointID: "voltage_l1", unit: "V", value: .number(230.2)),
+                    Reading(pointID: "energy_import", unit: "kWh", value: .number(12345.5), offset: .milliseconds(120)),
+                ])))
         #expect(
             json
-                == #"[{"bn":"urn:dev:gia:demo-park:gw01:main-incomer:","bt":1767226500.4,"bver":26,"seq":42,"n":"voltage_l1","u":"V","v":230.2},{"n":"energy_import","u":"kWh","v":12345.5,"t":0.12}]"#
+                == #"[{"bn":"urn:dev:gia:demo-park:gw01:main-incomer:","bt":1767226500.4,"bver":26,"seq":42,"poll":"full","n":"voltage_l1","u":"V","v":230.2},{"n":"energy_import","u":"kWh","v":12345.5,"t":0.12}]"#
         )
     }
 
     @Test func primaryUnitsOnlyOmitBver() {
-        let json = encoder.encode(stored([Reading(pointID: "power", unit: "W", value: .number(-1520))]), backfill: false)
+        let json = bytes(encoder.draft(poll([Reading(pointID: "power", unit: "W", value: .number(-1520))])))
         #expect(!json.contains("bver"))
         #expect(json.contains(#""v":-1520}"#))
     }
 
-    @Test func invalidAndBackfillAreLabelled() {
-        let json = encoder.encode(
-            stored([Reading(pointID: "power", unit: "W", value: .invalid(raw: "7fffffff"))]), backfill: true)
-        #expect(json.contains(#""vs":"7fffffff","q":"invalid,backfill""#))
+    @Test func invalidAndClockAreLabelled() {
+        let json = bytes(encoder.draft(poll([Reading(pointID: "power", unit: "W", value: .invalid(raw: "7fffffff"))], clock: true)))
+        #expect(json.contains(#""vs":"7fffffff","q":"invalid,clock""#))
+    }
+
+    @Test func partialPollNamesEachFailedPoint() {
+        let json = bytes(
+            encoder.draft(
+                poll(
+                    [Reading(pointID: "power", unit: "W", value: .number(5))],
+                    failures: [
+                        PointFailure(pointID: "energy_import", unit: "kWh", reason: .timeout),
+                        PointFailure(pointID: "energy_export", unit: "kWh", reason: .skipped),
+                    ])))
+        #expect(
+            json.hasSuffix(
+                #""poll":"partial","n":"power","u":"W","v":5},{"n":"energy_import","u":"kWh","vs":"timeout","q":"failed"},{"n":"energy_export","u":"kWh","vs":"skipped","q":"failed"}]"#
+            ), "\(json)")
+        #expect(json.contains(#""bver":26"#), "a failed kWh point is a secondary unit too")
+    }
+
+    @Test func failedPollIsOneRecordWithTheReason() {
+        let failed = Poll.failed(
+            deviceID: "main-incomer", at: UnixTime(milliseconds: 1_767_226_500_000),
+            tick: UnixTime(milliseconds: 1_767_226_500_000), reason: .exception(code: 2))
+        #expect(
+            bytes(encoder.draft(failed))
+                == #"[{"bn":"urn:dev:gia:demo-park:gw01:main-incomer:","bt":1767226500,"seq":42,"poll":"failed","n":"_poll","vs":"exception:2","q":"failed"}]"#
+        )
+        #expect(FailureReason(text: "exception:2") == .exception(code: 2))
+        #expect(FailureReason(text: "backoff") == .backoff)
+        #expect(FailureReason(text: "exception:x") == nil)
     }
 
     @Test func readingsSurviveTheBufferCodec() throws {
@@ -98,4 +132,10 @@ import Testing
         #expect(JSONValue.parse("[1,2") == nil)
         #expect(JSONValue.parse(String(repeating: "[", count: 100)) == nil)
     }
+}
+
+/// For payload tests that do not chain or sign.
+struct NoCrypto: EvidenceCrypto {
+    func sha256(_ bytes: [UInt8]) -> [UInt8] { [UInt8](repeating: 0, count: 32) }
+    func verifyEd25519(signature: [UInt8], message: [UInt8], publicKey: [UInt8]) -> Bool { false }
 }

@@ -4,7 +4,7 @@ import SitegateCore
 struct PublisherDriver {
     typealias Action = PublisherStateMachine.Action
     var machine: PublisherStateMachine
-    var outbox: [StoredPoll] = []
+    var outbox: [StoredMessage] = []
     var nextMid: Int32 = 1
     /// What went to the broker, in order: (mid, seq, backfill).
     var published: [(mid: Int32, seq: Int64, backfill: Bool)] = []
@@ -40,8 +40,10 @@ struct PublisherDriver {
 
     mutating func commit(at time: UnixTime? = nil) {
         let seq = lastSeq + 1
-        let poll = Poll(deviceID: "m\(seq)", takenAt: time ?? session, readings: [])
-        outbox.append(StoredPoll(seq: seq, committedAt: time ?? session + .seconds(seq), poll: poll))
+        outbox.append(
+            StoredMessage(
+                seq: seq, committedAt: time ?? session + .seconds(seq), destination: .data(device: "m\(seq)"),
+                payload: Array("m\(seq)".utf8)))
     }
 
     mutating func connect() { send(.connected(lastSeq: lastSeq, at: session)) }
@@ -84,7 +86,7 @@ struct PublisherDriver {
         }
     }
 
-    func answer(_ fetch: PublisherStateMachine.Fetch) -> [StoredPoll] {
+    func answer(_ fetch: PublisherStateMachine.Fetch) -> [StoredMessage] {
         switch fetch {
         case .live(let after, let limit): Array(outbox.filter { $0.seq > after }.prefix(limit))
         case .backlog(let after, let before, let limit): Array(outbox.filter { $0.seq > after && $0.seq < before }.prefix(limit))

@@ -65,9 +65,13 @@ import Testing
         let outage = String(h.agent!.standardError.dropFirst(log.count))
         #expect(outage.components(separatedBy: "cannot reach the broker").count - 1 <= 2, "once per node:\n\(outage)")
         #expect(outage.components(separatedBy: "switching broker node").count - 1 <= 2, "once per node:\n\(outage)")
+        let beforeOutage = survivor.messages.compactMap { DataMessage($0.topic, $0.payload)?.seq }.max() ?? 0
         try await nodeB.start()
         let back = ContinuousClock.now + .seconds(60)
-        while !survivor.messages.contains(where: { DataMessage($0.topic, $0.payload)?.isBackfill == true }) {
+        while !survivor.messages.contains(where: {
+            guard let seq = DataMessage($0.topic, $0.payload)?.seq, let below = h.backlogBelow() else { return false }
+            return seq > beforeOutage && seq < below
+        }) {
             guard ContinuousClock.now < back else {
                 throw TestSupportError("no backfill at node 2 after it returned:\n\(h.agent!.standardError.suffix(3000))")
             }

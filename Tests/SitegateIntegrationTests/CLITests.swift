@@ -134,13 +134,13 @@ import Testing
             #expect(depth >= 4)
             let export = try await h.sitegate(["buffer", "export", "--config", config, "--format", "senml"])
             #expect(export.out.split(separator: "\n").count == depth)
-            #expect(export.err.contains("exported \(depth) polls"))
+            #expect(export.err.contains("exported \(depth) messages"))
             let check = try await h.sitegate(["buffer", "check", "--config", config])
             #expect(check.status == 0 && check.out.contains("ok"))
             let purge = try await h.sitegate(["buffer", "purge", "--config", config, "--yes"])
-            #expect(purge.out.contains("deleted \(depth) polls"))
+            #expect(purge.out.contains("deleted \(depth) messages"))
             let after = try await h.sitegate(["buffer", "stats", "--config", config])
-            #expect(after.out.contains("unsent polls:    0") && after.out.contains("dropped unsent:  \(depth) polls"))
+            #expect(after.out.contains("unsent messages: 0") && after.out.contains("dropped unsent:  \(depth) messages"))
         }
     }
 

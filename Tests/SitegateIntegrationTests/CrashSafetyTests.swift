@@ -10,12 +10,12 @@ import Testing
     /// What the agent committed (first...last seq of the database) minus what is still buffered must have reached
     /// the broker; returns the numbers for the report.
     static func audit(_ h: Harness) async throws -> (committed: Int64, received: Int, duplicates: Int, lost: [Int64]) {
-        let outbox = try await Outbox(settings: BufferSettings(path: "\(h.directory)/buffer.db"))
+        let outbox = try await Outbox(sealing: OutboxSealing(siteID: "test-site", gatewayID: "gw01"), settings: BufferSettings(path: "\(h.directory)/buffer.db"))
         let stats = try await outbox.stats()
-        let buffered = Set(try await outbox.polls(after: 0, limit: 10_000_000).map(\.seq))
+        let buffered = Set(try await outbox.messages(after: 0, limit: 10_000_000).map(\.seq))
         outbox.close()
         let messages = h.dataMessages()
-        let received = Set(messages.map(\.seq))
+        let received = Set(messages.map(\.seq)).union(h.evidenceSeqs())
         let lost = Set(stats.firstSeq...stats.lastSeq).subtracting(received).subtracting(buffered).sorted()
         return (stats.lastSeq - stats.firstSeq + 1, received.count, messages.count - received.count, lost)
     }
@@ -33,7 +33,7 @@ import Testing
                 try await Task.sleep(for: .milliseconds(Int.random(in: 50...800, using: &rng)))
                 h.agent!.signal(SIGKILL)
                 _ = await h.agent!.wait(timeout: .seconds(5))
-                let outbox = try await Outbox(settings: BufferSettings(path: "\(h.directory)/buffer.db"))
+                let outbox = try await Outbox(sealing: OutboxSealing(siteID: "test-site", gatewayID: "gw01"), settings: BufferSettings(path: "\(h.directory)/buffer.db"))
                 let check = try await outbox.integrityCheck()
                 outbox.close()
                 #expect(check == "ok", "integrity after kill \(round + 1)")
@@ -60,6 +60,8 @@ import Testing
             try h.startRecorder()
             try h.startAgent(config: config)
             try await h.waitForMessages(timeout: .seconds(30)) { $0.count >= 16 }
+            let beforeOutage = h.dataMessages().map(\.seq).max() ?? 0
+            func isBacklog(_ m: DataMessage) -> Bool { m.seq > beforeOutage && m.seq < (h.backlogBelow() ?? 0) }
             await h.broker.stop()
             try await Task.sleep(for: .seconds(60))
             try await h.broker.start()
@@ -67,7 +69,7 @@ import Testing
             let deadline = ContinuousClock.now + .seconds(60)
             while ContinuousClock.now < deadline {
                 try await Task.sleep(for: .seconds(1))
-                let backfill = h.dataMessages().filter(\.isBackfill).count
+                let backfill = h.dataMessages().filter(isBacklog).count
                 if backfill >= 450 { break }
             }
             try await Task.sleep(for: .seconds(2))
@@ -77,13 +79,13 @@ import Testing
             let messages = h.dataMessages()
             for backfill in [false, true] {
                 var seen = Set<Int64>()
-                let order = messages.filter { $0.isBackfill == backfill && seen.insert($0.seq).inserted }.map(\.seq)
+                let order = messages.filter { isBacklog($0) == backfill && seen.insert($0.seq).inserted }.map(\.seq)
                 #expect(order == order.sorted(), "order kept (backfill: \(backfill))")
             }
             let readings = messages.reduce(0) { $0 + $1.records.count }
             print("60 s outage: committed \(audit.committed) polls, received \(audit.received) distinct "
                 + "(\(readings) readings), \(audit.duplicates) duplicates, \(audit.lost.count) lost, "
-                + "\(messages.filter(\.isBackfill).count) backfill")
+                + "\(messages.filter(isBacklog).count) backlog")
             #expect(audit.lost.isEmpty, "lost: \(audit.lost.prefix(20))")
             #expect(audit.duplicates <= 100, "duplicates only for what was in flight")
             try await validateWithSchema(h.recorder!.outputPath)

@@ -11,9 +11,9 @@ final class Harness {
     /// Runs `body` with a fresh harness and stops every process it started, also when `body` throws.
     static func with(
         _ name: String, tls: MosquittoBroker.TLSListener? = nil, authentication: MosquittoBroker.Authentication? = nil,
-        _ body: (Harness) async throws -> Void
+        queueLimit: Int = 0, _ body: (Harness) async throws -> Void
     ) async throws {
-        let h = try await Harness(name, tls: tls, authentication: authentication)
+        let h = try await Harness(name, tls: tls, authentication: authentication, queueLimit: queueLimit)
         do {
             try await body(h)
         } catch {
@@ -30,11 +30,13 @@ final class Harness {
     private(set) var agent: ChildProcess?
     private(set) var recorder: TopicRecorder?
 
-    init(_ name: String, tls: MosquittoBroker.TLSListener? = nil, authentication: MosquittoBroker.Authentication? = nil)
-        async throws
-    {
+    init(
+        _ name: String, tls: MosquittoBroker.TLSListener? = nil, authentication: MosquittoBroker.Authentication? = nil,
+        queueLimit: Int = 0
+    ) async throws {
         directory = try TestEnvironment.makeTemporaryDirectory(name)
-        broker = try await MosquittoBroker(directory: directory, tls: tls, authentication: authentication)
+        broker = try await MosquittoBroker(
+            directory: directory, tls: tls, authentication: authentication, queueLimit: queueLimit)
     }
 
     /// A directory made before the broker (for certificates the broker needs at start).
@@ -149,12 +151,12 @@ final class Harness {
     }
 
     /// A recorder on the harness's mosquitto, or on `port` (another broker).
-    func startRecorder(username: String? = nil, password: String? = nil, port: Int? = nil, clientID: String = "recorder")
-        throws
-    {
+    func startRecorder(
+        username: String? = nil, password: String? = nil, port: Int? = nil, clientID: String = "recorder", timed: Bool = false
+    ) throws {
         recorder = try TopicRecorder(
             port: port ?? broker.port, topic: "gia/v1/#", directory: directory, clientID: clientID, username: username,
-            password: password)
+            password: password, timed: timed)
     }
 
     private var agentRuns = 0
@@ -164,6 +166,27 @@ final class Harness {
         agent = try ChildProcess(
             [TestEnvironment.sitegateBinary, "run", "--config", config, "--log-level", "debug"], directory: directory,
             name: agentRuns == 1 ? "agent" : "agent-\(agentRuns)", environment: environment)
+    }
+
+    /// The seqs of the evidence messages received so far (chain starts, gap notices, checkpoints): they take
+    /// numbers from the same sequence as polls.
+    func evidenceSeqs() -> Set<Int64> {
+        Set(
+            (recorder?.messages ?? []).filter { $0.topic.hasSuffix("/evidence") }.compactMap { m -> Int64? in
+                guard let data = m.payload.data(using: .utf8),
+                    let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
+                else { return nil }
+                return (object["seq"] as? NSNumber)?.int64Value
+            })
+    }
+
+    /// The seq below which the agent's latest broker session drains a backlog (from its log, `connected to the
+    /// broker ... mqtt.backlog_below_seq=N`): polls committed before that session waited.
+    func backlogBelow() -> Int64? {
+        guard let log = agent?.standardError,
+            let range = log.range(of: "mqtt.backlog_below_seq=", options: .backwards)
+        else { return nil }
+        return Int64(log[range.upperBound...].prefix { $0.isNumber })
     }
 
     /// Data messages received so far, decoded.
@@ -202,11 +225,12 @@ final class Harness {
     /// After the agent stopped: how many seqs it handed out, how many still wait in its buffer, and those that
     /// neither arrived (`received`) nor wait: lost.
     func lostPolls(received: Set<Int64>) async throws -> (committed: Int64, stillBuffered: Int, lost: Set<Int64>) {
-        let outbox = try await Outbox(settings: BufferSettings(path: "\(directory)/buffer.db"))
+        let outbox = try await Outbox(sealing: OutboxSealing(siteID: "test-site", gatewayID: "gw01"), settings: BufferSettings(path: "\(directory)/buffer.db"))
         defer { outbox.close() }
         let stats = try await outbox.stats()
-        let stillBuffered = Set(try await outbox.polls(after: 0, limit: 1_000_000).map(\.seq))
+        let stillBuffered = Set(try await outbox.messages(after: 0, limit: 1_000_000).map(\.seq))
         let lost = Set(stats.firstSeq...stats.lastSeq).subtracting(received).subtracting(stillBuffered)
+            .subtracting(evidenceSeqs())
         return (stats.lastSeq - stats.firstSeq + 1, stillBuffered.count, lost)
     }
 
@@ -237,7 +261,6 @@ struct DataMessage {
     var seq: Int64 { (records[0]["seq"] as? NSNumber)?.int64Value ?? -1 }
     var device: String { String(topic.split(separator: "/").dropLast().last ?? "") }
     var bt: Double { (records[0]["bt"] as? NSNumber)?.doubleValue ?? 0 }
-    var isBackfill: Bool { (records[0]["q"] as? String)?.contains("backfill") ?? false }
 
     var values: [String: Double] {
         var out: [String: Double] = [:]

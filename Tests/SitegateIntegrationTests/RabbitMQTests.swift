@@ -52,10 +52,13 @@ struct SharedRabbitMQ: SuiteTrait, TestScoping {
             #expect(first.values["voltage_l1"] != nil, "values arrive: \(first.payload)")
             #expect(first.topic == "gia/v1/rmq-restart/gw01/\(first.device)/data")
 
+            let beforeOutage = h.dataMessages().map(\.seq).max() ?? 0
             await rabbit.stop()
             try await Task.sleep(for: .seconds(2))
             try await rabbit.start()
-            try await h.waitForMessages(timeout: .seconds(60)) { $0.contains(where: \.isBackfill) }
+            try await h.waitForMessages(timeout: .seconds(60)) {
+                $0.contains { $0.seq > beforeOutage && $0.seq < (h.backlogBelow() ?? 0) }
+            }
             try await Task.sleep(for: .seconds(2))
             #expect(await h.agent!.terminate() == 0)
             try await Task.sleep(for: .milliseconds(500))

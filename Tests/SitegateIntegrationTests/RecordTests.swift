@@ -54,8 +54,8 @@ import Testing
         throw TestSupportError("the recorder wrote nothing")
     }
 
-    static func lines(_ capture: String) throws -> [CaptureLine] {
-        try String(contentsOfFile: capture, encoding: .utf8).split(separator: "\n").map { try CaptureLine(line: String($0)) }
+    static func lines(_ capture: String) throws -> [CaptureRecord] {
+        try String(contentsOfFile: capture, encoding: .utf8).split(separator: "\n").map { try #require(CaptureRecord(json: String($0))) }
     }
 
     @Test func recordsExactBytesAndVerifies() async throws {
@@ -89,7 +89,7 @@ import Testing
             #expect(retained.map(\.topic) == ["\(Self.root)/main-incomer/meta"] && retained.first?.payload == meta)
             let chained = lines.filter { !$0.retain && !$0.topic.hasSuffix("probe") }
             #expect(chained.map(\.payload) == [0, 1, 3, 2, 4, 5].map { chain[$0].payload })
-            #expect(chained.allSatisfy { $0.arrivedMs > 1_700_000_000_000 })
+            #expect(chained.allSatisfy { $0.arrivedAt.milliseconds > 1_700_000_000_000 })
 
             let verify = try await h.sitegate(["verify", capture, "--keys", keys])
             #expect(verify.status == 0, "\(verify.out)\(verify.err)")

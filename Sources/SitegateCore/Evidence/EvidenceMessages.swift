@@ -83,6 +83,9 @@ public struct ChainStart: Sendable, Hashable {
         case newDatabase = "new-database"
         /// The old database was damaged and moved aside.
         case databaseReplaced = "database-replaced"
+        /// The buffer was written by a version before contract v2: the polls it held are published in the v1 form
+        /// (unsigned, unchained), and the chain begins here.
+        case upgrade
     }
 
     public enum Key: String, JSONKey { case reason, replaced }

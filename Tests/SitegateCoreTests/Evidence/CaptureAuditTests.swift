@@ -7,7 +7,7 @@ import Testing
     static let t0: Int64 = 1_767_225_600_000  // 2026-01-01T00:00:00Z
 
     /// The retained meta: energy_import is a counter polled every 300 s.
-    static func meta(interval: Double = 300) -> CaptureLine {
+    static func meta(interval: Double = 300) -> CaptureRecord {
         let meta = DeviceMetaMessage(
             device: "main-incomer", bn: SyntheticChain.encoder.baseName(device: "main-incomer"), manufacturer: "Eastron",
             models: ["SDM630"], medium: "electricity", serial: nil, map: .init(id: "eastron-sdm630", version: 2, hash: "x"),
@@ -16,7 +16,7 @@ import Testing
                 .init(n: "power", u: "W", kind: "gauge", obis: nil, intervalSeconds: interval, description: "", verified: true),
                 .init(n: "energy_import", u: "kWh", kind: "counter", obis: nil, intervalSeconds: interval, description: "", verified: true),
             ])
-        return CaptureLine(arrivedMs: t0, topic: SyntheticChain.root + "/main-incomer/meta", retain: true, payload: Array(meta.json.utf8))
+        return CaptureRecord(arrivedAt: UnixTime(milliseconds: t0), topic: SyntheticChain.root + "/main-incomer/meta", retain: true, payload: Array(meta.json.utf8))
     }
 
     /// Polls at `t0 + s` seconds: a value, or nil for a failed poll (timeout).

@@ -32,10 +32,10 @@ import Testing
     }
 
     @Test func captureLinesRoundTrip() throws {
-        let line = CaptureLine(arrivedMs: 1_764_548_100_123, topic: "a/b/c/evidence", retain: true, payload: Array("{\"x\":1}".utf8))
+        let line = CaptureRecord(arrivedAt: UnixTime(milliseconds: 1_764_548_100_123), topic: "a/b/c/evidence", retain: true, payload: Array("{\"x\":1}".utf8))
         #expect(line.json == #"{"arrived_ms":1764548100123,"topic":"a/b/c/evidence","retain":true,"payload":"eyJ4IjoxfQ=="}"#)
-        #expect(try CaptureLine(line: line.json) == line)
-        #expect(throws: CaptureLine.ParseError.self) { try CaptureLine(line: #"{"topic":"t","payload":"e30="}"#) }
+        #expect(CaptureRecord(json: line.json) == line)
+        #expect(CaptureRecord(json: #"{"topic":"t","payload":"e30="}"#) == nil)
     }
 
     /// One digit changed in a reading: the signature fails (14); unsigned, the next link fails (12).
@@ -163,11 +163,27 @@ import Testing
     @Test func malformedMessages() {
         var chain = Self.clean()
         chain.lines[2].payload = Array(chain.lines[2].payload.dropLast())
-        chain.lines.append(CaptureLine(arrivedMs: 0, topic: SyntheticChain.root + "/evidence", retain: false, payload: Array("{\"kind\":\"gap\"}".utf8)))
+        chain.lines.append(CaptureRecord(arrivedAt: UnixTime(milliseconds: 0), topic: SyntheticChain.root + "/evidence", retain: false, payload: Array("{\"kind\":\"gap\"}".utf8)))
         let report = chain.verify(keys: Self.keys)
         // The broken message is not in the chain: its number is missing too (10), but 11 wins.
         #expect(report.exitCode == 11)
         #expect(report.gateways[0].problems.filter { $0.problemClass == .malformed }.map(\.line) == [3, 12])
+    }
+
+    /// Messages of contract v1, published from an upgraded buffer before its `chain-start`: counted, not errors.
+    @Test func v1MessagesAreCountedNotFailed() {
+        var chain = Self.clean()
+        let v1 = #"[{"bn":"urn:dev:gia:demo-park:gw01:main-incomer:","bt":1767225590.5,"seq":1764547100000007,"n":"energy_import","u":"kWh","v":99.9,"q":"backfill"}]"#
+        chain.lines.insert(
+            CaptureRecord(arrivedAt: UnixTime(milliseconds: Self.t0), topic: SyntheticChain.root + "/main-incomer/data", retain: false, payload: Array(v1.utf8)),
+            at: 0)
+        let report = chain.verify(keys: Self.keys)
+        #expect(report.exitCode == 0 && report.gateways[0].v1Messages == 1 && report.gateways[0].messages == 11)
+        #expect(report.json.contains(#""v1_messages":1"#))
+        // A v2 message that lost its prev is not v1 (it still has `poll` and `kid`): malformed.
+        chain.lines[3].payload = Self.replacing(",\"prev\":\"\(Self.prev(of: chain.lines[3]))\"", with: "", in: chain.lines[3].payload)
+        let broken = chain.verify(keys: Self.keys)
+        #expect(broken.exitCode == 11 && broken.gateways[0].v1Messages == 1)
     }
 
     @Test func keysFileErrors() {
@@ -187,7 +203,7 @@ import Testing
         #expect(UnixTime(rfc3339: "2026-13-01T00:00:00Z") == nil)
     }
 
-    static func prev(of line: CaptureLine) -> String {
+    static func prev(of line: CaptureRecord) -> String {
         Base64.url(try! ChainMessage.parse(line.payload, topic: CaptureTopic(line.topic)).prev!)
     }
 

@@ -16,7 +16,7 @@ struct SyntheticChain {
     var seq: Int64
     var head: [UInt8]?
     /// Every committed message, in seq order: what the gateway would publish.
-    var lines: [CaptureLine] = []
+    var lines: [CaptureRecord] = []
 
     init(signer: Ed25519Key? = key(1), firstSeq: Int64 = epoch * 1000 + 1) {
         sealer = MessageSealer(crypto: Self.crypto, signer: signer)
@@ -42,7 +42,7 @@ struct SyntheticChain {
     mutating func commit(_ draft: MessageDraft, signer: Ed25519Key? = nil, prev: [UInt8]?? = .none) -> [UInt8] {
         let link: [UInt8]? = prev ?? head
         let payload = sealer.seal(draft, seq: seq, prev: link, signer: signer)
-        lines.append(CaptureLine(arrivedMs: draft.time.milliseconds + 50, topic: Self.topic(of: draft), retain: false, payload: payload))
+        lines.append(CaptureRecord(arrivedAt: UnixTime(milliseconds: draft.time.milliseconds + 50), topic: Self.topic(of: draft), retain: false, payload: payload))
         head = sealer.link(to: payload)
         seq += 1
         return payload
@@ -82,7 +82,7 @@ struct SyntheticChain {
         commit(notice.draft(at: UnixTime(milliseconds: ms)))
     }
 
-    func verify(keys: KeysFile?, lines override: [CaptureLine]? = nil) -> VerifyReport {
+    func verify(keys: KeysFile?, lines override: [CaptureRecord]? = nil) -> VerifyReport {
         CaptureVerifier(crypto: Self.crypto, keys: keys).verify(override ?? lines).report
     }
 }

@@ -19,9 +19,12 @@ import Logging
 import SitegateAgent
 import SitegateBuffer
 import SitegateConfig
+import SitegateCrypto
 import SitegateCore
 import SitegateModbus
 import SitegateMQTT
+import SitegateSystemd
+import SitegateThreads
 import SitegateTestSupport
 
 #if canImport(Glibc)
@@ -51,8 +54,7 @@ func samplePoll(_ i: Int, at time: UnixTime) -> Poll {
 func ingest(polls: Int) async throws {
     for durability in [Durability.full, .normal] {
         let dir = try TestEnvironment.makeTemporaryDirectory("bench-ingest")
-        let outbox = try await Outbox(
-            settings: BufferSettings(path: "\(dir)/b.db", durability: durability, maxBytes: 4 << 30))
+        let outbox = try await Outbox(sealing: OutboxSealing(siteID: "test-site", gatewayID: "gw01"), settings: BufferSettings(path: "\(dir)/b.db", durability: durability, maxBytes: 4 << 30))
         let now = SystemWallClock().now()
         let start = monotonicSeconds()
         for i in 0..<polls {
@@ -66,7 +68,7 @@ func ingest(polls: Int) async throws {
     }
     // A poll cycle of ten devices committed together.
     let dir = try TestEnvironment.makeTemporaryDirectory("bench-ingest")
-    let outbox = try await Outbox(settings: BufferSettings(path: "\(dir)/b.db", durability: .full, maxBytes: 4 << 30))
+    let outbox = try await Outbox(sealing: OutboxSealing(siteID: "test-site", gatewayID: "gw01"), settings: BufferSettings(path: "\(dir)/b.db", durability: .full, maxBytes: 4 << 30))
     let now = SystemWallClock().now()
     let start = monotonicSeconds()
     for cycle in 0..<(polls / 10) {
@@ -81,7 +83,7 @@ func drain(readings: Int) async throws {
     let polls = readings / 15
     let dir = try TestEnvironment.makeTemporaryDirectory("bench-drain")
     let settings = BufferSettings(path: "\(dir)/b.db", durability: .full, maxBytes: 8 << 30)
-    let outbox = try await Outbox(settings: settings)
+    let outbox = try await Outbox(sealing: OutboxSealing(siteID: "test-site", gatewayID: "gw01"), settings: settings)
     let now = SystemWallClock().now()
     var i = 0
     while i < polls {
@@ -92,7 +94,7 @@ func drain(readings: Int) async throws {
     let broker = try await MosquittoBroker(directory: dir)
     let logger = Logger(label: "bench")
     let client = try MQTTClient(options: .init(clientID: "bench-drain", host: "127.0.0.1", port: broker.port))
-    let publisher = Publisher.forBenchmark(client: client, outbox: outbox, logger: logger)
+    let publisher = try benchPublisher(port: broker.port, client: client, outbox: outbox, logger: logger)
     let start = monotonicSeconds()
     let task = Task { try await publisher.run() }
     while try await outbox.stats().depth > 0 {
@@ -133,8 +135,7 @@ func wear(durability: Durability, cycles: Int, options: [String]) async throws {
     }
     let dir = try TestEnvironment.makeTemporaryDirectory("bench-wear")
     let clock = SimulatedClock()
-    let outbox = try await Outbox(
-        settings: BufferSettings(path: "\(dir)/b.db", durability: durability), tuning: tuning, clock: clock)
+    let outbox = try await Outbox(sealing: OutboxSealing(siteID: "test-site", gatewayID: "gw01"), settings: BufferSettings(path: "\(dir)/b.db", durability: durability), tuning: tuning, clock: clock)
     let meters = 20
     let warmup = cycles / 5
     var start: Int64 = 0
@@ -169,7 +170,7 @@ func backlogSettings(_ path: String) -> BufferSettings {
 func backlog(path: String, readings: Int, drainToo: Bool) async throws {
     let polls = readings / 30
     if access(path, F_OK) != 0 {
-        let outbox = try await Outbox(settings: backlogSettings(path))
+        let outbox = try await Outbox(sealing: OutboxSealing(siteID: "test-site", gatewayID: "gw01"), settings: backlogSettings(path))
         let now = SystemWallClock().now()
         let cycles = (polls + 99) / 100
         let start = monotonicSeconds()
@@ -184,7 +185,7 @@ func backlog(path: String, readings: Int, drainToo: Bool) async throws {
         print("backlog_build: \(Int(Double(written * 30) / (monotonicSeconds() - start))) readings/s (\(written) polls inserted directly)")
     }
     var start = monotonicSeconds()
-    let outbox = try await Outbox(settings: backlogSettings(path))
+    let outbox = try await Outbox(sealing: OutboxSealing(siteID: "test-site", gatewayID: "gw01"), settings: backlogSettings(path))
     print("backlog_open: \(Int((monotonicSeconds() - start) * 1000)) ms (open, quick_check, count)")
     start = monotonicSeconds()
     var stats = try await outbox.stats()
@@ -202,7 +203,7 @@ func backlog(path: String, readings: Int, drainToo: Bool) async throws {
     let dir = try TestEnvironment.makeTemporaryDirectory("bench-backlog")
     let broker = try await MosquittoBroker(directory: dir)
     let client = try MQTTClient(options: .init(clientID: "bench-backlog", host: "127.0.0.1", port: broker.port))
-    let publisher = Publisher.forBenchmark(client: client, outbox: outbox, logger: Logger(label: "bench"))
+    let publisher = try benchPublisher(port: broker.port, client: client, outbox: outbox, logger: Logger(label: "bench"))
     let before = stats.depth
     start = monotonicSeconds()
     let task = Task { try await publisher.run() }
@@ -242,6 +243,22 @@ func modbus(host: String, port: Int, polls: Int, units: Int) async throws {
     print("polls=\(polls / units * units) seconds=\(seconds)")
 }
 
+/// The agent's publisher for a site with no devices on the bench's broker: data only, no meta messages.
+func benchPublisher(port: Int, client: MQTTClient, outbox: Outbox, logger: Logger) throws -> Publisher {
+    let yaml = """
+        site: { id: test-site, gateway: gw01 }
+        mqtt: { url: "mqtt://127.0.0.1:\(port)", health_interval: 1h }
+        buffer: { path: /dev/null }
+        maps: ["\(TestEnvironment.shippedMaps)"]
+        buses: []
+        devices: []
+        """
+    let config = try SiteConfigLoader.parse(yaml, file: "bench.yaml").config
+    return Publisher(
+        config: config, version: "bench", client: client, outbox: outbox, health: HealthBoard(),
+        watchdog: LockedValue(ProgressWatchdog()), logger: logger)
+}
+
 func format2(_ v: Double) -> String {
     let scaled = (v * 100).rounded()
     return "\(Int(scaled) / 100).\(String(format: Int(scaled) % 100))"
@@ -251,6 +268,44 @@ extension String {
     init(format value: Int) {
         self = value < 10 ? "0\(value)" : "\(value)"
     }
+}
+
+/// CPU seconds (user + system) of this process so far.
+func cpuSeconds() -> Double {
+    var usage = rusage()
+    getrusage(RUSAGE_SELF.rawValue, &usage)
+    return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec)
+        + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
+}
+
+/// The evidence chain's cost (issue 14): the same cycles of 10 polls committed without a key, then signed, in one
+/// run; CPU per 1,000 readings and the bytes a message gains.
+func signing(cycles: Int) async throws {
+    var figures: [String: (cpu: Double, bytes: Double)] = [:]
+    for signed in [false, true, false, true] {
+        let dir = try TestEnvironment.makeTemporaryDirectory("bench-signing")
+        let signer = signed ? try Ed25519Key.generate() : nil
+        let outbox = try await Outbox(
+            sealing: OutboxSealing(siteID: "test-site", gatewayID: "gw01", signer: signer),
+            settings: BufferSettings(path: "\(dir)/b.db", durability: .normal, maxBytes: 4 << 30))
+        let now = SystemWallClock().now()
+        let start = cpuSeconds()
+        for cycle in 0..<cycles {
+            try await outbox.append((0..<10).map { samplePoll(cycle * 10 + $0, at: now) })
+        }
+        let cpu = cpuSeconds() - start
+        let messages = try await outbox.messages(after: 0, limit: 1000).filter { $0.deviceID != nil }
+        let bytes = Double(messages.reduce(0) { $0 + $1.payload.count }) / Double(max(1, messages.count))
+        outbox.close()
+        // The second round of each counts (the first warms caches and the allocator).
+        figures[signed ? "signed" : "unsigned"] = (cpu / Double(cycles * 10 * 15) * 1000, bytes)
+    }
+    let off = figures["unsigned"]!, on = figures["signed"]!
+    print("signing_cpu_per_1000_readings_off: \(format2(off.cpu * 1000)) ms")
+    print("signing_cpu_per_1000_readings_on: \(format2(on.cpu * 1000)) ms")
+    print("signing_cpu_ratio: \(format2(on.cpu / off.cpu))")
+    print("signing_bytes_per_message_off: \(Int(off.bytes)) (15 readings)")
+    print("signing_bytes_per_message_on: \(Int(on.bytes)) (+\(Int(on.bytes - off.bytes)): kid and sig)")
 }
 
 let args = CommandLine.arguments
@@ -266,9 +321,10 @@ case "wear" where args.count >= 3:
     try await wear(
         durability: Durability(rawValue: args[2])!, cycles: cycles ?? 720,
         options: Array(args.dropFirst(cycles == nil ? 3 : 4)))
+case "signing": try await signing(cycles: args.count > 2 ? Int(args[2])! : 2000)
 case "modbus" where args.count == 6:
     try await modbus(host: args[2], port: Int(args[3])!, polls: Int(args[4])!, units: Int(args[5])!)
 default:
-    print("usage: sitegate-bench ingest [POLLS] | drain [READINGS] | modbus HOST PORT POLLS UNITS | backlog PATH [READINGS] [--drain] | wear full|normal [CYCLES] [KNOB=N ...]")
+    print("usage: sitegate-bench ingest [POLLS] | signing [CYCLES] | drain [READINGS] | modbus HOST PORT POLLS UNITS | backlog PATH [READINGS] [--drain] | wear full|normal [CYCLES] [KNOB=N ...]")
     exit(64)
 }

@@ -53,7 +53,7 @@ public struct CaptureAudit: Sendable {
     public var gateways: [Gateway]
 
     /// Audits what `verification` found in `lines`.
-    public init(lines: [CaptureLine], verification: (report: VerifyReport, chains: [CaptureVerifier.Chain]), options: Options) {
+    public init(lines: [CaptureRecord], verification: (report: VerifyReport, chains: [CaptureVerifier.Chain]), options: Options) {
         slotSeconds = options.slotSeconds
         var metas: [String: [String: DeviceMetaMessage]] = [:]
         for line in lines {

@@ -24,7 +24,7 @@ public struct CaptureVerifier: Sendable {
     }
 
     /// Verifies the capture's lines (line numbers are 1-based positions in `lines`).
-    public func verify(_ lines: [CaptureLine]) -> (report: VerifyReport, chains: [Chain]) {
+    public func verify(_ lines: [CaptureRecord]) -> (report: VerifyReport, chains: [Chain]) {
         var order: [String] = []
         var gateways: [String: VerifyReport.Gateway] = [:]
         var bySeq: [String: [Int64: Received]] = [:]
@@ -54,6 +54,8 @@ public struct CaptureVerifier: Sendable {
                     bySeq[gateway, default: [:]][message.seq] = Received(
                         message: message, line: index + 1, hash: crypto.sha256(message.payload))
                 }
+            } catch where error.isV1 {
+                gateways[gateway]!.v1Messages += 1
             } catch {
                 gateways[gateway]!.problems.append(
                     .init(problemClass: .malformed, seq: error.seq, line: index + 1, message: "\(line.topic): \(error.reason)"))

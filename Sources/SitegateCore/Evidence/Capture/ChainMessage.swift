@@ -49,6 +49,8 @@ public struct ChainMessage: Sendable {
         public var reason: String
         /// The `seq`, when it could be read.
         public var seq: Int64?
+        /// A data message of contract v1 (published from a buffer upgraded to v2): unverifiable, not an error.
+        public var isV1 = false
         public var description: String { reason }
     }
 
@@ -75,6 +77,12 @@ public struct ChainMessage: Sendable {
         else { throw FormError(reason: "seq is missing or not a positive integer") }
         let seq = Int64(seqNumber)
         func fail(_ reason: String) -> FormError { FormError(reason: reason, seq: seq) }
+        // v1 bytes (docs/evidence.md, "Upgrading from v1"): no chain members, no `poll`, no signature.
+        if isData, !base.has(EvidenceKey.prev), !base.has(EvidenceKey.kid), !base.has(PollKey.poll),
+            lastRange(of: sigMarker, in: payload) == nil
+        {
+            throw FormError(reason: "a v1 message (before contract v2): not verifiable", seq: seq, isV1: true)
+        }
 
         // The byte rule: a `sig` is exactly the last 95 (object) or 96 (pack) bytes.
         var signed: SignedBytes?
@@ -174,6 +182,9 @@ public struct ChainMessage: Sendable {
 
     private static func isLowerHex(_ b: UInt8) -> Bool { (48...57).contains(b) || (97...102).contains(b) }
 }
+
+/// The data message's `poll` base field, to tell v2 from v1.
+private enum PollKey: String, JSONKey { case poll }
 
 extension ChainMessage.Body {
     var isChainStart: Bool {

@@ -61,6 +61,8 @@ public struct VerifyReport: Sendable {
         /// Messages per key id whose signature verified.
         public var verifiedByKey: [String: Int] = [:]
         public var unsigned = 0
+        /// Data messages of contract v1 (from a buffer upgraded to v2): counted, not verifiable, not in the chain.
+        public var v1Messages = 0
         public var holes: [Hole] = []
         public var problems: [Problem] = []
 
@@ -85,7 +87,8 @@ extension VerifyReport {
     }
     public enum GatewayKeys: String, JSONKey {
         case gateway, messages, redeliveries, firstSeq = "first_seq", lastSeq = "last_seq"
-        case chainStart = "chain_start", verifiedByKey = "verified_by_key", unsigned, holes, problems
+        case chainStart = "chain_start", verifiedByKey = "verified_by_key", unsigned, v1Messages = "v1_messages"
+        case holes, problems
     }
     public enum HoleKeys: String, JSONKey {
         case fromSeq = "from_seq", toSeq = "to_seq", count, declared, reason, fromTime = "from_time", toTime = "to_time"
@@ -103,7 +106,7 @@ extension VerifyReport {
                     .gateway: .string(g.gateway), .messages: .int(g.messages), .redeliveries: .int(g.redeliveries),
                     .firstSeq: .int(orNull: g.firstSeq), .lastSeq: .int(orNull: g.lastSeq),
                     .chainStart: .bool(g.startsWithChainStart), .verifiedByKey: .counts(g.verifiedByKey),
-                    .unsigned: .int(g.unsigned),
+                    .unsigned: .int(g.unsigned), .v1Messages: .int(g.v1Messages),
                     .holes: .raw(JSONText.array(g.holes.map(\.json))),
                     .problems: .raw(JSONText.array(g.problems.map(\.json))),
                 ])
@@ -127,6 +130,9 @@ extension VerifyReport {
                 out.append("  signatures: \(g.verifiedByKey.values.reduce(0, +)) verified" + (keys.isEmpty ? "" : " (\(keys))"))
             } else {
                 out.append("  signatures: NOT CHECKED (no --keys): only form and chain were verified")
+            }
+            if g.v1Messages > 0 {
+                out.append("  v1: \(g.v1Messages) messages of contract v1 (from before an upgrade): not verifiable, left out")
             }
             if let first = g.firstSeq {
                 out.append(
