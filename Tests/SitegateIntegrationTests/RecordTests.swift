@@ -116,6 +116,42 @@ import Testing
         }
     }
 
+    /// The real agent's chain (two meters on the simulator), recorded with the site's config: it verifies, and
+    /// the audit accounts for the counter points its retained meta names.
+    @Test func agentCaptureVerifiesAndAudits() async throws {
+        try await Harness.with("record-agent") { h in
+            try await h.startSimulator(units: [1, 2], frozen: false)
+            let config = try h.writeConfig(devices: [("main-incomer", 1), ("hall", 2)], interval: "1s")
+            let capture = "\(h.directory)/capture.ndjson"
+            let recorder = try ChildProcess(
+                [TestEnvironment.sitegateBinary, "record", "--config", config, "-o", capture], directory: h.directory, name: "record")
+            defer { recorder.signal(SIGKILL) }
+            _ = try await recorder.waitForOutput(containing: "recording", inStandardError: true, timeout: .seconds(20))
+            try h.startAgent(config: config)
+            let deadline = ContinuousClock.now + .seconds(60)
+            while try Self.lines(capture).filter({ $0.topic.hasSuffix("/data") }).count < 12, ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(200))
+            }
+            await h.agent?.terminate()
+            try await Task.sleep(for: .milliseconds(500))
+            recorder.signal(SIGINT)
+            #expect(await recorder.wait(timeout: .seconds(15)) == 0, "\(recorder.standardError)")
+            let lines = try Self.lines(capture)
+            // Published while the recorder listened: delivered live, so not flagged retained.
+            #expect(lines.contains { !$0.retain && $0.topic == "gia/v1/test-park/gw01/main-incomer/meta" })
+
+            let verify = try await h.sitegate(["verify", capture])
+            #expect(verify.status == 0, "\(verify.out)")
+            #expect(verify.out.contains("signatures: NOT CHECKED"))
+            let audit = try await h.sitegate(["audit", capture, "--format", "json"])
+            #expect(audit.status == 0, "\(audit.err)")
+            let json = try #require(JSONValue.parse(audit.out.trimmingCharacters(in: .whitespacesAndNewlines)))
+            let rows = json["gateways"]?.array?.first?["rows"]?.array ?? []
+            #expect(Set(rows.compactMap { $0["device"]?.string }) == ["main-incomer", "hall"])
+            #expect(rows.contains { $0["point"]?.string == "energy_import" })
+        }
+    }
+
     /// With --persistent the broker queues what is published while the recorder is stopped.
     @Test func persistentSessionCatchesUp() async throws {
         try #require(TestEnvironment.hasTool("mosquitto_pub"))
