@@ -41,7 +41,7 @@ extension GatewayAudit {
         } else {
             status = .estimated
         }
-        let (received, committed, due, missed) = accounting(device: device, from: start, to: end)
+        let (received, committed, due) = accounting(device: device, from: start, to: end)
         if status != .measured {
             // Where the slot's value lacks readings: the slot itself and any wide or open bracket around it.
             let lower = ws.map { $0 <= tolerance ? start : good[bs.before!].ms } ?? (bs.before.map { good[$0].ms } ?? Int64.min)
@@ -56,7 +56,6 @@ extension GatewayAudit {
                 reasons.append(committed == nil ? "no message and no checkpoint for the slot" : "no reading for the slot")
             }
         }
-        _ = missed
         let energy: Double? = (status == .measured || status == .estimated) ? endValue.flatMap { e in startValue.map { e - $0 } } : nil
         return CaptureAudit.Row(
             device: device, point: name, unit: unit, slotStart: start / 1000, slotEnd: end / 1000, status: status,
@@ -66,17 +65,15 @@ extension GatewayAudit {
 
     /// Messages received for the slots within `[from, to)`, and the checkpoints' counts for them (nil when none
     /// of them has a checkpoint for the device).
-    func accounting(device: String, from: Int64, to: Int64) -> (received: Int, committed: Int?, due: Int?, missed: [String: Int]) {
+    func accounting(device: String, from: Int64, to: Int64) -> (received: Int, committed: Int?, due: Int?) {
         let received = (messageTimes[device] ?? []).filter { $0 >= from && $0 < to }.count
         var committed: Int?, due: Int?
-        var missed: [String: Int] = [:]
         for c in checkpoints where c.start * 1000 >= from && c.end * 1000 <= to {
             guard let d = c.devices[device] else { continue }
             committed = (committed ?? 0) + d.committed
             due = (due ?? 0) + d.due
-            missed.merge(d.missed, uniquingKeysWith: +)
         }
-        return (received, committed, due, missed)
+        return (received, committed, due)
     }
 
     /// Why readings are missing in `(lower, upper)`: failures in the data, ticks the checkpoints count as
@@ -107,7 +104,7 @@ extension GatewayAudit {
             missed[reason] = 0
         }
         // Holes whose time span meets the window, unless the slot's checkpoint shows this device lost nothing.
-        let (received, committed, _, _) = accounting(device: device, from: slotStart, to: slotEnd)
+        let (received, committed, _) = accounting(device: device, from: slotStart, to: slotEnd)
         let deviceLostNothing = committed.map { $0 <= received } ?? false
         for hole in report.holes where !deviceLostNothing {
             let from = hole.fromTime?.milliseconds ?? Int64.min, to = hole.toTime?.milliseconds ?? Int64.max
