@@ -173,8 +173,8 @@ let package = Package(
         .testTarget(
             name: "SitegateIntegrationTests",
             dependencies: [
-                "SitegateCore", "SitegateConfig", "SitegateBuffer", "SitegateModbus", "SitegateSimulator", "SitegateCrypto",
-                "SitegateTestSupport",
+                "SitegateCore", "SitegateConfig", "SitegateBuffer", "SitegateModbus", "SitegateSimulator",
+                "SitegateCrypto", "SitegateTestSupport",
             ],
             swiftSettings: strictSettings
         ),

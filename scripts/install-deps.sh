@@ -14,6 +14,7 @@ packages=(
   socat mbpoll                                                # serial pty pairs; an independent Modbus client
   python3 python3-venv                                        # the Python test tools' virtual environment
   python3-jsonschema python3-serial                           # SenML schema validation; pymodbus's serial port
+  python3-cryptography                                        # Ed25519 for the independent verifier
   systemd                                                     # systemd-analyze, systemd-sysusers: unit file tests
   prometheus                                                  # promtool checks `sitegate metrics` in the tests
   rabbitmq-server                                             # a second broker (its MQTT plugin) in the tests
@@ -34,15 +35,16 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 # Debian's python3 refuses system-wide pip installs (PEP 668), and the python3 first on PATH may not be Debian's
-# (pyenv): the tests run the virtual environment's interpreter ($SITEGATE_PYTHON). It sees Debian's jsonschema and
-# pyserial; pymodbus (a Modbus server written by others) comes from PyPI, pinned: its API changes between releases.
+# (pyenv): the tests run the virtual environment's interpreter ($SITEGATE_PYTHON). It sees Debian's jsonschema,
+# pyserial and cryptography; pymodbus (a Modbus server written by others) comes from PyPI, pinned: its API changes
+# between releases.
 venv="${SITEGATE_PYTHON_VENV:-$PWD/.build/python}"
 python="$venv/bin/python3"
-tools_ready() { "$python" -c 'import jsonschema, serial, pymodbus, sys; sys.exit(pymodbus.__version__ != "3.6.9")'; }
+tools_ready() { "$python" -c 'import jsonschema, serial, cryptography, pymodbus, sys; sys.exit(pymodbus.__version__ != "3.6.9")'; }
 if ! tools_ready 2>/dev/null; then
   echo "python test tools: a virtual environment in $venv"
   [ -x "$python" ] || /usr/bin/python3 -m venv --system-site-packages "$venv"
   "$python" -m pip install --quiet --disable-pip-version-check "pymodbus==3.6.9" ||
     echo "warning: cannot install pymodbus from PyPI; RTU tests will fail" >&2
-  tools_ready || echo "warning: $python lacks a test tool (jsonschema, serial, pymodbus 3.6.9)" >&2
+  tools_ready || echo "warning: $python lacks a test tool (jsonschema, serial, cryptography, pymodbus 3.6.9)" >&2
 fi

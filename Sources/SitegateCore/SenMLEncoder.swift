@@ -28,11 +28,12 @@ public struct SenMLEncoder: Sendable {
         // Each record's members; the first record continues the base fields.
         var records: [String] = []
         records.reserveCapacity(poll.readings.count + poll.failures.count)
-        for reading in poll.readings {
+        // A failed poll is one `_poll` record, whatever else it carries.
+        for reading in poll.failure == nil ? poll.readings : [] {
             let (members, quality) = Self.record(reading)
             records.append(members + Self.quality(quality + clock))
         }
-        for failed in poll.failures {
+        for failed in poll.failure == nil ? poll.failures : [] {
             var r = "\"n\":\(JSONText.quoted(failed.pointID))"
             if let unit = failed.unit { r += ",\"u\":\(JSONText.quoted(unit))" }
             records.append(r + ",\"vs\":\"\(failed.reason)\"" + Self.quality(["failed"] + clock))

@@ -26,8 +26,9 @@ public struct TopicLayout: Sendable, Hashable {
     /// Where backends ask for archived messages again (docs/evidence.md, "Replay").
     public var replayRequest: String { "\(gatewayRoot)/replay/request" }
 
-    /// The answer to the replay request `id`.
-    public func replayAnswer(id: String) -> String { "\(gatewayRoot)/replay/\(id)" }
+    /// The answer to the replay request `id`: one level deeper than data topics, so that no id (`data`, `meta`)
+    /// can look like a device's topic.
+    public func replayAnswer(id: String) -> String { "\(gatewayRoot)/replay/answer/\(id)" }
 
     /// Periodic: read and error counters, buffer state.
     public var health: String { "\(gatewayRoot)/health" }

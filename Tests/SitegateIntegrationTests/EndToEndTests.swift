@@ -101,16 +101,27 @@ import Testing
     }
 }
 
-/// Runs scripts/validate_senml.py (Python jsonschema, an independent validator) over a recorder's output.
+/// Runs scripts/validate_senml.py (Python jsonschema, an independent validator) over a recorder's output, and
+/// scripts/verify_evidence.py (a second implementation of the chain, written from docs/evidence.md) over the same
+/// messages: the chain must hold without an undeclared gap.
 func validateWithSchema(_ recordedPath: String) async throws {
     let dir = try TestEnvironment.makeTemporaryDirectory("schema")
     let validator = try ChildProcess(
-        [TestEnvironment.python, "\(TestEnvironment.packageRoot)/scripts/validate_senml.py", recordedPath], directory: dir,
-        name: "validate")
+        [TestEnvironment.python, "\(TestEnvironment.packageRoot)/scripts/validate_senml.py", "--require-v2", recordedPath],
+        directory: dir, name: "validate")
     let status = await validator.wait(timeout: .seconds(60))
     #expect(
         status == 0 && validator.standardOutput.contains(" passed, 0 failed"),
         "schema validation:\n\(validator.standardOutput.suffix(3000))\n\(validator.standardError.suffix(2000))")
+
+    // `mosquitto_sub -v` lines (topic, a space, the payload) as a `sitegate record` capture.
+    let capture = try readFile(recordedPath).split(separator: "\n").compactMap { line -> String? in
+        guard let space = line.firstIndex(of: " ") else { return nil }
+        let payload = Base64.standard(Array(line[line.index(after: space)...].utf8))
+        return "{\"arrived_ms\":0,\"topic\":\"\(line[..<space])\",\"retain\":false,\"payload\":\"\(payload)\"}\n"
+    }.joined()
+    let chain = try await verify(capture, keys: nil)
+    #expect(chain.status == 0, "chain verification:\n\(chain.output.suffix(3000))")
 }
 
 /// Status (birth and offline), meta and health messages next to the data.

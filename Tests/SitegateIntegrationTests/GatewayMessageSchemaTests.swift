@@ -57,4 +57,41 @@ import Testing
         try (lines.joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
         try await validateWithSchema(path)
     }
+
+    /// Evidence messages sealed by MessageSealer (chain-start, gap, key-handover, signed and unsigned) and data
+    /// messages around them validate against docs/evidence-messages.schema.json and the v2 data schema; so does the
+    /// checkpoint of docs/evidence.md. A checkpoint whose counts do not add up fails.
+    @Test func evidenceMessagesValidate() async throws {
+        var chain = SyntheticChain(signer: IndependentVerifierTests.key)
+        chain.polls(6)
+        chain.deleteDeclared(1...2)  // first_prev is a hash
+        chain.deleteDeclared(0...0)  // the chain-start: first_prev is null
+        chain.handOver(to: IndependentVerifierTests.nextKey, endorsed: true)
+        chain.handOver(to: IndependentVerifierTests.strangerKey, endorsed: false)
+        chain.sign(with: nil)
+        chain.polls(1)
+        chain.restart(at: 1_764_547_300_000_001)
+        let checkpoint = """
+            {"kind":"checkpoint","seq":1764547300000002,"prev":"\(Base64.url(SyntheticChain.hash(chain.captured.last!.payload)))",\
+            "time":1767226500.012,"slot":{"start":1767225600,"end":1767226500},\
+            "agent":{"version":"1.3.0","config_hash":"sha256:\(String(repeating: "3f", count: 32))","maps":{"eastron-sdm630":"2"}},\
+            "clock":{"synchronised":true,"unsynchronised_s":0,"max_error_us":16000,"est_error_us":null},\
+            "devices":{"main-incomer":{"due":900,"full":898,"partial":1,"failed":1,"missed":{"overrun":0,"clock-step":0,\
+            "not-running":0},"first_seq":1764547200000007,"last_seq":1764547200004499},"hall":{"due":3,"full":0,\
+            "partial":0,"failed":0,"missed":{"overrun":1,"clock-step":0,"not-running":2}}}}
+            """
+        let lines = chain.captured.map { "\($0.topic) \($0.text)" } + ["\(SyntheticChain.root)/evidence \(checkpoint)"]
+        #expect(lines.filter { $0.contains("/evidence ") }.count == 6)
+        let dir = try TestEnvironment.makeTemporaryDirectory("evidence")
+        try writeFile("\(dir)/good.txt", lines.joined(separator: "\n") + "\n")
+        try await validateWithSchema("\(dir)/good.txt")
+
+        let wrong = checkpoint.replacingOccurrences(of: "\"due\":900", with: "\"due\":901")
+        try writeFile("\(dir)/bad.txt", "\(SyntheticChain.root)/evidence \(wrong)\n")
+        let validator = try ChildProcess(
+            [TestEnvironment.python, "\(TestEnvironment.packageRoot)/scripts/validate_senml.py", "\(dir)/bad.txt"],
+            directory: dir, name: "bad")
+        #expect(await validator.wait(timeout: .seconds(60)) == 1)
+        #expect(validator.standardOutput.contains("due 901 != full + partial + failed + missed (900)"), "\(validator.standardOutput)")
+    }
 }

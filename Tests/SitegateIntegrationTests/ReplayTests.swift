@@ -76,7 +76,7 @@ import Testing
             while ContinuousClock.now < deadline {
                 answers = [:]
                 for m in h.recorder!.messages
-                where m.topic.hasPrefix("gia/v1/test-park/gw01/replay/") && !m.topic.hasSuffix("/request") {
+                where m.topic.hasPrefix("gia/v1/test-park/gw01/replay/answer/") {
                     answers[String(m.topic.split(separator: "/").last!), default: []].append(m.payload)
                 }
                 if answers.values.reduce(0, { $0 + $1.count }) >= requests.count { break }
@@ -117,7 +117,7 @@ import Testing
             }
             let busy = try await Self.liveLatency(h, for: .seconds(5))
             try await flood.value
-            let answered = h.recorder!.messages.filter { $0.topic.contains("/replay/flood-") }
+            let answered = h.recorder!.messages.filter { $0.topic.contains("/replay/answer/flood-") }
             print(
                 "replay flood: live latency quiet median \(quiet.median) ms, p99 \(quiet.p99) ms; during the flood "
                     + "median \(busy.median) ms, p99 \(busy.p99) ms; \(answered.count) answers")

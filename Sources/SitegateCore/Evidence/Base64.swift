@@ -14,6 +14,15 @@ public enum Base64 {
         encode(Array(bytes), alphabet: standardAlphabet, pad: true)
     }
 
+    /// Decodes base64url exactly as the gateway writes it: the URL alphabet, no padding, no leftover bits. A
+    /// signature has one spelling only (docs/evidence.md, "The byte rule").
+    public static func decodeCanonicalURL<S: StringProtocol>(_ text: S) -> [UInt8]? {
+        guard text.utf8.allSatisfy({ $0 != UInt8(ascii: "+") && $0 != UInt8(ascii: "/") && $0 != UInt8(ascii: "=") }),
+            let bytes = decode(text), url(bytes) == String(text)
+        else { return nil }
+        return bytes
+    }
+
     /// Decodes either alphabet, with or without padding; nil for any other character or a bad length.
     public static func decode<S: StringProtocol>(_ text: S) -> [UInt8]? {
         var values: [UInt8] = []

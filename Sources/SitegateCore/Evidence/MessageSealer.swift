@@ -53,7 +53,7 @@ public struct SignedBytes: Sendable, Hashable {
         guard payload[start..<(start + Self.marker.count)].elementsEqual(Self.marker),
             payload[payload.count - closing] == UInt8(ascii: "\""),
             payload[payload.count - closing + 1] == UInt8(ascii: "}"),
-            let signature = Base64.decode(
+            let signature = Base64.decodeCanonicalURL(
                 String(decoding: payload[(start + Self.marker.count)..<(payload.count - closing)], as: UTF8.self)),
             signature.count == 64
         else { return nil }

@@ -1,4 +1,4 @@
-/// The gateway's answer to a replay request, on `{prefix}/{site}/{gateway}/replay/{id}` (docs/evidence.md):
+/// The gateway's answer to a replay request, on `{prefix}/{site}/{gateway}/replay/answer/{id}` (docs/evidence.md):
 /// `accepted` (what it will republish, what is still unsent and goes out anyway, what it no longer holds), then
 /// `done` when every republished message was acknowledged; or `error`.
 public struct ReplayAnswer: JSONMessage, Hashable {

@@ -13,9 +13,10 @@ public enum CaptureTopic: Sendable, Hashable {
             return
         }
         switch last {
-        case "evidence" where parts.count >= 2:
+        // At least prefix/site/gateway: one level of prefix, as the independent verifier reads it.
+        case "evidence" where parts.count >= 4:
             self = .evidence(gateway: parts.dropLast().joined(separator: "/"))
-        case "data" where parts.count >= 3, "meta" where parts.count >= 3:
+        case "data" where parts.count >= 5, "meta" where parts.count >= 5:
             let gateway = parts.dropLast(2).joined(separator: "/")
             let device = String(parts[parts.count - 2])
             self = last == "data" ? .data(gateway: gateway, device: device) : .meta(gateway: gateway, device: device)
