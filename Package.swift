@@ -39,8 +39,8 @@ let package = Package(
         .target(name: "SitegateThreads", dependencies: ["CSitegateShims"], swiftSettings: strictSettings),
         // Only what Swift cannot call directly (_GNU_SOURCE symbols).
         .target(name: "CSitegateShims"),
-        // YAML text to Core types, with file:line:column diagnostics.
-        .target(name: "SitegateConfig", dependencies: ["SitegateCore", "CYAML"], swiftSettings: strictSettings),
+        // YAML text to Core types, with file:line:column diagnostics; signing keys are checked as the config loads.
+        .target(name: "SitegateConfig", dependencies: ["SitegateCore", "SitegateCrypto", "CYAML"], swiftSettings: strictSettings),
         // One libmodbus connection per bus, each on a thread of its own.
         .target(
             name: "SitegateModbus",
@@ -66,6 +66,8 @@ let package = Package(
             name: "SitegateAgent",
             dependencies: [
                 "SitegateCore", "SitegateConfig", "SitegateModbus", "SitegateBuffer", "SitegateMQTT", "SitegateSystemd", "SitegateThreads",
+                // adjtimex (the clock's state) and SHA-256 (the config hash) for the checkpoints.
+                "CSitegateShims", "SitegateCrypto",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -81,8 +83,8 @@ let package = Package(
         .executableTarget(
             name: "sitegate",
             dependencies: [
-                "SitegateCore", "SitegateConfig", "SitegateModbus", "SitegateBuffer", "SitegateMQTT", "SitegateCrypto",
-                "SitegateAgent", "SitegateSimulator", "SitegateLogging",
+                "SitegateCore", "SitegateConfig", "SitegateModbus", "SitegateBuffer", "SitegateMQTT",
+                "SitegateAgent", "SitegateSimulator", "SitegateLogging", "SitegateCrypto",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -121,9 +123,15 @@ let package = Package(
 
         // SitegateCrypto only to build signed test chains for the capture verifier (Core stays pure).
         .testTarget(name: "SitegateCoreTests", dependencies: ["SitegateCore", "SitegateCrypto"], swiftSettings: strictSettings),
+        // Ed25519 against RFC 8032's vectors and openssl's own output; key files; the documented worked example.
+        .testTarget(
+            name: "SitegateCryptoTests",
+            dependencies: ["SitegateCrypto", "SitegateCore", "SitegateTestSupport"],
+            swiftSettings: strictSettings
+        ),
         .testTarget(
             name: "SitegateConfigTests",
-            dependencies: ["SitegateConfig", "SitegateCore", "SitegateTestSupport"],
+            dependencies: ["SitegateConfig", "SitegateCore", "SitegateCrypto", "SitegateTestSupport"],
             swiftSettings: strictSettings
         ),
         // The notifier against a socket of its own, the watchdog, and the unit files under systemd-analyze.
@@ -166,6 +174,15 @@ let package = Package(
             name: "SitegateSimulatorTests",
             dependencies: [
                 "SitegateSimulator", "SitegateModbus", "SitegateCore", "SitegateTestSupport",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        // The agent's services against in-memory stand-ins for the buffer and a clock moved by hand.
+        .testTarget(
+            name: "SitegateAgentTests",
+            dependencies: [
+                "SitegateAgent", "SitegateConfig", "SitegateCore", "SitegateCrypto", "SitegateThreads", "SitegateTestSupport",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strictSettings

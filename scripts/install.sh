@@ -7,7 +7,8 @@
 # PREFIX (default /usr/local) decides where the binary, maps, docs, unit and sysusers file go; the config and the
 # credential folder are always under /etc/sitegate (the unit's ConfigurationDirectory=). UNITDIR overrides the
 # unit's folder (the package's is /lib/systemd/system, where Debian 12's debhelper looks). DESTDIR stages the tree
-# into a folder; then no credential placeholders are made (the package makes them on the target, tmpfiles.d).
+# into a folder; then no credential placeholders and no signing key are made (the package makes them on the target:
+# tmpfiles.d, postinst).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -57,5 +58,11 @@ if [ -z "$destdir" ]; then
   for secret in mqtt-password mqtt-client-key; do
     [ -e "$confdir/credentials/$secret" ] || install -m 0600 /dev/null "$confdir/credentials/$secret"
   done
-  echo "installed; next: systemd-sysusers $sysusersdir/sitegate.conf && systemctl daemon-reload"
+  # The key that signs the messages, as the package's postinst makes it: mode 0600, given to sitegate when that
+  # user exists (else the next step below hands it over).
+  key="$confdir/signing.key"
+  [ -e "$key" ] || [ -L "$key" ] || "$bindir/sitegate" keys generate --output "$key" >/dev/null
+  chown_key=""
+  [ "$(stat -c %U "$key")" = sitegate ] || chown_key=" && chown sitegate:sitegate $key"
+  echo "installed; next: systemd-sysusers $sysusersdir/sitegate.conf$chown_key && systemctl daemon-reload"
 fi

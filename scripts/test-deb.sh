@@ -63,6 +63,11 @@ check "postinst enables the unit" grep -q "deb-systemd-helper enable 'sitegate.s
 check "postinst starts on install, restarts on upgrade" bash -c \
   "grep -q '_dh_action=restart' '$postinst' && grep -q \"deb-systemd-invoke \\\$_dh_action 'sitegate.service'\" '$postinst'"
 check "postinst touches systemd only when it runs" grep -q 'if \[ -d /run/systemd/system \]; then' "$postinst"
+# The signing key is made before debhelper's part starts the agent, which then signs from its first message.
+key_line="$(grep -n 'sitegate keys generate --output "$key"' "$postinst" | cut -d: -f1 | head -n 1)"
+start_line="$(grep -n "deb-systemd-invoke \$_dh_action 'sitegate.service'" "$postinst" | cut -d: -f1 | head -n 1)"
+check "postinst makes the signing key before it starts the agent" test -n "$key_line" -a -n "$start_line" -a \
+  "${key_line:-0}" -lt "${start_line:-0}"
 check "prerm stops the agent on remove only" grep -q "\[ \"\$1\" = remove \].*/run/systemd/system" "$work/DEBIAN/prerm"
 check "md5sums match" bash -c "cd '$work/root' && md5sum --quiet -c '$work/DEBIAN/md5sums'"
 
@@ -71,6 +76,7 @@ check "md5sums match" bash -c "cd '$work/root' && md5sum --quiet -c '$work/DEBIA
 target="$work/target"
 mkdir -p "$target/etc/sitegate/credentials" "$target/var/lib/sitegate" "$work/stubs"
 echo "site: {}" > "$target/etc/sitegate/site.yaml"
+: > "$target/etc/sitegate/signing.key"
 : > "$target/etc/sitegate/credentials/mqtt-password"
 : > "$target/var/lib/sitegate/buffer.db"
 for tool in deb-systemd-helper deb-systemd-invoke systemctl; do
@@ -79,8 +85,9 @@ for tool in deb-systemd-helper deb-systemd-invoke systemctl; do
 done
 postrm() { DPKG_ROOT="$target" PATH="$work/stubs:$PATH" sh "$work/DEBIAN/postrm" "$@"; }
 check "postrm remove runs" postrm remove
-check "remove keeps config, credentials and buffer" test -f "$target/etc/sitegate/site.yaml" \
-  -a -f "$target/etc/sitegate/credentials/mqtt-password" -a -f "$target/var/lib/sitegate/buffer.db"
+check "remove keeps config, signing key, credentials and buffer" test -f "$target/etc/sitegate/site.yaml" \
+  -a -f "$target/etc/sitegate/signing.key" -a -f "$target/etc/sitegate/credentials/mqtt-password" \
+  -a -f "$target/var/lib/sitegate/buffer.db"
 check "postrm purge runs" postrm purge
 check "purge deletes /etc/sitegate and /var/lib/sitegate" \
   test ! -e "$target/etc/sitegate" -a ! -e "$target/var/lib/sitegate"
@@ -106,15 +113,24 @@ id sitegate | grep -q dialout && step user in dialout
 [ "$(stat -c %a:%U /etc/sitegate/credentials)" = 700:root ] && step credentials folder 0700 root
 [ "$(stat -c %a:%U /etc/sitegate/credentials/mqtt-password)" = 600:root ] && step placeholder 0600 root
 [ -L /etc/systemd/system/multi-user.target.wants/sitegate.service ] && step unit enabled
+[ "$(stat -c %a:%U:%G /etc/sitegate/signing.key)" = 600:sitegate:sitegate ] && step signing key 0600 sitegate
+sitegate keys show --key /etc/sitegate/signing.key > /tmp/sitegate-pkg/shown 2>&1 \
+  && grep -q '^ed25519 [A-Za-z0-9_-]\{43\} from=' /tmp/sitegate-pkg/shown && step keys show reads the key
+[ "$(sitegate keys show --config /etc/sitegate/site.yaml --json | sed 's/.*"kid":"\([0-9a-f]*\)".*/\1/')" \
+  = "$(sed -n 's/^key id: *//p' /tmp/sitegate-pkg/shown)" ] && step the example config signs with it
+sitegate check --config /etc/sitegate/site.yaml >/dev/null 2>&1 && step the example config checks
 echo "# edited" >> /etc/sitegate/site.yaml
 echo secret > /etc/sitegate/credentials/mqtt-password
 dpkg -i "$deb" >/dev/null 2>&1 && step reinstalled
 grep -q "# edited" /etc/sitegate/site.yaml && grep -q secret /etc/sitegate/credentials/mqtt-password \
   && step reinstall keeps config and secrets
+sitegate keys show --key /etc/sitegate/signing.key | head -n 2 > /tmp/sitegate-pkg/shown-again
+head -n 2 /tmp/sitegate-pkg/shown | cmp -s - /tmp/sitegate-pkg/shown-again && step reinstall keeps the signing key
 install -d -o sitegate -g sitegate /var/lib/sitegate && : > /var/lib/sitegate/buffer.db
 dpkg -r sitegate >/dev/null 2>&1 && step removed
 [ ! -e /usr/bin/sitegate ] && [ -f /etc/sitegate/site.yaml ] && [ -f /etc/sitegate/credentials/mqtt-password ] \
-  && [ -f /var/lib/sitegate/buffer.db ] && step remove keeps config, credentials and buffer
+  && [ -f /etc/sitegate/signing.key ] && [ -f /var/lib/sitegate/buffer.db ] \
+  && step remove keeps config, signing key, credentials and buffer
 dpkg -P sitegate >/dev/null 2>&1 && step purged
 [ ! -e /etc/sitegate ] && [ ! -e /var/lib/sitegate ] && step purge deletes /etc/sitegate and /var/lib/sitegate
 [ ! -e /etc/systemd/system/multi-user.target.wants/sitegate.service ] && step purge forgets the enablement
@@ -140,7 +156,9 @@ if [ "$(id -u)" -eq 0 ] && unshare --mount true 2>/dev/null && grep -qw overlay 
   chroot_lifecycle > "$work/chroot.out" 2>&1 || true
   failed_before=$failed
   for step in "installed" "user in dialout" "credentials folder 0700 root" "placeholder 0600 root" "unit enabled" \
-    "reinstalled" "reinstall keeps config and secrets" "removed" "remove keeps config, credentials and buffer" \
+    "signing key 0600 sitegate" "keys show reads the key" "the example config signs with it" \
+    "the example config checks" "reinstalled" "reinstall keeps config and secrets" "reinstall keeps the signing key" \
+    "removed" "remove keeps config, signing key, credentials and buffer" \
     "purged" "purge deletes /etc/sitegate and /var/lib/sitegate" "purge forgets the enablement" "the user stays"; do
     check "chroot without systemd: $step" grep -qx "step: $step" "$work/chroot.out"
   done
@@ -175,6 +193,7 @@ check "every entry owned by root/root" bash -c "! awk '\$2 != \"root/root\"' '$w
 shipped="$(grep -c '/usr/share/sitegate/devicemaps/models/.*\.yaml$' "$work/contents")"
 check "every map and fixture is there ($shipped)" test "$shipped" = "$(ls devicemaps/models/*.yaml | wc -l)"
 check "no credentials in the package" bash -c "! grep -q /etc/sitegate/credentials '$work/contents'"
+check "no signing key in the package (made on the box)" bash -c "! grep -q 'signing.key' '$work/contents'"
 check "no scratch files in the package" bash -c "! grep -qE '/tmp-|\.db$' '$work/contents'"
 
 # Man pages: one per command the binary has (help excluded), each rendering without a groff warning.
@@ -205,11 +224,15 @@ check "fish completion completes sitegate" \
 
 # The installed example config is valid against the installed maps (paths moved into the extracted tree), and
 # names no bus: the package starts the agent on install, which must not open a serial port it was not given.
-sed "s#/usr/share/sitegate#$work/root/usr/share/sitegate#" "$work/root/etc/sitegate/site.yaml" > "$work/site.yaml"
+"$bin" keys generate --output "$work/signing.key" > /dev/null
+sed -e "s#/usr/share/sitegate#$work/root/usr/share/sitegate#" -e "s#/etc/sitegate/signing.key#$work/signing.key#" \
+  "$work/root/etc/sitegate/site.yaml" > "$work/site.yaml"
 check "example config passes sitegate check" "$bin" check --config "$work/site.yaml"
 check "example config names no bus and no device" \
   bash -c "'$bin' check --config '$work/site.yaml' | grep -q '0 buses, 0 devices'"
 check "example config keeps the buffer below /var/lib/sitegate" grep -q "path: /var/lib/sitegate/buffer.db" \
+  "$work/root/etc/sitegate/site.yaml"
+check "example config signs with the key postinst makes" grep -qx "  key: /etc/sitegate/signing.key" \
   "$work/root/etc/sitegate/site.yaml"
 
 if command -v systemd-analyze >/dev/null; then

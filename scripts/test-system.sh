@@ -156,6 +156,8 @@ check "apt installs the package (Depends from the mirror)" \
   ct apt-get install -y -q /root/packages/sitegate.deb
 check "systemd knows the unit" test "$(show sitegate.service LoadState)" = loaded
 check "the system user exists" ct id sitegate
+check "the package made the signing key (0600, owner sitegate)" \
+  test "$(ct stat -c %a:%U /etc/sitegate/signing.key)" = 600:sitegate
 check "the shipped example config passes sitegate check" ct sitegate check --config /etc/sitegate/site.yaml
 site_config 1s >"$root/etc/sitegate/site.yaml"
 check "the test's site config passes sitegate check" ct sitegate check --config /etc/sitegate/site.yaml

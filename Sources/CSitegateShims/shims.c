@@ -1,5 +1,9 @@
 #define _GNU_SOURCE
 #include <pthread.h>
+#ifdef __linux__
+#include <sys/timex.h>
+#endif
+#include <errno.h>
 #include "CSitegateShims.h"
 
 int sitegate_set_thread_name(const char *name) {
@@ -11,3 +15,18 @@ int sitegate_set_thread_name(const char *name) {
 #endif
 }
 
+int sitegate_clock_state(int *status, long *esterror, long *maxerror) {
+#ifdef __linux__
+    struct timex t = {0};
+    t.modes = 0;
+    int result = adjtimex(&t);
+    *status = t.status;
+    *esterror = t.esterror;
+    *maxerror = t.maxerror;
+    return result;
+#else
+    (void)status; (void)esterror; (void)maxerror;
+    errno = ENOSYS;
+    return -1;
+#endif
+}

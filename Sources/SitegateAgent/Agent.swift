@@ -36,8 +36,14 @@ public final class Agent: Sendable {
 
     /// Runs until SIGTERM or SIGINT, then drains in-flight messages and stops.
     public func run() async throws {
-        let sealing = OutboxSealing(siteID: config.site.id, gatewayID: config.site.gateway)
-        let outbox = try await Outbox(sealing: sealing, settings: config.buffer, logger: logger)
+        // Read here, not at config load: credentials exist only in the service's environment. Never logged.
+        let keys = try SigningKeys.load(config.signing)
+        if let warning = keys.warning { logger.warning("\(warning)") }
+        let sealing = OutboxSealing(
+            siteID: config.site.id, gatewayID: config.site.gateway, signer: keys.current, previousSigner: keys.previous)
+        // Acknowledged polls stay until a checkpoint has counted them: the checkpoint service runs below.
+        let outbox = try await Outbox(
+            sealing: sealing, settings: config.buffer, tuning: BufferTuning(keepsAckedForCheckpoints: true), logger: logger)
         defer { outbox.close() }
         let stats = try await outbox.stats()
         logger.info(
@@ -68,6 +74,7 @@ public final class Agent: Sendable {
                 notifier: notifier, logger: logger),
             NotifyService(store: store, health: health, outbox: outbox, notifier: notifier, watchdog: watchdog, logger: logger),
         ]
+        services.append(checkpointService(outbox: outbox, publisher: publisher))
         if let listener = config.metricsListener {
             services.append(MetricsHTTPServer(listener: listener, agent: self, outbox: outbox, logger: logger))
         }

@@ -41,6 +41,8 @@ public final class HealthBoard: Sendable {
 
     /// The counts behind `sitegate metrics`.
     public let counters = AgentCounters()
+    /// How far each bus has accounted for its ticks, and the ticks missed, for the checkpoints.
+    public let ticks = TickLedger()
     private let devices = LockedValue<[String: DeviceHealth]>([:])
     private let firsts = LockedValue<Set<String>>([])
 

@@ -8,7 +8,7 @@ import UnixSignals
 /// SIGHUP (`systemctl reload sitegate`): the new config is validated first; if it has errors the running one
 /// stays and the log says why. Otherwise buses and devices are applied (only the buses whose settings or devices
 /// changed are restarted) without touching the buffer or the broker session. Changes to site, mqtt, buffer,
-/// control_socket, log and metrics need a restart; they are named in the log and not applied.
+/// control_socket, log, metrics and signing need a restart; they are named in the log and not applied.
 final class ReloadService: Service {
     let store: ConfigStore
     /// What the status message says besides the config.
@@ -60,6 +60,7 @@ final class ReloadService: Service {
         if new.controlSocket != old.controlSocket { needRestart.append("control_socket") }
         if new.logLevel != old.logLevel { needRestart.append("log") }
         if new.metricsListener != old.metricsListener { needRestart.append("metrics") }
+        if new.signing != old.signing { needRestart.append("signing") }
         // What only a restart can change keeps its running value.
         new.site = old.site
         new.mqtt = old.mqtt
@@ -67,6 +68,7 @@ final class ReloadService: Service {
         new.controlSocket = old.controlSocket
         new.logLevel = old.logLevel
         new.metricsListener = old.metricsListener
+        new.signing = old.signing
         store.replace(with: new)
         let changes = await supervisor.apply(new)
         publisher.reload(Announcements(config: new, version: version, started: started))

@@ -11,13 +11,21 @@ public enum Secrets {
         public init(description: String) { self.description = description }
     }
 
+    /// $CREDENTIALS_DIRECTORY: where systemd puts the unit's `LoadCredential=` files for the service.
+    public static var credentialsDirectory: String? { getenv("CREDENTIALS_DIRECTORY").map { String(cString: $0) } }
+
     /// The file that holds the secret.
     public static func path(of source: SecretSource) throws(MissingSecret) -> String {
+        try path(of: source, credentialsDirectory: credentialsDirectory)
+    }
+
+    /// The file that holds the secret, credentials looked up in `credentialsDirectory`.
+    public static func path(of source: SecretSource, credentialsDirectory: String?) throws(MissingSecret) -> String {
         switch source {
         case .file(let path):
             return path
         case .credential(let name):
-            guard let directory = getenv("CREDENTIALS_DIRECTORY").map({ String(cString: $0) }) else {
+            guard let directory = credentialsDirectory else {
                 throw MissingSecret(
                     description: "credential '\(name)' needs $CREDENTIALS_DIRECTORY (LoadCredential= in the systemd unit)")
             }

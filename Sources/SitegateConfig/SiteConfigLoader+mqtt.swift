@@ -9,7 +9,7 @@ extension SiteConfigLoader {
     ]
 
     /// A secret given as a file path or as the name of a systemd credential, never inline.
-    private static func secret(
+    static func secret(
         _ m: MappingReader, file fileKey: String, credential credentialKey: String, base: String, sink: DiagnosticSink
     ) -> SecretSource? {
         let file = m.string(fileKey)

@@ -2,7 +2,7 @@ import SitegateCore
 
 /// Loads a site config and the device maps it names, validating everything before anything runs.
 public enum SiteConfigLoader {
-    static let topKeys = ["site", "mqtt", "buffer", "maps", "buses", "devices", "log", "control_socket", "metrics"]
+    static let topKeys = ["site", "mqtt", "buffer", "maps", "buses", "devices", "log", "control_socket", "metrics", "evidence", "signing"]
     static let siteKeys = ["id", "gateway", "name", "location"]
 
     public struct Loaded: Sendable {
@@ -15,9 +15,10 @@ public enum SiteConfigLoader {
     }
 
     public static func parse(_ text: String, file: String) throws(ConfigurationError) -> Loaded {
-        let (config, warnings) = try YAMLDocument.read(text, file: file, what: "the config file") { root, sink in
+        var (config, warnings) = try YAMLDocument.read(text, file: file, what: "the config file") { root, sink in
             read(root, file: file, sink: sink)
         }
+        config.sourceText = text
         return Loaded(config: config, warnings: warnings)
     }
 
@@ -28,6 +29,7 @@ public enum SiteConfigLoader {
         let site = readSite(top, sink: sink)
         let mqtt = readMQTT(top, base: baseDirectory, sink: sink)
         let buffer = readBuffer(top, base: baseDirectory, sink: sink)
+        let signing = readSigning(top, base: baseDirectory, sink: sink)
         var searchPaths: [String] = []
         for item in top.list("maps", required: true) ?? [] {
             guard let text = item.scalarText else {
@@ -50,6 +52,8 @@ public enum SiteConfigLoader {
         config.logLevel = logLevel
         if let socket = top.string("control_socket") { config.controlSocket = TextFile.resolve(socket, relativeTo: baseDirectory) }
         config.metricsListener = readMetrics(top, sink: sink)
+        if let evidence = readEvidence(top, sink: sink) { config.evidence = evidence }
+        config.signing = signing
         if !sink.hasErrors { checkBusLoad(config, busNodes: top.list("buses") ?? [], sink: sink) }
         return config
     }

@@ -16,6 +16,13 @@ public struct SiteConfig: Sendable {
     public var controlSocket: String = "/run/sitegate/sitegate.sock"
     /// Where to serve Prometheus metrics over HTTP, if anywhere (`metrics.listen`, loopback only).
     public var metricsListener: MetricsListener?
+    /// The checkpoint slots (`evidence.slot`).
+    public var evidence = EvidenceSettings()
+    /// The config file's text as loaded: its SHA-256 is the checkpoints' `config_hash`.
+    public var sourceText = ""
+    /// The signing keys. A config built in code signs only when told to; the loader gives a config without a
+    /// `signing` section `.automatic` (the default key file when there is one).
+    public var signing: SigningSettings = .off
 
     public init(
         site: SiteIdentity, mqtt: MQTTSettings, buffer: BufferSettings, mapSearchPaths: [String], buses: [BusConfig],
@@ -33,6 +40,16 @@ public struct SiteConfig: Sendable {
 
     public func bus(_ id: String) -> BusConfig? { buses.first { $0.id == id } }
     public func device(_ id: String) -> DeviceConfig? { devices.first { $0.id == id } }
+}
+
+/// `evidence:`: how the gateway accounts for its ticks (docs/evidence.md, "Checkpoints").
+public struct EvidenceSettings: Sendable, Hashable {
+    /// One checkpoint per slot, aligned to UTC; 15 minutes by default.
+    public var slots: EvidenceSlots
+
+    public init(slots: EvidenceSlots = .quarterHour) {
+        self.slots = slots
+    }
 }
 
 public enum LogLevel: String, Sendable, Hashable, CaseIterable {

@@ -2,8 +2,13 @@ import SitegateCore
 
 /// The outcome of one poll of one device: the readings that succeeded and the errors of those that did not.
 public struct ReadOutcome: Sendable {
+    /// The readings, with the points that failed beside them; nil when nothing was read (see `poll(tick:clock:)`
+    /// for the poll that accounts for the tick either way).
     public var poll: Poll?
     public var errors: [ModbusError]
+    /// Every point of the plan that has no value, and why: the failing request's reason for its own points,
+    /// `skipped` for the points of requests not sent after it. Points learnt unsupported are not failures.
+    public var failures: [PointFailure] = []
     public var transactions: Int
     /// Raw registers per published point, in wire order, for diagnosis (`sitegate read`).
     public var raw: [String: [UInt16]]
@@ -13,12 +18,41 @@ public struct ReadOutcome: Sendable {
     public var unsupportedPoints: [String] = []
     /// Time from the first request sent to the last answer received.
     public var duration: Duration?
+    /// When the poll began (a failed poll's time: no request was answered to date it).
+    public var startedAt: UnixTime?
 
     public init(poll: Poll?, errors: [ModbusError], transactions: Int, raw: [String: [UInt16]]) {
         self.poll = poll
         self.errors = errors
         self.transactions = transactions
         self.raw = raw
+    }
+
+    /// No transaction could even be tried (the bus could not be opened): every point fails for `error`.
+    public static func unreachable(_ plan: DevicePlan, error: ModbusError, at time: UnixTime) -> ReadOutcome {
+        var outcome = ReadOutcome(poll: nil, errors: [error], transactions: 0, raw: [:])
+        outcome.startedAt = time
+        outcome.failures = plan.publishedPoints.map { PointFailure(pointID: $0.id, unit: $0.unit, reason: error.failureReason) }
+        return outcome
+    }
+
+    /// Why nothing was read: the first error's reason. A plan with no point left to read (every one refused)
+    /// has no error of its own this time; the refusal is the reason.
+    public var failureReason: FailureReason {
+        errors.first?.failureReason ?? .exception(code: ModbusExceptionCode.illegalDataAddress.rawValue)
+    }
+
+    /// The poll that accounts for scheduled tick `tick`: the readings with their failed points (full or
+    /// partial), or a failed poll with the first error's reason, dated when the poll began.
+    public func poll(tick: UnixTime, deviceID: String, clockUnsynchronised: Bool) -> Poll {
+        if var poll {
+            poll.tick = tick
+            poll.clockUnsynchronised = clockUnsynchronised
+            return poll
+        }
+        return .failed(
+            deviceID: deviceID, at: startedAt ?? tick, tick: tick, reason: failureReason,
+            clockUnsynchronised: clockUnsynchronised)
     }
 }
 
@@ -30,6 +64,7 @@ public enum DeviceReader {
         let started = SystemWallClock().now()
         var outcome = readOnce(plan, on: bus, keepRaw: keepRaw)
         outcome.duration = SystemWallClock().now() - started
+        outcome.startedAt = started
         return outcome
     }
 
@@ -39,6 +74,8 @@ public enum DeviceReader {
         var holes: [RegisterFunction: [Range<Int>]] = [:]
         var unsupported: [String] = []
         var answered: [(request: ReadRequest, registers: [UInt16], sentAt: UnixTime)] = []
+        // Why each point without a value has none; points of requests never sent are `skipped`.
+        var reasons: [String: FailureReason] = [:]
         for request in plan.requests {
             transactions += 1
             do {
@@ -52,15 +89,25 @@ public enum DeviceReader {
                 unsupported += split.unsupported.map(\.id)
                 errors += split.errors
                 holes[request.function, default: []] += split.holes(within: request)
+                for (part, error) in split.failed {
+                    for point in part.points { reasons[point.id] = error.failureReason }
+                }
             } catch {
                 errors.append(error)
+                for point in request.points { reasons[point.id] = error.failureReason }
                 // A silent or unreachable device would cost a timeout per request: give up on it for this poll.
                 if case .exception = error { continue }
                 break
             }
         }
+        let read = Set(answered.lazy.flatMap(\.request.points).map(\.id))
+        let refused = Set(unsupported)
+        let failures = plan.publishedPoints.filter { !read.contains($0.id) && !refused.contains($0.id) }.map {
+            PointFailure(pointID: $0.id, unit: $0.unit, reason: reasons[$0.id] ?? .skipped)
+        }
         guard let takenAt = answered.map(\.sentAt).min() else {
             var outcome = ReadOutcome(poll: nil, errors: errors, transactions: transactions, raw: [:])
+            outcome.failures = failures
             outcome.learnedHoles = holes
             outcome.unsupportedPoints = unsupported
             return outcome
@@ -94,8 +141,10 @@ public enum DeviceReader {
             }
         }
         var outcome = ReadOutcome(
-            poll: readings.isEmpty ? nil : Poll(deviceID: plan.deviceID, takenAt: takenAt, readings: readings),
+            poll: readings.isEmpty
+                ? nil : Poll(deviceID: plan.deviceID, takenAt: takenAt, readings: readings, failures: failures),
             errors: errors, transactions: transactions, raw: raw)
+        outcome.failures = failures
         outcome.learnedHoles = holes
         outcome.unsupportedPoints = unsupported
         return outcome
@@ -110,7 +159,7 @@ private final class Splitter<Source: RegisterSource> {
     var answered: [(request: ReadRequest, registers: [UInt16], sentAt: UnixTime)] = []
     var unsupported: [PointDefinition] = []
     /// Parts that failed for another reason (a timeout, a bad CRC): unknown, not refused, so never learnt as holes.
-    var failed: [ReadRequest] = []
+    var failed: [(request: ReadRequest, error: ModbusError)] = []
     var errors: [ModbusError] = []
     var transactions = 0
 
@@ -135,7 +184,7 @@ private final class Splitter<Source: RegisterSource> {
                 }
             } catch {
                 errors.append(error)
-                failed.append(request)
+                failed.append((request, error))
             }
         }
     }
@@ -143,7 +192,7 @@ private final class Splitter<Source: RegisterSource> {
     /// The registers of `request` that only refusals cover: not read by a part that worked, nor by one that failed
     /// for another reason (a glitch says nothing about which registers exist).
     func holes(within request: ReadRequest) -> [Range<Int>] {
-        let covered = (answered.map(\.request) + failed).map { $0.address..<$0.endAddress }.sorted { $0.lowerBound < $1.lowerBound }
+        let covered = (answered.map(\.request) + failed.map(\.request)).map { $0.address..<$0.endAddress }.sorted { $0.lowerBound < $1.lowerBound }
         var holes: [Range<Int>] = []
         var cursor = request.address
         for range in covered {
@@ -164,6 +213,13 @@ private final class Splitter<Source: RegisterSource> {
             end = (end + 1) & ~1
         }
         return ReadRequest(function: points[0].function, address: start, count: end - start, points: points)
+    }
+}
+
+extension DevicePlan {
+    /// The points a poll publishes, in plan order: scale-factor registers are read for the others, not published.
+    var publishedPoints: [PointDefinition] {
+        points.filter { !$0.id.hasPrefix(DevicePlan.scaleFactorPrefix) }
     }
 }
 

@@ -1,4 +1,5 @@
 import ArgumentParser
+import SitegateConfig
 import SitegateCore
 
 struct CheckCommand: ParsableCommand {
@@ -17,6 +18,11 @@ struct CheckCommand: ParsableCommand {
 
     func run() throws {
         let config = try loadConfig(configOption.config)
+        for path in SigningKeys.unreadableFiles(config.signing) {
+            printError(
+                "note: signing key \(path) not checked: this user may not read it "
+                    + "(run `sitegate check` as root or as the agent's user to check it)")
+        }
         let points = config.devices.reduce(0) { sum, device in
             sum + device.groups.reduce(0) { $0 + $1.pointIDs.count }
         }

@@ -28,8 +28,15 @@ struct RunCommand: AsyncParsableCommand {
     }
 
     /// Faults for tests, read here at the entry point so that no product type reads the environment:
-    /// SITEGATE_FAULT_HANG_BUS=<bus id> hangs that bus's thread (the watchdog tests).
+    /// SITEGATE_FAULT_HANG_BUS=<bus id> hangs that bus's thread (the watchdog tests);
+    /// SITEGATE_FAULT_CLOCK=synchronised|unsynchronised replaces the kernel's clock state (the evidence tests).
     static func faults() -> FaultInjection {
-        FaultInjection(hangingBus: getenv("SITEGATE_FAULT_HANG_BUS").map { String(cString: $0) })
+        let clock: ClockState? =
+            switch getenv("SITEGATE_FAULT_CLOCK").map({ String(cString: $0) }) {
+            case "synchronised": .synchronisedExample
+            case "unsynchronised": .unsynchronised
+            default: nil
+            }
+        return FaultInjection(hangingBus: getenv("SITEGATE_FAULT_HANG_BUS").map { String(cString: $0) }, clock: clock)
     }
 }

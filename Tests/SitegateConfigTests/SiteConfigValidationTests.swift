@@ -53,6 +53,15 @@ import Testing
         #expect(try Self.loadText(Self.valid).get().config.metricsListener == nil)
     }
 
+    /// `evidence.slot` loads; a config without `evidence` (every config before it) gets 15-minute slots.
+    @Test func evidenceSlotLoads() throws {
+        let text = Self.valid.replacingFirst("buffer:\n", with: "evidence: { slot: 30s }\nbuffer:\n")
+        #expect(try Self.loadText(text).get().config.evidence.slots.length == .seconds(30))
+        let old = try Self.loadText(Self.valid).get().config
+        #expect(old.evidence.slots.length == .seconds(900))
+        #expect(old.sourceText == Self.valid, "the text its config_hash is computed from")
+    }
+
     struct Case: Sendable, CustomTestStringConvertible {
         var name: String
         var replace: String
@@ -164,6 +173,12 @@ import Testing
              expected: "7:20: error: 'listen' must be a loopback address and port such as 127.0.0.1:9464"),
         Case(name: "metrics without listen", replace: "buffer:\n", with: "metrics: {}\nbuffer:\n",
              expected: "7:10: error: missing key 'listen' in metrics"),
+        Case(name: "slot that does not divide a day", replace: "buffer:\n", with: "evidence: { slot: 7m }\nbuffer:\n",
+             expected: "7:19: error: 'slot' must be a whole number of seconds that divides 24h"),
+        Case(name: "slot below a second", replace: "buffer:\n", with: "evidence: { slot: 500ms }\nbuffer:\n",
+             expected: "7:19: error: 'slot' must be a whole number of seconds that divides 24h"),
+        Case(name: "unknown evidence key", replace: "buffer:\n", with: "evidence: { slots: 15m }\nbuffer:\n",
+             expected: "7:13: error: unknown key 'slots' in evidence; did you mean 'slot'?"),
         Case(name: "unknown metrics key", replace: "buffer:\n", with: "metrics: { listen: 127.0.0.1:9464, path: /m }\nbuffer:\n",
              expected: "7:36: error: unknown key 'path' in metrics"),
     ]

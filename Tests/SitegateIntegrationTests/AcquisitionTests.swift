@@ -93,7 +93,8 @@ import Testing
         }
     }
 
-    /// Ten devices on one bus, one of them dead (never answers): the nine others get their scheduled reads.
+    /// Ten devices on one bus, one of them dead (never answers): the nine others get their scheduled reads, and the
+    /// dead one a failed poll for every tick, tried (timeout) or skipped for backoff (docs/evidence.md).
     @Test func deadDeviceDoesNotStarveTheOthers() async throws {
         try await Harness.with("dead") { h in
             try await h.startSimulator(units: Array(1...10), frozen: true, extra: ["--silent-units", "10"])
@@ -106,12 +107,23 @@ import Testing
             try await Task.sleep(for: .seconds(25))
             #expect(await h.agent!.terminate() == 0)
             let messages = h.dataMessages()
-            #expect(!messages.contains { $0.device == "m10" })
+            let dead = messages.filter { $0.device == "m10" }
+            #expect(dead.allSatisfy { $0.values.isEmpty }, "a dead meter gives no value")
+            // A tick skipped for backoff is a failed poll dated at the tick itself: a whole second here.
+            #expect(dead.contains { $0.bt == $0.bt.rounded(.down) }, "no failed poll for a backoff tick")
+            // The payload says how each went: tried and timed out, or skipped for backoff.
+            let reasons = Set(dead.compactMap { $0.failureReason })
+            #expect(reasons == ["timeout", "backoff"])
+            #expect(dead.allSatisfy { $0.pollOutcome == "failed" })
             // Scheduled ticks in the window between the first and last tick anyone was read at.
             let ticks = messages.map { Int($0.bt.rounded(.down)) }
             let first = ticks.min()! + 1, last = ticks.max()! - 1
             let scheduled = last - first + 1
             var worst = 1.0
+            // Every tick of the dead meter ends in a poll too (its polls are dated when tried, so by count).
+            let deadInWindow = dead.map { Int($0.bt.rounded(.down)) }.filter { (first...last).contains($0) }.count
+            print("dead device: \(deadInWindow) failed polls for \(scheduled) scheduled ticks")
+            #expect(Double(deadInWindow) >= 0.95 * Double(scheduled) && deadInWindow <= scheduled + 1)
             for unit in 1...9 {
                 let got = Set(messages.filter { $0.device == "m\(unit)" }.map { Int($0.bt.rounded(.down)) }.filter { (first...last).contains($0) })
                 worst = min(worst, Double(got.count) / Double(scheduled))

@@ -120,7 +120,9 @@ func validateWithSchema(_ recordedPath: String) async throws {
         let payload = Base64.standard(Array(line[line.index(after: space)...].utf8))
         return "{\"arrived_ms\":0,\"topic\":\"\(line[..<space])\",\"retain\":false,\"payload\":\"\(payload)\"}\n"
     }.joined()
-    let chain = try await verify(capture, keys: nil)
+    // The harness's configs sign with the key it registered beside the recording.
+    let keys = (recordedPath as NSString).deletingLastPathComponent + "/keys.txt"
+    let chain = try await verify(capture, keys: FileManager.default.fileExists(atPath: keys) ? try readFile(keys) : nil)
     #expect(chain.status == 0, "chain verification:\n\(chain.output.suffix(3000))")
 }
 

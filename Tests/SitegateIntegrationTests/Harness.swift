@@ -2,6 +2,7 @@ import Foundation
 import SitegateBuffer
 import SitegateConfig
 import SitegateCore
+import SitegateCrypto
 import SitegateSimulator
 import SitegateTestSupport
 import Testing
@@ -37,6 +38,10 @@ final class Harness {
         directory = try TestEnvironment.makeTemporaryDirectory(name)
         broker = try await MosquittoBroker(
             directory: directory, tls: tls, authentication: authentication, queueLimit: queueLimit)
+        // The configs the harness writes sign with a key of their own; `keys.txt` registers it for the verifiers.
+        let key = try Ed25519Key.generate()
+        try TextFile.replace("\(directory)/signing.key", with: try key.pkcs8PEM(), mode: 0o600)
+        try writeFile("\(directory)/keys.txt", "ed25519 \(Base64.url(key.publicKey))\n")
     }
 
     /// A directory made before the broker (for certificates the broker needs at start).
@@ -92,7 +97,7 @@ final class Harness {
     }
 
     /// A config with free-form `buses` and `devices` sections.
-    func writeConfig(buses: String, devices: String, name: String = "site.yaml") throws -> String {
+    func writeConfig(buses: String, devices: String, name: String = "site.yaml", signed: Bool = true) throws -> String {
         let text = """
             site:
               id: test-park
@@ -104,6 +109,7 @@ final class Harness {
             buffer:
               path: buffer.db
             control_socket: control.sock
+            \(signed ? "signing: { key: signing.key }" : "")
             maps:
               - \(TestEnvironment.shippedMaps)
             buses:
@@ -120,7 +126,7 @@ final class Harness {
     /// Writes a site config for `devices` (id, unit) on the simulator's bus and returns its path.
     func writeConfig(
         devices: [(id: String, unit: Int)], interval: String, model: String = "eastron-sdm630", minDelay: String? = nil,
-        mqtt: String? = nil, name: String = "site.yaml"
+        mqtt: String? = nil, name: String = "site.yaml", signed: Bool = true
     ) throws -> String {
         let mqttBlock = mqtt ?? "  url: \(broker.url)\n  topic_prefix: gia/v1\n  reconnect_max: 2s"
         var text = """
@@ -132,6 +138,7 @@ final class Harness {
             buffer:
               path: buffer.db
             control_socket: control.sock
+            \(signed ? "signing: { key: signing.key }" : "")
             maps:
               - \(TestEnvironment.shippedMaps)
             buses:
@@ -261,6 +268,10 @@ struct DataMessage {
     var seq: Int64 { (records[0]["seq"] as? NSNumber)?.int64Value ?? -1 }
     var device: String { String(topic.split(separator: "/").dropLast().last ?? "") }
     var bt: Double { (records[0]["bt"] as? NSNumber)?.doubleValue ?? 0 }
+    /// `full`, `partial` or `failed` (the `poll` base field).
+    var pollOutcome: String? { records[0]["poll"] as? String }
+    /// Why a failed poll read nothing: the `vs` of its `_poll` record.
+    var failureReason: String? { records.first { $0["n"] as? String == "_poll" }?["vs"] as? String }
 
     var values: [String: Double] {
         var out: [String: Double] = [:]

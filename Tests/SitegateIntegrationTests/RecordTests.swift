@@ -116,7 +116,7 @@ import Testing
         }
     }
 
-    /// The real agent's chain (two meters on the simulator), recorded with the site's config: it verifies, and
+    /// The real agent's signed chain (two meters on the simulator), recorded with the site's config: it verifies, and
     /// the audit accounts for the counter points its retained meta names.
     @Test func agentCaptureVerifiesAndAudits() async throws {
         try await Harness.with("record-agent") { h in
@@ -140,9 +140,12 @@ import Testing
             // Published while the recorder listened: delivered live, so not flagged retained.
             #expect(lines.contains { !$0.retain && $0.topic == "gia/v1/test-park/gw01/main-incomer/meta" })
 
-            let verify = try await h.sitegate(["verify", capture])
+            // The harness's configs sign with a key of their own, registered in keys.txt.
+            let verify = try await h.sitegate(["verify", capture, "--keys", "\(h.directory)/keys.txt"])
             #expect(verify.status == 0, "\(verify.out)")
-            #expect(verify.out.contains("signatures: NOT CHECKED"))
+            #expect(verify.out.contains("signatures: ") && !verify.out.contains("signatures: 0 verified"), "\(verify.out)")
+            let unchecked = try await h.sitegate(["verify", capture])
+            #expect(unchecked.status == 0 && unchecked.out.contains("signatures: NOT CHECKED"))
             let audit = try await h.sitegate(["audit", capture, "--format", "json"])
             #expect(audit.status == 0, "\(audit.err)")
             let json = try #require(JSONValue.parse(audit.out.trimmingCharacters(in: .whitespacesAndNewlines)))

@@ -9,16 +9,18 @@ import Testing
     @Test func reloadAddsADeviceAndRefusesABrokenConfig() async throws {
         try await Harness.with("reload") { h in
             try await h.startSimulator(units: [1, 2], frozen: true)
-            let config = try h.writeConfig(devices: [("m1", 1)], interval: "1s")
+            let config = try h.writeConfig(devices: [("m1", 1)], interval: "1s", signed: false)
             try h.startRecorder()
             try h.startAgent(config: config)
             try await h.waitForMessages(timeout: .seconds(30)) { $0.contains { $0.device == "m1" } }
 
-            // Add a device and reload.
-            _ = try h.writeConfig(devices: [("m1", 1), ("m2", 2)], interval: "1s")
+            // Add a device and turn signing off, and reload: the device is applied, the signing keys wait for a restart.
+            let next = try h.writeConfig(devices: [("m1", 1), ("m2", 2)], interval: "1s", signed: false)
+            try writeFile(next, try readFile(next) + "signing: off\n")
             h.agent!.signal(SIGHUP)
             try await h.waitForMessages(timeout: .seconds(30)) { $0.contains { $0.device == "m2" } }
             _ = try await h.agent!.waitForOutput(containing: "reloaded", inStandardError: true, timeout: .seconds(10))
+            #expect(h.agent!.standardError.contains("changes to signing take effect only after a restart"))
             let metas = h.recorder!.messages.filter { $0.topic.hasSuffix("/m2/meta") }
             #expect(!metas.isEmpty, "the new device's meta is published on reload")
 

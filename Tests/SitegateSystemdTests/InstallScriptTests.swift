@@ -77,13 +77,23 @@ import Glibc
         #expect(output.contains("keeping the existing"))
     }
 
+    /// The example with this repository's maps and a signing key of its own in `work` (the package makes
+    /// /etc/sitegate/signing.key on install).
+    static func example(_ template: String, in work: String) async throws -> String {
+        let key = try ChildProcess(
+            [TestEnvironment.sitegateBinary, "keys", "generate", "--output", "\(work)/signing.key"], directory: work,
+            name: "keys")
+        try #require(await key.wait(timeout: .seconds(30)) == 0, "\(key.standardError)")
+        #expect(template.contains("  key: /etc/sitegate/signing.key\n"), "the example signs with the package's key")
+        return template.replacing("@MAPSDIR@", with: TestEnvironment.shippedMaps).replacing("@DOCDIR@", with: work)
+            .replacing("/etc/sitegate/signing.key", with: "\(work)/signing.key")
+    }
+
     /// The example config passes `sitegate check` against the shipped maps where they are in this repository.
     @Test func theExampleConfigChecks() async throws {
         let work = try TestEnvironment.makeTemporaryDirectory("sitegate-install")
         let template = try readFile("\(TestEnvironment.packageRoot)/packaging/site.yaml.in")
-        try writeFile(
-            "\(work)/site.yaml",
-            template.replacing("@MAPSDIR@", with: TestEnvironment.shippedMaps).replacing("@DOCDIR@", with: work))
+        try writeFile("\(work)/site.yaml", try await Self.example(template, in: work))
         let child = try ChildProcess(
             [TestEnvironment.sitegateBinary, "check", "--config", "\(work)/site.yaml"], directory: work, name: "check")
         let status = await child.wait(timeout: .seconds(30))
@@ -101,9 +111,7 @@ import Glibc
             .filter { $0 != "buses: []" && $0 != "devices: []" }
             .map { $0.hasPrefix("#   ") ? String($0.dropFirst(4)) : String($0) }
             .joined(separator: "\n")
-        try writeFile(
-            "\(work)/site.yaml",
-            uncommented.replacing("@MAPSDIR@", with: TestEnvironment.shippedMaps).replacing("@DOCDIR@", with: work))
+        try writeFile("\(work)/site.yaml", try await Self.example(uncommented, in: work))
         let child = try ChildProcess(
             [TestEnvironment.sitegateBinary, "check", "--config", "\(work)/site.yaml"], directory: work, name: "check")
         let status = await child.wait(timeout: .seconds(30))

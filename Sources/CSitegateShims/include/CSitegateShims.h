@@ -4,4 +4,9 @@
 /// Names the calling thread (Linux keeps 15 bytes); pthread_setname_np needs _GNU_SOURCE, so Swift cannot see it.
 int sitegate_set_thread_name(const char *name);
 
+/// adjtimex(2) with modes = 0 (read only): the kernel clock's status bits and its estimated and maximum error in
+/// microseconds. Returns the call's result (TIME_ERROR, 5, when the clock is not synchronised), or -1 with errno
+/// set. Glibc's Swift module does not export <sys/timex.h>, hence this shim.
+int sitegate_clock_state(int *status, long *esterror, long *maxerror);
+
 #endif

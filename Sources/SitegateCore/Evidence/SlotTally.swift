@@ -19,3 +19,8 @@ public struct SlotTally: Sendable, Hashable {
         lastSeq = max(lastSeq ?? seqs.upperBound, seqs.upperBound)
     }
 }
+
+extension SlotTally {
+    /// Every poll counted.
+    public var polls: Int { counts.values.reduce(0, +) }
+}
