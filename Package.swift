@@ -121,7 +121,8 @@ let package = Package(
         // InMemoryModbusDevice: a RegisterSource double for DeviceReader (as swift-nio's NIOEmbedded).
         .target(name: "SitegateTestSupport", dependencies: ["SitegateCore", "SitegateModbus"], swiftSettings: strictSettings),
 
-        .testTarget(name: "SitegateCoreTests", dependencies: ["SitegateCore"], swiftSettings: strictSettings),
+        // SitegateCrypto only to build signed test chains for the capture verifier (Core stays pure).
+        .testTarget(name: "SitegateCoreTests", dependencies: ["SitegateCore", "SitegateCrypto"], swiftSettings: strictSettings),
         // Ed25519 against RFC 8032's vectors and openssl's own output; key files; the documented worked example.
         .testTarget(
             name: "SitegateCryptoTests",

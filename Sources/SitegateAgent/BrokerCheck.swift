@@ -152,7 +152,7 @@ public enum BrokerCheck {
                 lines.append("FAILED: the broker refused the test message: \(MQTTClient.reasonString(code)) (not authorised to publish?)")
                 failed = true
                 return true
-            case .message(let t, let body) where t == topic:
+            case .message(let t, let body, _) where t == topic:
                 lines.append("read back:   same message after \((clock.now - publishedAt!).milliseconds) ms round trip")
                 ok = String(decoding: body, as: UTF8.self) == payload
                 if !ok {

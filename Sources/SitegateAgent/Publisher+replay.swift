@@ -39,7 +39,7 @@ extension Publisher {
                 logger.warning("cannot subscribe to replay requests", metadata: ["error": "\(error)"])
             }
             return false
-        case .mqtt(.message(let topic, let payload)) where topic == run.announcements.topics.replayRequest:
+        case .mqtt(.message(let topic, let payload, _)) where topic == run.announcements.topics.replayRequest:
             await receive(payload, &run)
             return true
         case .mqtt(.acknowledged(let mid)):

@@ -67,15 +67,15 @@ public enum ReplayClient {
                     case .connected(let code):
                         outcome.problem = "the broker refused the connection (\(MQTTClient.connackReason(code)))"
                         return outcome
-                    case .message(let topic, let payload) where topic == answerTopic:
+                    case .message(let topic, let payload, _) where topic == answerTopic:
                         guard let answer = ReplayAnswer(json: String(decoding: payload, as: UTF8.self)) else { continue }
                         outcome.answers.append(answer)
                         // The gateway answers `done` after the broker acknowledged every replayed message, and a
                         // broker delivers one client's messages in the order it received them: all are here.
                         if answer.status != .accepted { return outcome }
-                    case .message(let topic, let payload):
+                    case .message(let topic, let payload, let retain):
                         outcome.received.append(
-                            Received(topic: topic, payload: payload, arrivedAt: SystemWallClock().now(), retained: false))
+                            Received(topic: topic, payload: payload, arrivedAt: SystemWallClock().now(), retained: retain))
                     default:
                         break
                     }

@@ -17,8 +17,8 @@ public enum MQTTEvent: Sendable, Hashable {
     case acknowledged(mid: Int32)
     /// MQTT 5 only: the broker refused message `mid` with a reason code (e.g. 0x87 not authorised).
     case refused(mid: Int32, reasonCode: Int32)
-    /// A message arrived on a subscription.
-    case message(topic: String, payload: [UInt8])
+    /// A message arrived on a subscription; `retain` when the broker sent it as its retained message (on subscribing).
+    case message(topic: String, payload: [UInt8], retain: Bool)
     /// libmosquitto reported an error or warning (TLS handshake failures arrive this way, with OpenSSL's reason).
     case log(level: Int32, message: String)
 }

@@ -66,7 +66,7 @@ final class MosquittoBridge: Sendable {
             let payload: [UInt8] =
                 m.payloadlen > 0 && m.payload != nil
                 ? Array(UnsafeRawBufferPointer(start: m.payload, count: Int(m.payloadlen))) : []
-            MosquittoBridge.from(userdata).continuation.yield(.message(topic: topic, payload: payload))
+            MosquittoBridge.from(userdata).continuation.yield(.message(topic: topic, payload: payload, retain: m.retain))
         }
     }
 

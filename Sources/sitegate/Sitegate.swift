@@ -20,7 +20,8 @@ struct Sitegate: AsyncParsableCommand {
             RunCommand.self, CheckCommand.self, PlanCommand.self, StatusCommand.self, WatchCommand.self, MetricsCommand.self,
             ReadCommand.self,
             RawCommand.self, ScanCommand.self, MQTTTestCommand.self, MapsCommand.self, BufferCommand.self,
-            SupportBundleCommand.self, SimulateCommand.self, ReplayCommand.self, KeysCommand.self,
+            SupportBundleCommand.self, SimulateCommand.self, ReplayCommand.self, KeysCommand.self, RecordCommand.self,
+            VerifyCommand.self, AuditCommand.self,
         ]
     )
 }

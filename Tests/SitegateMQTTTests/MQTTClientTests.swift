@@ -64,7 +64,7 @@ import Glibc
                     let mid = try writer.publish(topic: "site/data", payload: "{\"v\":1}", qos: 1)
                     try await log.wait { $0 == .acknowledged(mid: mid) }
                     let message = try await readerLog.wait { if case .message = $0 { true } else { false } }
-                    #expect(message == .message(topic: "site/data", payload: Array("{\"v\":1}".utf8)))
+                    #expect(message == .message(topic: "site/data", payload: Array("{\"v\":1}".utf8), retain: false))
                 }
             }
         }
@@ -140,7 +140,7 @@ import Glibc
                     try #require(mine.count == 1, "the client's socket: \(mine)")
                     for fd in mine { shutdown(fd, Int32(SHUT_RDWR)) }
                     let message = try await watcherLog.wait { if case .message = $0 { true } else { false } }
-                    #expect(message == .message(topic: "site/gw/status", payload: Array("offline".utf8)))
+                    #expect(message == .message(topic: "site/gw/status", payload: Array("offline".utf8), retain: false))
                     try await log.wait(after: up) { $0 == .connected(code: 0) }  // and the client is back
                 }
                 let wills = watcherLog.events.filter { if case .message = $0 { true } else { false } }
