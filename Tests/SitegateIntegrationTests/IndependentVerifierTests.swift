@@ -186,12 +186,13 @@ import Testing
                 capture.split(separator: "\n").compactMap { CaptureRecord(json: String($0)) }).report
         #expect(swift.exitCode == 0 && swift.gateways.first?.v1Messages == 3, "\(swift.lines)")
 
-        // A v2 pack (it has `poll`) that lost its prev is not v1: malformed in both.
+        // A v2 pack (it has `poll`) that lost its prev is not v1: malformed (the last one, so that no link breaks).
         var broken = chain.captured
-        let text = broken[1].text
-        broken[1].payload = Array(text.replacingOccurrences(
-            of: #","prev":""# + Base64.url(broken[1].prev!) + "\"", with: "").utf8)
-        #expect(broken[1].payload.count < text.utf8.count)
+        let last = broken.count - 1
+        let text = broken[last].text
+        broken[last].payload = Array(text.replacingOccurrences(
+            of: #","prev":""# + Base64.url(broken[last].prev!) + "\"", with: "").utf8)
+        #expect(broken[last].payload.count < text.utf8.count)
         let malformed = try await verify(chain.capture(broken), keys: nil)
         #expect(malformed.status == 11, "\(malformed.output)")
     }
