@@ -73,12 +73,19 @@ import Testing
             #expect(lost.status == 10, "\(lost.out)")
             #expect(lost.out.contains("UNDECLARED"), "\(lost.out)")
 
+            let unrepaired = "\(h.directory)/unrepaired.ndjson"
+            try FileManager.default.copyItem(atPath: capture, toPath: unrepaired)
+
             let repair = try await h.sitegate(["audit", capture, "--repair", "--config", config], timeout: .seconds(150))
             #expect(repair.status == 0, "\(repair.out)\n\(repair.err)")
             #expect(repair.out.contains("still missing: 0"), "\(repair.out)")
             #expect(repair.out.contains("gone for good: 0"), "\(repair.out)")
             #expect(await second.terminate() == 0)
             #expect(await h.agent!.terminate() == 0)
+            // No gateway to answer: what it may still hold stays missing, and that is exit 1.
+            let unanswered = try await h.sitegate(["audit", unrepaired, "--repair", "--config", config, "--timeout", "2s"])
+            #expect(unanswered.status == 1, "\(unanswered.out)\n\(unanswered.err)")
+            #expect(unanswered.out.contains("FAILED: no answer within 2s") && unanswered.out.contains("INCOMPLETE"), "\(unanswered.out)")
 
             let keys = "\(h.directory)/keys.txt"
             let verified = try await h.sitegate(["verify", capture, "--keys", keys])
@@ -87,8 +94,8 @@ import Testing
                 [TestEnvironment.python, "\(TestEnvironment.packageRoot)/scripts/verify_evidence.py", capture, "--keys", keys],
                 directory: h.directory, name: "verify-py")
             #expect(await python.wait(timeout: .seconds(60)) == 0, "\(python.standardOutput)")
-            let summary = repair.out.split(separator: "\n").filter { $0.contains("repair:") || $0.contains("recovered:") }
-            print("audit --repair: \(summary.joined(separator: "; "))")
+            // The repair report: the lines before the audit's table.
+            print(repair.out.components(separatedBy: "\n\n").first ?? "")
         }
     }
 
