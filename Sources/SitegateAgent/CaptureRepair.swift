@@ -43,7 +43,7 @@ public enum CaptureRepair {
                 CaptureRecord(arrivedAt: $0.arrivedAt, topic: $0.topic, retain: $0.retained, payload: $0.payload).json + "\n"
             }.joined()
             do { try TextFile.append(text, to: path) } catch { throw Failure(description: "\(error)") }
-            for range in outcome.accepted?.missing.ranges ?? [] { gone = SeqRanges(gone.ranges + [range]) }
+            gone = SeqRanges(gone.ranges + (outcome.accepted?.missing.ranges ?? []))
             replays.append((request, outcome))
         }
         let lines = try read(path)

@@ -42,6 +42,10 @@ struct AuditCommand: AsyncParsableCommand {
     var config: String?
     @Option(help: "With --repair: how long to wait for each request's answer.") var timeout: String = "120s"
 
+    func validate() throws {
+        if !repair && config != nil { throw ValidationError("--config is for --repair (the audit itself needs only the capture)") }
+    }
+
     func run() async throws {
         let duration = try parseDuration(slot, option: "--slot")
         let (seconds, rest) = duration.components
