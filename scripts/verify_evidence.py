@@ -9,7 +9,8 @@ format can be implemented by others. Standard library plus Debian's python3-cryp
 CAPTURE is an NDJSON capture (`sitegate record`): one object a line with `topic` and `payload` (the exact bytes
 received, standard base64). Data messages (`.../{device}/data`) and evidence messages (`.../evidence`) are
 checked per gateway (the topic up to the gateway level); other topics (status, meta, health) are skipped.
-Without --keys, signatures are not checked (form, duplicates and chain still are).
+Without --keys, signatures are not checked (form, duplicates and chain still are). Data messages of contract v1
+(no prev, kid, poll or signature: from a buffer upgraded to v2) are counted and left out, not errors.
 
 Prints one line per finding and a summary per gateway. Exit status, the highest class found:
 0 verified, 1 usage or unreadable capture/keys file, 10 undeclared gap, 11 malformed message, 12 broken chain
@@ -161,6 +162,7 @@ class Message:
     hash: str = ""
     copies: int = 1
     trusted: bool = False  # its signature verified with a key valid for it (or no keys given)
+    v1: bool = False  # contract v1 bytes (docs/evidence.md, "Upgrading from v1"): counted, not verifiable
 
 
 def strict_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -249,6 +251,13 @@ def parse_message(msg: Message, device_topic: tuple[str, str, str] | None) -> No
         msg.seq = head["seq"]
     else:
         msg.problems.append("seq is missing or not a positive integer")
+
+    # A data pack without prev, kid, poll and signature is v1, published from a buffer a version before v2 left
+    # ("Upgrading from v1"): not an error, and not part of the chain.
+    if msg.kind == "data" and msg.seq is not None and mark < 0 and not any(k in head for k in ("prev", "kid", "poll")):
+        msg.v1 = True
+        msg.problems = []
+        return
 
     if msg.signed is not None:
         if last.get("sig") != sig_text:
@@ -369,7 +378,7 @@ class Verifier:
         self.runs: list[Run] = []
         self.loaded: dict[bytes, Ed25519PublicKey] = {}
         self.stats = {"received": 0, "redeliveries": 0, "unsigned": 0, "declared": 0, "chain_starts": 0,
-                      "handovers": 0, "gap_notices": 0}
+                      "handovers": 0, "gap_notices": 0, "v1": 0}
 
     def find(self, cls: int, msg: Message | None, text: str) -> None:
         where = ""
@@ -378,9 +387,12 @@ class Verifier:
         self.findings.append((cls, f"{self.gateway}: {where}{CLASS_NAMES[cls]}: {text}"))
 
     def verify(self, messages: list[Message]) -> None:
-        self.stats["received"] = len(messages)
+        self.stats["received"] = sum(1 for m in messages if not m.v1)
         by_seq: dict[int, list[Message]] = {}
         for msg in messages:
+            if msg.v1:
+                self.stats["v1"] += 1
+                continue
             for problem in msg.problems:
                 self.find(MALFORMED, msg, problem)
             if msg.seq is None:
@@ -609,6 +621,8 @@ def main(argv: list[str]) -> int:
         print(f"{gateway}: {s['received']} received, {s['redeliveries']} redeliveries, {s['unsigned']} unsigned, "
               f"{s['gap_notices']} gap notices, {s['declared']} seq declared missing, {s['chain_starts']} "
               f"chain-starts, {s['handovers']} key-handovers, {len(verifier.findings)} findings")
+        if s["v1"]:
+            print(f"{gateway}: note: {s['v1']} messages of contract v1 (from before an upgrade): not verifiable, left out")
     if not gateways:
         print("note: no data or evidence messages in the capture")
     if skipped:

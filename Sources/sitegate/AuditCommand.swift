@@ -1,8 +1,9 @@
 import ArgumentParser
+import SitegateAgent
 import SitegateCore
 import SitegateCrypto
 
-struct AuditCommand: ParsableCommand {
+struct AuditCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "audit",
         abstract: "The per-slot account of a capture: MEASURED, ESTIMATED, MISSING or INVALID per counter point, the energy, and why.",
@@ -13,8 +14,15 @@ struct AuditCommand: ParsableCommand {
             missing: failed polls, missed ticks, gap notices, messages lost. The rules are in docs/evidence.md
             ("Auditing a capture"). Exit 0 when the capture could be read, 1 when not.
 
+            With --repair and --config, every undeclared hole of the config's gateway (messages lost after the
+            gateway) is first asked for again (docs/evidence.md, "Replay"); what arrives is appended to the capture,
+            which is then verified and audited again. Holes declared by gap notices are not asked for: they are gone
+            by the gateway's own word. The repair report goes before a table, to standard error with csv or json.
+            Exit 0 when nothing the gateway still holds is missing, 1 otherwise.
+
             Example:
               sitegate audit capture.ndjson --slot 15m --format csv > gw01.csv
+              sitegate audit capture.ndjson --repair --config /etc/sitegate/site.yaml --keys gw01.keys
             """
     )
 
@@ -28,8 +36,17 @@ struct AuditCommand: ParsableCommand {
     @Option(help: "Counter points to account for, comma-separated, instead of the meta's `counter` points.")
     var counters: String?
     @Option(help: "A keys file: signatures are checked too (see `verify`).", completion: .file()) var keys: String?
+    @Flag(help: "Ask the gateway (through the broker of --config) for the holes first, and append them to the capture.")
+    var repair = false
+    @Option(name: [.short, .long], help: "The site config (with --repair): broker and gateway to ask.", completion: .file(extensions: ["yaml", "yml"]))
+    var config: String?
+    @Option(help: "With --repair: how long to wait for each request's answer.") var timeout: String = "120s"
 
-    func run() throws {
+    func validate() throws {
+        if !repair && config != nil { throw ValidationError("--config is for --repair (the audit itself needs only the capture)") }
+    }
+
+    func run() async throws {
         let duration = try parseDuration(slot, option: "--slot")
         let (seconds, rest) = duration.components
         guard rest == 0, seconds > 0, 86_400 % seconds == 0 else {
@@ -37,15 +54,37 @@ struct AuditCommand: ParsableCommand {
         }
         let crypto = LibCrypto()
         let keysFile = try keys.map { try readKeys($0, crypto: crypto) }
-        let lines = try readCapture(capture)
+        let verifier = CaptureVerifier(crypto: crypto, keys: keysFile)
         let names = counters?.split(separator: ",").map { String($0) }
-        let audit = CaptureAudit(
-            lines: lines, verification: CaptureVerifier(crypto: crypto, keys: keysFile).verify(lines),
-            options: .init(slotSeconds: seconds, counters: names))
+        let options = CaptureAudit.Options(slotSeconds: seconds, counters: names)
+        let audit: CaptureAudit
+        var complete = true
+        if repair {
+            guard let config, capture != "-" else { throw ValidationError("--repair needs --config and a capture file (not -)") }
+            let site = try loadConfig(config)
+            let wait = try parseDuration(timeout, option: "--timeout")
+            let outcome: CaptureRepair.Outcome
+            do {
+                outcome = try await CaptureRepair.run(capture: capture, config: site, verifier: verifier, timeout: wait)
+            } catch {
+                printError(error.description)
+                throw ExitCode(1)
+            }
+            for line in RepairReport(outcome).lines {
+                if format == .table { print(line) } else { printError(line) }
+            }
+            if format == .table { print("") }
+            audit = CaptureAudit(lines: outcome.lines, verification: outcome.verification, options: options)
+            complete = outcome.isComplete
+        } else {
+            let lines = try readCapture(capture)
+            audit = CaptureAudit(lines: lines, verification: verifier.verify(lines), options: options)
+        }
         switch format {
         case .table: for line in audit.table { print(line) }
         case .csv: for line in audit.csv { print(line) }
         case .json: print(audit.json)
         }
+        if !complete { throw ExitCode(1) }
     }
 }

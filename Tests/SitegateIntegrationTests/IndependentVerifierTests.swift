@@ -162,6 +162,41 @@ import Testing
         #expect(malformed.status == 11, "\(malformed.output)")
     }
 
+    /// Polls a buffer from before contract v2 left are published in the v1 form (no poll, prev, kid or sig) ahead
+    /// of the upgrade's chain-start (docs/evidence.md, "Upgrading from v1"): counted as v1 by both verifiers, not
+    /// malformed; a pack that lacks only its prev but carries a poll is still malformed.
+    @Test func v1MessagesAreCountedNotMalformed() async throws {
+        var chain = SyntheticChain(signer: Self.key)
+        chain.polls(2)
+        let v1 = (0..<3).map { i in
+            let poll = SyntheticChain.poll(i, device: "main-incomer", at: UnixTime(milliseconds: 1_767_225_000_000 + Int64(i) * 1000))
+            let payload = chain.encoder.encodeV1(
+                StoredPoll(seq: 1_764_547_100_000_001 + Int64(i), committedAt: chain.time, poll: poll))
+            return SyntheticChain.Message(
+                seq: 1_764_547_100_000_001 + Int64(i), prev: nil, topic: "\(SyntheticChain.root)/main-incomer/data",
+                payload: Array(payload.utf8))
+        }
+        #expect(!v1[0].text.contains("\"poll\"") && !v1[0].text.contains("\"prev\""), "\(v1[0].text)")
+        let capture = chain.capture(v1 + chain.captured)
+        let python = try await verify(capture, keys: SyntheticChain.keysLine(Self.key))
+        #expect(python.status == 0, "\(python.output)")
+        #expect(python.output.contains("3 messages of contract v1"), "\(python.output)")
+        let swift = CaptureVerifier(crypto: LibCrypto(), keys: try KeysFile.parse(
+            SyntheticChain.keysLine(Self.key), file: "keys", crypto: LibCrypto())).verify(
+                capture.split(separator: "\n").compactMap { CaptureRecord(json: String($0)) }).report
+        #expect(swift.exitCode == 0 && swift.gateways.first?.v1Messages == 3, "\(swift.lines)")
+
+        // A v2 pack (it has `poll`) that lost its prev is not v1: malformed (the last one, so that no link breaks).
+        var broken = chain.captured
+        let last = broken.count - 1
+        let text = broken[last].text
+        broken[last].payload = Array(text.replacingOccurrences(
+            of: #","prev":""# + Base64.url(broken[last].prev!) + "\"", with: "").utf8)
+        #expect(broken[last].payload.count < text.utf8.count)
+        let malformed = try await verify(chain.capture(broken), keys: nil)
+        #expect(malformed.status == 11, "\(malformed.output)")
+    }
+
     @Test func unreadableInputIsExitOne() async throws {
         let chain = Self.cleanChain()
         let badKeys = try await verify(chain.capture(), keys: "ed25519 not-a-key\n")
