@@ -117,6 +117,12 @@ import Testing
         // load the config without a word about it, `keys show` fails.
         if geteuid() == 0, TestEnvironment.hasTool("setpriv") {
             chmod(work, 0o755)
+            // The checkout may not be readable by nobody (a clone under /root with umask 077): the maps go along.
+            let copy = try ChildProcess(["cp", "-r", TestEnvironment.shippedMaps, "\(work)/maps"], directory: work, name: "cp-maps")
+            _ = await copy.wait(timeout: .seconds(30))
+            let open = try ChildProcess(["chmod", "-R", "a+rX", "\(work)/maps"], directory: work, name: "chmod-maps")
+            _ = await open.wait(timeout: .seconds(30))
+            try writeFile("\(work)/site.yaml", config.replacing(TestEnvironment.shippedMaps, with: "\(work)/maps"))
             let nobody = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", TestEnvironment.sitegateBinary]
             let asNobody = { (arguments: [String], name: String) async throws -> (Int32?, String) in
                 let child = try ChildProcess(nobody + arguments, directory: work, name: name)
