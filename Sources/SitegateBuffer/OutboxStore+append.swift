@@ -87,6 +87,7 @@ extension OutboxStore {
     /// cycle instead of two.
     func insertAll(_ polls: [Poll], now: UnixTime) throws(SQLiteError) -> [Int64] {
         let headBefore = head
+        let keyRecordedBefore = keyRecorded
         insertedInTransaction = 0
         do {
             let (seqs, settled) = try database.transaction { () throws(SQLiteError) -> ([Int64], Int) in
@@ -106,6 +107,7 @@ extension OutboxStore {
         } catch {
             // Rolled back: the chain did not move.
             head = headBefore
+            keyRecorded = keyRecordedBefore
             throw error
         }
     }
@@ -113,6 +115,7 @@ extension OutboxStore {
     /// Commits one evidence message (a checkpoint) in its own transaction; returns its seq.
     func commitEvidence(_ draft: MessageDraft, slotEnd: UnixTime?, now: UnixTime) throws(SQLiteError) -> Int64 {
         let headBefore = head
+        let keyRecordedBefore = keyRecorded
         insertedInTransaction = 0
         let seq: Int64
         do {
@@ -129,6 +132,7 @@ extension OutboxStore {
             }
         } catch {
             head = headBefore
+            keyRecorded = keyRecordedBefore
             throw error
         }
         depth += insertedInTransaction

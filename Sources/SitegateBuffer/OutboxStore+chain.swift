@@ -84,7 +84,9 @@ extension OutboxStore {
     }
 
     private func nextSeq() throws(SQLiteError) -> Int64 {
-        let s = try database.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'outbox'")
+        let s = statements.lastSeq
+        s.reset()
+        defer { s.reset() }
         return (try s.step() ? s.int64(0) : 0) + 1
     }
 
@@ -107,6 +109,9 @@ extension OutboxStore {
 
     /// When the key changed since the last signed message: a handover, signed by the old key if it is there.
     private func sealKeyHandover(now: UnixTime) throws(SQLiteError) {
+        // The key cannot change while the store is open: once recorded, there is nothing to look up per commit.
+        guard !keyRecorded else { return }
+        defer { keyRecorded = true }
         let sealer = sealing.sealer
         let last = try database.prepare("SELECT value FROM chain WHERE key = 'last_kid'")
         let lastKid = try last.step() && !last.isNull(0) ? last.text(0) : nil

@@ -50,6 +50,8 @@ final class OutboxStore {
     var head: ChainHead?
     /// The time of the latest append or acknowledgement, for work that has no clock of its own (a purge, close).
     var lastNow = UnixTime(nanoseconds: 0)
+    /// The signing key's id is in `chain` (or a handover for it was sealed) since this store opened.
+    var keyRecorded = false
     /// Rows inserted by the transaction in progress (polls and the notices sealed before them).
     var insertedInTransaction = 0
     /// The seqs of the last two checkpoints (see `deletableBelow`).
@@ -64,6 +66,7 @@ final class OutboxStore {
         var markAcked: Statement
         var exists: Statement
         var oldestArchived: Statement
+        var lastSeq: Statement
 
         init(_ db: SQLiteDatabase) throws(SQLiteError) {
             insert = try db.prepare(
@@ -75,6 +78,7 @@ final class OutboxStore {
                 "SELECT \(columns) FROM outbox WHERE seq > ? AND seq < ? AND acked = 0 ORDER BY seq LIMIT ?")
             delete = try db.prepare("DELETE FROM outbox WHERE seq = ?")
             markAcked = try db.prepare("UPDATE outbox SET acked = 1 WHERE seq = ? AND acked = 0 RETURNING length(payload)")
+            lastSeq = try db.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'outbox'")
             oldestArchived = try db.prepare(
                 "SELECT seq, committed_at_ms, length(payload) FROM outbox WHERE acked = 1 ORDER BY acked, seq")
             exists = try db.prepare("SELECT 1 FROM outbox WHERE seq = ? AND acked = 0")
@@ -131,6 +135,7 @@ final class OutboxStore {
         statements = try Statements(database)
         acknowledged = []
         acknowledgedSince = nil
+        keyRecorded = false
         try loadState()
         recoveredFrom = aside
         return aside
