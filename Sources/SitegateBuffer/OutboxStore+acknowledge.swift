@@ -12,15 +12,30 @@ extension OutboxStore {
         for seq in seqs where acknowledged[seq] == nil && !settled.contains(seq) {
             size.reset()
             size.bind(1, seq)
-            if try size.step() { acknowledged[seq] = size.int64(0) }
+            if try size.step() {
+                acknowledged[seq] = size.int64(0)
+                acknowledgedRanges.insert(seq...seq)
+            }
         }
         size.reset()
-        if acknowledgedSince == nil { acknowledgedSince = now }
-        if let since = acknowledgedSince, now - since >= tuning.deleteDelay
-            || acknowledged.count >= tuning.deleteBatchLimit
-        {
-            try deleteAcknowledged(now: now)
-        }
+        if acknowledgedSince == nil && !acknowledged.isEmpty { acknowledgedSince = now }
+        if settlingIsDue(now: now, alone: true) { try deleteAcknowledged(now: now) }
+    }
+
+    /// The acknowledgements waiting have waited `BufferTuning.deleteDelay`, or are `deleteBatchLimit` many. On
+    /// their own (a transaction of their own, at an acknowledgement) only after twice as long: the next commit of
+    /// new polls takes them first whenever polls come more often than that.
+    func settlingIsDue(now: UnixTime, alone: Bool = false) -> Bool {
+        guard let since = acknowledgedSince else { return false }
+        let delay = alone ? tuning.deleteDelay * 2 : tuning.deleteDelay
+        return now - since >= delay || acknowledged.count >= tuning.deleteBatchLimit
+    }
+
+    /// After the transaction that settled them committed.
+    func forgetSettledAcknowledgements() {
+        acknowledged = [:]
+        acknowledgedRanges = SeqRanges()
+        acknowledgedSince = nil
     }
 
     /// Settles the acknowledged messages still waiting, in one transaction.
@@ -32,8 +47,7 @@ extension OutboxStore {
             return settledCount
         }
         depth -= settledCount
-        acknowledged = [:]
-        acknowledgedSince = nil
+        forgetSettledAcknowledgements()
     }
 
     /// Inside the caller's transaction: the acknowledged messages join the settled ranges and the archive (or are

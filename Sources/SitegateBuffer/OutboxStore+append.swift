@@ -87,8 +87,9 @@ extension OutboxStore {
     /// cycle instead of two.
     func insertAll(_ polls: [Poll], now: UnixTime) throws(SQLiteError) -> [Int64] {
         insertedInTransaction = 0
+        let settling = settlingIsDue(now: now)
         let (seqs, settledCount) = try transaction { () throws(SQLiteError) -> ([Int64], Int) in
-            let settledCount = try settleAcknowledged(now: now)
+            let settledCount = settling ? try settleAcknowledged(now: now) : 0
             try sealOwedNotices(now: now)
             var seqs: [Int64] = []
             seqs.reserveCapacity(polls.count)
@@ -98,8 +99,7 @@ extension OutboxStore {
             return (seqs, settledCount)
         }
         depth += insertedInTransaction - settledCount
-        acknowledged = [:]
-        acknowledgedSince = nil
+        if settling { forgetSettledAcknowledgements() }
         return seqs
     }
 

@@ -6,8 +6,8 @@ import Glibc
 
 // Reading messages for the publisher, and the statistics for health and status.
 extension OutboxStore {
-    /// Up to `limit` unsent messages after `seq` (and before `limitSeq`), leaving out those acknowledged but not
-    /// settled yet: stretch by stretch between the settled ranges, along the primary key.
+    /// Up to `limit` unsent messages after `seq` (and before `limitSeq`): stretch by stretch between the settled
+    /// ranges and the acknowledgements waiting, along the primary key.
     func messages(after seq: Int64, before limitSeq: Int64? = nil, limit: Int) throws(SQLiteError) -> [StoredMessage] {
         let ceiling = limitSeq ?? .max
         let s = statements.selectRange
@@ -15,27 +15,18 @@ extension OutboxStore {
         var out: [StoredMessage] = []
         for gap in unsentGaps where gap.before > seq + 1 {
             guard out.count < limit, gap.after < ceiling - 1 else { break }
-            var cursor = max(seq, gap.after)
+            let cursor = max(seq, gap.after)
             let upper = min(gap.before, ceiling)
-            while out.count < limit {
-                // Asking for as many more rows as may be left out still returns `limit` messages when there are.
-                let rowLimit = Int64(limit - out.count + acknowledged.count)
-                s.reset()
-                s.bind(1, cursor)
-                s.bind(2, upper)
-                s.bind(3, rowLimit)
-                var rows: Int64 = 0
-                while out.count < limit, try s.step() {
-                    rows += 1
-                    cursor = s.int64(0)
-                    if !acknowledged.isEmpty && acknowledged[cursor] != nil { continue }
-                    let device = s.text(1)
-                    out.append(
-                        StoredMessage(
-                            seq: cursor, committedAt: UnixTime(milliseconds: s.int64(2)),
-                            destination: device.isEmpty ? .evidence : .data(device: device), payload: s.blob(3)))
-                }
-                if rows < rowLimit { break }  // this stretch is done
+            s.reset()
+            s.bind(1, cursor)
+            s.bind(2, upper)
+            s.bind(3, Int64(limit - out.count))
+            while try s.step() {
+                let device = s.text(1)
+                out.append(
+                    StoredMessage(
+                        seq: s.int64(0), committedAt: UnixTime(milliseconds: s.int64(2)),
+                        destination: device.isEmpty ? .evidence : .data(device: device), payload: s.blob(3)))
             }
         }
         return out

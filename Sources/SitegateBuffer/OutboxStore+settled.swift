@@ -9,11 +9,14 @@ import SitegateCore
 // (pruned, or deleted without an archive). Every other row is unsent. New rows take seqs above every range, so a
 // stretch between two ranges that holds no row never will, and the two ranges can merge.
 extension OutboxStore {
-    /// The stretches that may hold unsent rows, as exclusive bounds, in seq order; the last is open above.
+    /// The stretches that may hold unsent rows (outside the settled ranges and the acknowledgements waiting), as
+    /// exclusive bounds, in seq order; the last is open above.
     var unsentGaps: [(after: Int64, before: Int64)] {
+        var excluded = settled
+        for range in acknowledgedRanges.ranges { excluded.insert(range) }
         var gaps: [(after: Int64, before: Int64)] = []
         var after: Int64 = 0
-        for range in settled.ranges {
+        for range in excluded.ranges {
             if range.lowerBound > after + 1 { gaps.append((after, range.lowerBound)) }
             after = range.upperBound
         }
@@ -46,30 +49,26 @@ extension OutboxStore {
         return total
     }
 
-    /// The oldest unsent row not waiting to be settled: its seq and when it was taken.
+    /// The oldest unsent row: its seq and when it was taken.
     func firstUnsent() throws(SQLiteError) -> (seq: Int64, takenAt: Int64)? {
         let s = try database.prepare("SELECT seq, taken_at_ms FROM outbox WHERE seq > ? AND seq < ? ORDER BY seq")
         for gap in unsentGaps {
             s.reset()
             s.bind(1, gap.after)
             s.bind(2, gap.before)
-            while try s.step() {
-                if acknowledged[s.int64(0)] == nil { return (s.int64(0), s.int64(1)) }
-            }
+            if try s.step() { return (s.int64(0), s.int64(1)) }
         }
         return nil
     }
 
-    /// The newest unsent row not waiting to be settled.
+    /// The newest unsent row.
     func lastUnsent() throws(SQLiteError) -> Int64? {
         let s = try database.prepare("SELECT seq FROM outbox WHERE seq > ? AND seq < ? ORDER BY seq DESC")
         for gap in unsentGaps.reversed() {
             s.reset()
             s.bind(1, gap.after)
             s.bind(2, gap.before)
-            while try s.step() {
-                if acknowledged[s.int64(0)] == nil { return s.int64(0) }
-            }
+            if try s.step() { return s.int64(0) }
         }
         return nil
     }

@@ -43,6 +43,8 @@ final class OutboxStore {
     /// Acknowledged messages not settled yet (`BufferTuning.deleteDelay`) with their payload sizes, and when the
     /// oldest of them was acknowledged.
     var acknowledged: [Int64: Int64] = [:]
+    /// The same seqs as ranges: what the reads step over.
+    var acknowledgedRanges = SeqRanges()
     var acknowledgedSince: UnixTime?
     /// The seqs acknowledged and settled, as table `settled` holds them (`+settled`).
     var settled = SeqRanges()
@@ -133,6 +135,7 @@ final class OutboxStore {
         database = try Self.open(settings, tuning: tuning, sealing: sealing, clock: clock, replacing: aside)
         statements = try Statements(database)
         acknowledged = [:]
+        acknowledgedRanges = SeqRanges()
         acknowledgedSince = nil
         keyRecorded = false
         try loadState()

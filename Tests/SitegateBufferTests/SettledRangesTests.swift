@@ -14,7 +14,7 @@ import Testing
         settings.retain = .seconds(3600)
         return try await Outbox(
             sealing: OutboxSealing(siteID: "test-site", gatewayID: "gw01"), settings: settings,
-            tuning: BufferTuning(deleteDelay: .seconds(3600)), clock: clock)
+            tuning: BufferTuning(deleteDelay: .seconds(5)), clock: clock)
     }
 
     /// The rows of table `settled`, read with SQLite directly (the outbox closed).
