@@ -78,9 +78,10 @@ public final class Agent: Sendable {
         if let listener = config.metricsListener {
             services.append(MetricsHTTPServer(listener: listener, agent: self, outbox: outbox, logger: logger))
         }
+        // Named by type: the group would otherwise log a struct service with all its fields.
+        let named = services.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0, serviceName: String(reflecting: type(of: $0))) }
         var configuration = ServiceGroupConfiguration(
-            services: services.map { .init(service: $0) }, gracefulShutdownSignals: triggers.shutdownSignals,
-            logger: logger)
+            services: named, gracefulShutdownSignals: triggers.shutdownSignals, logger: logger)
         // Below the unit's TimeoutStopSec (30 s): the drain ends before systemd would kill us.
         configuration.maximumGracefulShutdownDuration = .seconds(20)
         let group = ServiceGroup(configuration: configuration)

@@ -116,6 +116,11 @@ public final class MosquittoBroker: @unchecked Sendable {
         process?.signal(SIGSTOP)
     }
 
+    /// Thaws a suspended broker (SIGCONT): it answers what waited.
+    public func resume() {
+        process?.signal(SIGCONT)
+    }
+
     /// Stops the broker without warning (SIGKILL), as a crashed node.
     public func kill() async {
         process?.signal(SIGKILL)
