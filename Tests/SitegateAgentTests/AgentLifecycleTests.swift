@@ -199,7 +199,8 @@ final class AgentFixture: Sendable {
 
     func requestReload() { reloadContinuation.yield() }
 
-    /// Writes the site config with `devices` (id, bus, unit), each polled every 100 ms; returns its path.
+    /// Writes the site config with `devices` (id, bus, unit), each polled every 100 ms; returns its path. The
+    /// response timeout is generous: a timeout would reconnect the bus and spoil the connection counts.
     func writeConfig(devices: [(id: String, bus: String, unit: Int)]) throws -> String {
         var text = """
             site: { id: test-park, gateway: gw01 }
@@ -209,8 +210,8 @@ final class AgentFixture: Sendable {
             signing: off
             maps: [\(TestEnvironment.shippedMaps)]
             buses:
-              - { id: a, tcp: { host: 127.0.0.1, port: \(simulators["a"]!.port) }, response_timeout: 500ms }
-              - { id: b, tcp: { host: 127.0.0.1, port: \(simulators["b"]!.port) }, response_timeout: 500ms }
+              - { id: a, tcp: { host: 127.0.0.1, port: \(simulators["a"]!.port) }, response_timeout: 2s }
+              - { id: b, tcp: { host: 127.0.0.1, port: \(simulators["b"]!.port) }, response_timeout: 2s }
             devices:
 
             """
