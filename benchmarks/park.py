@@ -10,13 +10,14 @@ goes (smaps: file-backed pages, thread stacks, malloc arenas, the rest), then th
 of malloc arenas (the agent keeps to 2) and the slope per device from a run of 400 devices.
 
 Debian's python3 only (no pip). Usage:
-  park.py SITEGATE_BINARY [--seconds N] [--warmup N] [--rtu-buses N] [--rtu-meters N] [--baud N] [--quick]
+  park.py SITEGATE_BINARY [--seconds N] [--warmup N] [--rtu-buses N] [--rtu-meters N] [--baud N] [--quick] [--keep]
 Prints markdown, then `figure:` lines for benchmarks/compare.py.
 """
 import argparse
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -312,6 +313,8 @@ def run_agent(children, sitegate, work, config, name, warmup, seconds, env_extra
         rss_peak = max(rss_peak, proc_status(agent.pid)["VmRSS"])
     cpu1 = cpu_seconds(agent.pid)
     after = status(sitegate, config)
+    if before is None or after is None:
+        raise SystemExit(f"`sitegate status` did not answer; see {log_path}")
     figures = proc_status(agent.pid)
     breakdown, counts = smaps_breakdown(agent.pid)
     with open(f"/proc/{agent.pid}/smaps") as src, open(os.path.join(work, f"{name}.smaps"), "w") as dst:
@@ -339,6 +342,7 @@ def main():
     parser.add_argument("--rtu-meters", type=int, default=32)
     parser.add_argument("--baud", type=int, default=9600)
     parser.add_argument("--quick", action="store_true", help="the main run only (no memory comparison runs)")
+    parser.add_argument("--keep", action="store_true", help="keep the work folder (configs, logs, smaps, buffers)")
     args = parser.parse_args()
     sitegate = os.path.abspath(args.sitegate)
 
@@ -359,6 +363,7 @@ def main():
         plan_lines = plan[3].splitlines()
         plan_width = max(len(line) for line in plan_lines)
         bus_lines = [line for line in plan_lines if line.startswith("bus ")]
+        summary = measured([sitegate, "plan", "--config", config, "--summary"], work, "plan-summary")
 
         main_run = run_agent(children, sitegate, work, config, "park", args.warmup, args.seconds)
         extra = {}
@@ -397,13 +402,16 @@ def main():
     print(f"| `sitegate check` | {check[0]:.2f} s ({check[5]:.2f} CPU-s), {mib(check[1]):.1f} MiB peak RSS, "
           f"exit {check[2]} |")
     print(f"| `sitegate plan` | {plan[0]:.2f} s ({plan[5]:.2f} CPU-s), {mib(plan[1]):.1f} MiB peak RSS; {len(plan_lines)} lines, "
-          f"{plan_width} columns at most ({len(bus_lines)} bus headers, a table of one row per device under each) |")
+          f"{plan_width} columns at most ({len(bus_lines)} bus headers, a table of one row per device under each); "
+          f"`--summary`: {len(summary[3].splitlines())} lines |")
     for line in bus_lines[:1] + bus_lines[args.rtu_buses:args.rtu_buses + 1] if args.rtu_buses else bus_lines[:1]:
         print(f"| plan header | `{line.strip()}` |")
+    if r["ready_ms"] is None or r["first_commit_ms"] is None:
+        raise SystemExit(f"no READY=1 or no first commit within {INTERVAL_S + 60} s; see {r['log']}")
     print(f"| start-up: process start to READY=1 | **{r['ready_ms']:.0f} ms** ({r['ready_cpu']:.2f} CPU-s by then) |")
     print(f"| start-up: first poll committed | {r['first_commit_ms']} ms after process start; its tick (the first "
           f"10 s boundary after READY) came at {r['first_tick_ms']:.0f} ms: "
-          f"**{(r['first_commit_ms'] or 0) - r['first_tick_ms']:.0f} ms** from tick to commit |")
+          f"**{r['first_commit_ms'] - r['first_tick_ms']:.0f} ms** from tick to commit |")
     print(f"| steady window ({args.seconds} s after {args.warmup} s) | {r['reads']} polls, {readings} readings, "
           f"{r['published']} messages acknowledged, {r['cpu']:.2f} CPU-s: **{per_k:.4f} CPU-s per 1,000 readings** |")
     print(f"| RSS | peak over the window **{mib(r['rss_peak_window']):.1f} MiB**, peak since start (VmHWM) "
@@ -451,7 +459,7 @@ def main():
     print(f"figure: park_plan_seconds {plan[0]:.2f} s")
     print(f"figure: park_plan_lines {len(plan_lines)} lines")
     print(f"figure: park_startup_ready {r['ready_ms']:.0f} ms")
-    print(f"figure: park_tick_to_first_commit {(r['first_commit_ms'] or 0) - r['first_tick_ms']:.0f} ms")
+    print(f"figure: park_tick_to_first_commit {r['first_commit_ms'] - r['first_tick_ms']:.0f} ms")
     print(f"figure: park_cpu_per_1000 {per_k:.4f} s")
     print(f"figure: park_peak_rss {mib(r['rss_peak_window']):.1f} MiB")
     print(f"figure: park_missed_ticks {sum(missed.values())} ticks")
@@ -460,7 +468,10 @@ def main():
     if extra:
         print(f"figure: park_peak_rss_default_arenas {mib(extra['arenas']['rss_peak_window']):.1f} MiB")
         print(f"figure: park_kib_per_device {slope:.1f} KiB")
-    print(f"files: {work}", file=sys.stderr)
+    if args.keep:
+        print(f"files: {work}", file=sys.stderr)
+    else:
+        shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -11,10 +11,14 @@ public enum MallocArenas {
 
     /// Limits the arenas unless the operator chose through glibc's own settings (`MALLOC_ARENA_MAX`, or
     /// `GLIBC_TUNABLES` naming `glibc.malloc.arena_max`), which then stand. Returns the limit it set, if any.
+    /// - Parameter apply: sets the limit, true on success (glibc's mallopt; tests pass their own).
     @discardableResult
-    public static func limit(to count: Int = agentLimit, environment: [String: String]) -> Int? {
+    public static func limit(
+        to count: Int = agentLimit, environment: [String: String],
+        apply: (Int) -> Bool = { sitegate_malloc_arena_max(Int32($0)) == 1 }
+    ) -> Int? {
         if environment["MALLOC_ARENA_MAX"] != nil { return nil }
         if environment["GLIBC_TUNABLES"]?.contains("glibc.malloc.arena_max") == true { return nil }
-        return sitegate_malloc_arena_max(Int32(count)) == 1 ? count : nil
+        return apply(count) ? count : nil
     }
 }
