@@ -4,8 +4,8 @@ import CSitegateShims
 ///
 /// glibc gives threads arenas of their own, up to 8 per core, and each keeps its freed memory for its thread. The
 /// agent runs a thread per bus plus the buffer's, the broker's and the concurrency pool's: at park scale (2,000
-/// meters on 16 buses) two arenas held 1.5-3.7 MiB less than glibc's sixteen on 2 cores, at the same CPU per
-/// reading (docs/performance.md, "Park scale"). Call before the services start their threads.
+/// meters on 16 buses) two arenas held 1-3.7 MiB less than glibc's sixteen on 2 cores, within one run's noise,
+/// at the same CPU per reading (docs/performance.md, "Park scale"). Call before the services start their threads.
 public enum MallocArenas {
     public static let agentLimit = 2
 
