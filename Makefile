@@ -16,7 +16,7 @@ export SITEGATE_PYTHON := $(SITEGATE_PYTHON_VENV)/bin/python3
 PREFIX ?= /usr/local
 DESTDIR ?=
 
-.PHONY: all deps build test demo release install deb package-test test-fresh test-system bench soak fuzz fuzz-short test-tsan test-asan clean
+.PHONY: all deps build test demo release install deb package-test test-fresh test-system bench bench-park soak fuzz fuzz-short test-tsan test-asan clean
 
 all: build
 
@@ -106,3 +106,10 @@ clean:
 # Every benchmark in benchmarks/, written to benchmarks/report.md (release builds: several minutes).
 bench: deps
 	@scripts/bench.sh
+
+# Park scale (issue 16, item 4): 2,000 meters, 60,000 points on 16 buses (RTU lines over socat ptys, the rest TCP),
+# a few minutes: check, plan, start-up, steady CPU and RSS, missed ticks, where the memory goes. PARK_ARGS: e.g.
+# --quick (the main run only), --rtu-buses 8, --baud 19200 (benchmarks/park.py --help).
+bench-park: deps
+	$(SWIFT) build -c release --product sitegate $(BUILD_FLAGS)
+	python3 benchmarks/park.py $(RELEASE_BIN) $(PARK_ARGS)

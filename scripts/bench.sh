@@ -93,6 +93,14 @@ echo "figure: modbus_ratio $ratio x" >> "$figures"
   echo
 } >> "$report"
 
+# 4b. Park scale (issue 16, item 4): 2,000 meters on 16 buses, RTU over ptys and TCP; a few minutes.
+{
+  echo "## Park scale (issue 16, item 4: 2,000 devices, 60,000 points, 16 buses)"
+  echo
+  python3 benchmarks/park.py "$bin/sitegate" ${PARK_ARGS:-} 2>/dev/null | tee -a "$figures" | grep -v '^figure:'
+  echo
+} >> "$report"
+
 # 5. A week-long backlog, inserted directly (issue 16, item 6): open, statistics, size, drain.
 backlog_dir="$(mktemp -d /var/tmp/sitegate-backlog.XXXXXX)"
 {

@@ -4,6 +4,9 @@
 #include <sys/timex.h>
 #endif
 #include <errno.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include "CSitegateShims.h"
 
 int sitegate_set_thread_name(const char *name) {
@@ -28,5 +31,14 @@ int sitegate_clock_state(int *status, long *esterror, long *maxerror) {
     (void)status; (void)esterror; (void)maxerror;
     errno = ENOSYS;
     return -1;
+#endif
+}
+
+int sitegate_malloc_arena_max(int count) {
+#ifdef __GLIBC__
+    return mallopt(M_ARENA_MAX, count);
+#else
+    (void)count;
+    return 0;
 #endif
 }

@@ -8,7 +8,9 @@ struct Announcements: Sendable {
     let topics: TopicLayout
     let online: String
     let offline: String
-    let metas: [(topic: String, payload: String)]
+    /// Each device's retained meta, written when it is published: at park scale the payloads (about 3 KiB each,
+    /// 6 MiB for 2,000 meters) would otherwise stay in memory between reconnects.
+    let metas: [Meta]
     let healthInterval: Duration
     let started: UnixTime
     /// The devices a replay request may name; none when the archive is off (replay requests are refused).
@@ -24,7 +26,7 @@ struct Announcements: Sendable {
         self.topics = topics
         self.online = online
         self.offline = offline
-        self.metas = metas
+        self.metas = metas.map { meta in Meta(topic: meta.topic) { meta.payload } }
         self.healthInterval = healthInterval
         self.started = started
     }
@@ -45,18 +47,25 @@ struct Announcements: Sendable {
             configHash: configHash
         ).json
         let encoder = SenMLEncoder(siteID: config.site.id, gatewayID: config.site.gateway)
+        // One read of each map file, not one per device.
+        let mapHashes = config.maps.mapValues { map in (try? TextFile.read(map.path)).map(FNV1a.fingerprint) ?? "unknown" }
+        let topics = topics
         metas = config.devices.compactMap { device in
-            guard let map = config.maps[device.model] else { return nil }
-            return (
-                TopicLayout(prefix: config.mqtt.topicPrefix, site: config.site.id, gateway: config.site.gateway)
-                    .meta(device: device.id),
-                Self.meta(device: device, map: map, bn: encoder.baseName(device: device.id))
-            )
+            guard let map = config.maps[device.model], let mapHash = mapHashes[device.model] else { return nil }
+            let bn = encoder.baseName(device: device.id)
+            return Meta(topic: topics.meta(device: device.id)) {
+                Self.meta(device: device, map: map, bn: bn, mapHash: mapHash)
+            }
         }
     }
 
-    static func meta(device: DeviceConfig, map: DeviceMap, bn: String) -> String {
-        let mapHash = (try? TextFile.read(map.path)).map(FNV1a.fingerprint) ?? "unknown"
+    /// A device's meta topic, and its payload on demand.
+    struct Meta: Sendable {
+        let topic: String
+        let payload: @Sendable () -> String
+    }
+
+    static func meta(device: DeviceConfig, map: DeviceMap, bn: String, mapHash: String) -> String {
         var intervals: [String: Duration] = [:]
         for group in device.groups {
             for id in group.pointIDs { intervals[id] = min(intervals[id] ?? group.interval, group.interval) }

@@ -10,7 +10,7 @@ extension Publisher {
         switch announcement {
         case .online:
             publishOther(topic: current.topics.status, payload: current.online, retain: true, &run)
-            for meta in current.metas { publishOther(topic: meta.topic, payload: meta.payload, retain: true, &run) }
+            for meta in current.metas { publishOther(topic: meta.topic, payload: meta.payload(), retain: true, &run) }
         case .changed:
             let kept = Set(current.metas.map(\.topic))
             for meta in run.retired?.metas ?? [] where !kept.contains(meta.topic) {
@@ -18,7 +18,7 @@ extension Publisher {
             }
             run.retired = nil
             publishOther(topic: current.topics.status, payload: current.online, retain: true, &run)
-            for meta in current.metas { publishOther(topic: meta.topic, payload: meta.payload, retain: true, &run) }
+            for meta in current.metas { publishOther(topic: meta.topic, payload: meta.payload(), retain: true, &run) }
         case .health:
             let stats = try? await outbox.stats()
             let payload = current.health(health, buffer: stats, now: clock.now())

@@ -40,6 +40,17 @@ public struct DevicePlan: Sendable, Hashable {
         requests = (planner ?? RequestPlanner(defaults: map.defaults)).plan(toRead)
     }
 
+    /// This plan for another device of the same model, point selection and word order: the points and requests
+    /// (the bulk of a plan) are shared, not copied, until one of the two changes them.
+    public func reassigned(to device: DeviceConfig, map: DeviceMap) -> DevicePlan {
+        var plan = self
+        plan.deviceID = device.id
+        plan.unit = device.unit
+        plan.minDelay = device.minDelay ?? map.defaults.minDelay
+        plan.minDelayIsExplicit = device.minDelay != nil
+        return plan
+    }
+
     /// The idle gap this device asks for on `bus`. A map's `min_delay` describes RS-485 timing, so it applies on
     /// RTU lines and behind TCP-to-RTU gateways, not to a native TCP meter; a device's own `min_delay` always does.
     public func minDelay(on bus: BusConfig) -> Duration {

@@ -11,22 +11,44 @@ struct PlanCommand: ParsableCommand {
             (rtu_gateway: true). On RTU lines the share the frames alone need is shown too: above 100% no meter can
             keep up. `sitegate status` shows the measured figures of a running agent.
 
-            Example:
+            A park's config prints a table row per device: --summary prints only each bus's line, --bus ID only
+            that bus.
+
+            Examples:
               sitegate plan --config /etc/sitegate/site.yaml
+              sitegate plan --config /etc/sitegate/site.yaml --summary
+              sitegate plan --config /etc/sitegate/site.yaml --bus rs485-a
             """
     )
 
     @OptionGroup var configOption: ConfigOption
 
+    @Flag(help: "Only each bus's line: transport, estimated share of bus time, devices.")
+    var summary = false
+
+    @Option(help: "Only this bus (its id in the config).")
+    var bus: String?
+
     func run() throws {
         let config = try loadConfig(configOption.config)
-        for bus in config.buses {
+        var buses = config.buses
+        if let bus {
+            buses = buses.filter { $0.id == bus }
+            guard !buses.isEmpty else {
+                throw ValidationError(
+                    "no bus '\(bus)' in \(configOption.config); its buses: \(config.buses.map(\.id).joined(separator: ", "))")
+            }
+        }
+        for bus in buses {
             let load = BusLoad(bus: bus, config: config)
             var line = "bus \(bus.id) (\(describe(bus))): about \(Int((load.utilisation * 100).rounded()))% of bus time"
             if case .rtu = bus.transport {
                 line += " (frames alone \(Int((load.wireUtilisation * 100).rounded()))%)"
             }
+            let devices = Set(load.entries.map(\.deviceID)).count
+            line += ", \(devices) device\(devices == 1 ? "" : "s")"
             print(line)
+            if summary { continue }
             var rows: [[String]] = [["DEVICE", "GROUP", "UNIT", "POINTS", "READS", "TRANSACTIONS", "BUS TIME", "INTERVAL"]]
             for e in load.entries {
                 let reads = e.plan.requests.map { "\($0.function.rawValue) \(Hex.address($0.address))+\($0.count)" }

@@ -152,6 +152,16 @@ import Testing
             #expect(plan.status == 0)
             #expect(plan.out.contains("bus rs485-a (rtu /dev/ttyUSB0 9600 8N1)"))
             #expect(plan.out.contains("input 0x0000+18, input 0x0034+2"))
+            // At park scale: each bus's line only, or one bus's table.
+            let summary = try await h.sitegate(["plan", "--config", park, "--summary"])
+            let busLines = summary.out.split(separator: "\n").filter { $0.hasPrefix("bus ") }
+            #expect(summary.status == 0 && busLines.count == 3 && !summary.out.contains("DEVICE"), "\(summary.out)")
+            #expect(summary.out.contains("bus rs485-a (rtu /dev/ttyUSB0 9600 8N1)") && summary.out.contains(" devices"))
+            let one = try await h.sitegate(["plan", "--config", park, "--bus", "rs485-b"])
+            #expect(one.status == 0 && one.out.hasPrefix("bus rs485-b ") && !one.out.contains("bus rs485-a"))
+            #expect(one.out.contains("DEVICE"))
+            let unknown = try await h.sitegate(["plan", "--config", park, "--bus", "nope"])
+            #expect(unknown.status == 64 && unknown.err.contains("no bus 'nope'") && unknown.err.contains("rs485-a"))
             let list = try await h.sitegate(["maps", "list", "--maps", TestEnvironment.shippedMaps])
             #expect(list.status == 0 && list.out.contains("eastron-sdm630"))
             let show = try await h.sitegate(["maps", "show", "carlogavazzi-em340", "--maps", TestEnvironment.shippedMaps])

@@ -9,4 +9,8 @@ int sitegate_set_thread_name(const char *name);
 /// set. Glibc's Swift module does not export <sys/timex.h>, hence this shim.
 int sitegate_clock_state(int *status, long *esterror, long *maxerror);
 
+/// mallopt(M_ARENA_MAX, count): at most `count` glibc malloc arenas from now on. Returns 1 on success, 0 on failure
+/// or where the C library is not glibc. <malloc.h> is not in Glibc's Swift module, hence this shim.
+int sitegate_malloc_arena_max(int count);
+
 #endif
