@@ -84,7 +84,8 @@ devices:
 {devices}
 """)
     received = os.path.join(work, "received.txt")
-    sub = subprocess.Popen(["mosquitto_sub", "-p", str(broker_port), "-t", "gia/v1/soak/gw01/+/data", "-q", "1", "-c",
+    sub = subprocess.Popen(["mosquitto_sub", "-p", str(broker_port), "-t", "gia/v1/soak/gw01/+/data",
+                            "-t", "gia/v1/soak/gw01/evidence", "-q", "1", "-c",
                             "-i", "soak-recorder"], stdout=open(received, "w"), stderr=subprocess.DEVNULL)
     time.sleep(0.3)
     agent = subprocess.Popen([sitegate, "run", "--config", config, "--log-level", "notice"],
@@ -118,14 +119,18 @@ devices:
     db = sqlite3.connect(f"{work}/buffer.db")
     first = db.execute("SELECT value FROM meta WHERE key = 'first_seq'").fetchone()[0]
     last = db.execute("SELECT seq FROM sqlite_sequence WHERE name = 'outbox'").fetchone()[0]
-    buffered = {r[0] for r in db.execute("SELECT seq FROM outbox")}
+    # Unsent rows only: acknowledged ones stay as the archive (their seqs in `settled`), and a message the broker
+    # acknowledged but the subscriber never saw must count as lost.
+    buffered = {r[0] for r in db.execute(
+        "SELECT seq FROM outbox WHERE NOT EXISTS (SELECT 1 FROM settled WHERE outbox.seq BETWEEN first AND last)")}
     drops = (db.execute("SELECT value FROM meta WHERE key = 'drops'").fetchone() or [0])[0]
     seen = set()
     messages = 0
     with open(received) as f:
         for line in f:
             messages += 1
-            seen.add(json.loads(line)[0]["seq"])
+            message = json.loads(line)  # a data pack (list) or an evidence message (object)
+            seen.add((message[0] if isinstance(message, list) else message)["seq"])
     lost = set(range(first, last + 1)) - seen - buffered
     warm = [kb for t, kb in samples if t >= min(120, minutes * 60 / 4)]
     growth = (warm[-1] - warm[0]) / 1024 if len(warm) > 1 else 0
