@@ -213,8 +213,9 @@ public final class MQTTClient: Sendable {
         bridge.finish()
     }
 
-    private func check(_ rc: Int32, _ operation: String) throws(MQTTError) {
-        if rc != MOSQ_ERR_SUCCESS.rawValue { throw Self.error(operation, rc) }
+    /// `operation` is only spelt out on failure: publishes call this for every message.
+    private func check(_ rc: Int32, _ operation: @autoclosure () -> String) throws(MQTTError) {
+        if rc != MOSQ_ERR_SUCCESS.rawValue { throw Self.error(operation(), rc) }
     }
 
     static func error(_ operation: String, _ rc: Int32) -> MQTTError {
