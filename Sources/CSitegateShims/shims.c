@@ -2,6 +2,7 @@
 #include <pthread.h>
 #ifdef __linux__
 #include <sys/timex.h>
+#include <malloc.h>
 #endif
 #include <errno.h>
 #include "CSitegateShims.h"
@@ -28,5 +29,14 @@ int sitegate_clock_state(int *status, long *esterror, long *maxerror) {
     (void)status; (void)esterror; (void)maxerror;
     errno = ENOSYS;
     return -1;
+#endif
+}
+
+int sitegate_malloc_trim_threshold(int bytes) {
+#if defined(__linux__) && defined(M_TRIM_THRESHOLD)
+    return mallopt(M_TRIM_THRESHOLD, bytes);
+#else
+    (void)bytes;
+    return 0;
 #endif
 }

@@ -24,6 +24,7 @@ struct RunCommand: AsyncParsableCommand {
     func run() async throws {
         let config = try loadConfig(configOption.config)
         let logger = logOptions.bootstrap(configured: config.logLevel)
+        MallocTuning.applyForAgent()
         try await Agent(config: config, version: SitegateVersion.current, logger: logger, faults: Self.faults()).run()
     }
 

@@ -9,4 +9,9 @@ int sitegate_set_thread_name(const char *name);
 /// set. Glibc's Swift module does not export <sys/timex.h>, hence this shim.
 int sitegate_clock_state(int *status, long *esterror, long *maxerror);
 
+/// mallopt(M_TRIM_THRESHOLD, bytes): how much free memory glibc keeps at the top of a malloc arena instead of
+/// giving it back to the kernel. <malloc.h> is not in Glibc's Swift module, hence this shim. Returns 1 on success
+/// (0 where there is no glibc malloc).
+int sitegate_malloc_trim_threshold(int bytes);
+
 #endif
