@@ -17,18 +17,27 @@ final class MosquittoBridge: Sendable {
 
     /// Where events go instead of `events`, once set: the agent's publisher takes them straight into its own input
     /// stream, one task hand-over per event batch instead of two.
-    private let sink = LockedValue<(@Sendable (MQTTEvent) -> Void)?>(nil)
+    /// Boxed: a closure kept directly in the generic `LockedValue` is re-wrapped in a reabstraction thunk at every
+    /// `withLock` (inout through generic storage), and the chain grows with each event (measured: the network
+    /// thread's CPU quadrupled within a minute).
+    private let sink = LockedValue<Sink?>(nil)
+
+    private final class Sink: Sendable {
+        let deliver: @Sendable (MQTTEvent) -> Void
+        init(_ deliver: @escaping @Sendable (MQTTEvent) -> Void) { self.deliver = deliver }
+    }
 
     func yield(_ event: MQTTEvent) {
         if let sink = sink.withLock({ $0 }) {
-            sink(event)
+            sink.deliver(event)
         } else {
             continuation.yield(event)
         }
     }
 
     func deliver(to sink: @escaping @Sendable (MQTTEvent) -> Void) {
-        self.sink.withLock { $0 = sink }
+        let box = Sink(sink)
+        self.sink.withLock { $0 = box }
     }
 
     func takeConnected() -> Bool {
