@@ -178,12 +178,15 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
-        // The agent's services against in-memory stand-ins for the buffer and a clock moved by hand.
+        // The agent's services against in-memory stand-ins for the buffer and a clock moved by hand; the whole agent
+        // in-process (drain, reload) against a real mosquitto and the simulator, stopped with the lifecycle test kit.
         .testTarget(
             name: "SitegateAgentTests",
             dependencies: [
-                "SitegateAgent", "SitegateConfig", "SitegateCore", "SitegateCrypto", "SitegateThreads", "SitegateTestSupport",
+                "SitegateAgent", "SitegateBuffer", "SitegateConfig", "SitegateCore", "SitegateCrypto", "SitegateSimulator",
+                "SitegateThreads", "SitegateTestSupport",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strictSettings
         ),

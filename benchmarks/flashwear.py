@@ -13,6 +13,7 @@ The buffer must be on a disk, not tmpfs (write_bytes counts what reaches the blo
 import os
 import re
 import signal
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -94,14 +95,16 @@ def main():
         sim.terminate()
         broker.terminate()
 
-    # Bytes a reading takes in the database (sitegate-bench ingest next to the binary).
+    # Bytes a reading takes in the database (sitegate-bench ingest next to the binary: unsigned polls), and in the
+    # `full` agent's own database (signed, with its evidence messages), which is what the default writes.
     ref = reference_bytes_per_reading(sitegate)
+    own = own_bytes_per_reading(os.path.join(work, "gw-full.db"))
     print(f"{METERS} SDM630s x {POINTS} points every {INTERVAL_S} s, Modbus TCP simulator and mosquitto on loopback, "
           f"QoS 1; write_bytes from /proc/PID/io over {seconds} s after a {WARMUP_S} s warm-up"
           + (f"; buffer settings `{extra.strip(', ')}`" if extra else "") + ".")
     print()
-    print("| durability | polls delivered | bytes written | bytes per reading | per poll cycle | x database bytes per reading |")
-    print("|---|---|---|---|---|---|")
+    print("| durability | polls delivered | bytes written | bytes per reading | per poll cycle | x database bytes per reading (ingest) | x the agent's own database bytes per reading |")
+    print("|---|---|---|---|---|---|---|")
     figures = {}
     for d in ("full", "normal"):
         written = end[d][0] - start[d][0]
@@ -109,12 +112,15 @@ def main():
         per_reading = written / (polls * POINTS) if polls else float("nan")
         cycles = polls / METERS if polls else float("nan")
         figures[d] = per_reading
-        print(f"| {d} | {polls} | {written} | {per_reading:.1f} | {written / cycles:.0f} | {per_reading / ref:.1f} |")
+        print(f"| {d} | {polls} | {written} | {per_reading:.1f} | {written / cycles:.0f} | {per_reading / ref:.1f} "
+              f"| {per_reading / own:.1f} |")
     print()
-    print(f"A reading takes **{ref:.1f} bytes** in the database.")
+    print(f"A reading takes **{ref:.1f} bytes** in the database (`sitegate-bench ingest`, unsigned) and "
+          f"**{own:.1f} bytes** in the `full` agent's own database (signed messages and evidence, pages in use).")
     for d, v in figures.items():
         print(f"figure: wear_bytes_per_reading_{d} {v:.1f} bytes")
     print(f"figure: db_bytes_per_reading {ref:.1f} bytes")
+    print(f"figure: agent_db_bytes_per_reading {own:.1f} bytes")
 
 
 def reference_bytes_per_reading(sitegate):
@@ -122,6 +128,17 @@ def reference_bytes_per_reading(sitegate):
     bench = os.path.join(os.path.dirname(sitegate), "sitegate-bench")
     out = subprocess.run([bench, "ingest", "20000"], capture_output=True, text=True, check=True, cwd=ROOT).stdout
     return float(re.search(r"bytes_per_reading_full: ([\d.]+)", out).group(1))
+
+
+def own_bytes_per_reading(path):
+    """Pages in use in an agent's database, per reading of the data messages it holds (15 points each)."""
+    db = sqlite3.connect(path)
+    try:
+        pages, free, size = (db.execute(f"PRAGMA {p}").fetchone()[0] for p in ("page_count", "freelist_count", "page_size"))
+        polls = db.execute("SELECT count(*) FROM outbox WHERE device != ''").fetchone()[0]
+    finally:
+        db.close()
+    return (pages - free) * size / (polls * POINTS)
 
 
 if __name__ == "__main__":

@@ -7,7 +7,6 @@ import SitegateModbus
 import SitegateMQTT
 import SitegateSystemd
 import SitegateThreads
-import UnixSignals
 
 /// The running gateway: one poller per bus, one publisher, one outbox, wired from a validated config. The
 /// composition root: it builds the services and hands each what it needs (the config store, the health board, the
@@ -34,8 +33,9 @@ public final class Agent: Sendable {
         self.faults = faults
     }
 
-    /// Runs until SIGTERM or SIGINT, then drains in-flight messages and stops.
-    public func run() async throws {
+    /// Runs until SIGTERM or SIGINT (or the graceful shutdown of the task that runs it), then drains in-flight
+    /// messages and stops.
+    public func run(triggers: AgentTriggers = .signals) async throws {
         // Read here, not at config load: credentials exist only in the service's environment. Never logged.
         let keys = try SigningKeys.load(config.signing)
         if let warning = keys.warning { logger.warning("\(warning)") }
@@ -70,7 +70,7 @@ public final class Agent: Sendable {
             publisher, supervisor,
             ControlServer(path: config.controlSocket, agent: self, outbox: outbox, supervisor: supervisor, logger: logger),
             ReloadService(
-                store: store, version: version, started: startedAt, supervisor: supervisor, publisher: publisher,
+                requests: triggers.reloadRequests, store: store, version: version, started: startedAt, supervisor: supervisor, publisher: publisher,
                 notifier: notifier, logger: logger),
             NotifyService(store: store, health: health, outbox: outbox, notifier: notifier, watchdog: watchdog, logger: logger),
         ]
@@ -78,8 +78,10 @@ public final class Agent: Sendable {
         if let listener = config.metricsListener {
             services.append(MetricsHTTPServer(listener: listener, agent: self, outbox: outbox, logger: logger))
         }
+        // Named by type: the group would otherwise log a struct service with all its fields.
+        let named = services.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0, serviceName: String(reflecting: type(of: $0))) }
         var configuration = ServiceGroupConfiguration(
-            services: services.map { .init(service: $0) }, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+            services: named, gracefulShutdownSignals: triggers.shutdownSignals, logger: logger)
         // Below the unit's TimeoutStopSec (30 s): the drain ends before systemd would kill us.
         configuration.maximumGracefulShutdownDuration = .seconds(20)
         let group = ServiceGroup(configuration: configuration)

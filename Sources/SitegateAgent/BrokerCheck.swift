@@ -52,27 +52,9 @@ public enum BrokerCheck {
             .gatewayRoot + "/mqtt-test/\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         let payload = "{\"test\":\"sitegate mqtt-test\",\"sent\":\(JSONText.quoted("\(SystemWallClock().now())"))}"
         // Events until the read-back arrives or the time is up; the client is stopped only after both ended.
-        let outcome = await withTaskGroup(of: Progress?.self) { group in
-            group.addTask {
-                var p = Progress()
-                for await event in client.events {
-                    if p.handle(
-                        event, client: client, topic: topic, payload: payload, clock: clock, start: start, brokers: brokers)
-                    {
-                        return p
-                    }
-                }
-                return p
-            }
-            group.addTask {
-                try? await Task.sleep(for: timeout)
-                return nil
-            }
-            let first = await group.next()!
-            group.cancelAll()
-            if let first { return first }
-            return await group.next()! ?? Progress()
-        }
+        let outcome = await client.follow(from: Progress(), timeout: timeout) { p, event in
+            p.handle(event, client: client, topic: topic, payload: payload, clock: clock, start: start, brokers: brokers)
+        }.state
         report.lines += outcome.lines
         report.ok = outcome.ok
         if !outcome.ok && !outcome.failed {

@@ -36,7 +36,15 @@ public enum CaptureRepair {
         let plan = RepairPlan(report: before, gateway: gateway)
         var replays: [(request: ReplayRequest, outcome: ReplayClient.Outcome)] = []
         var gone = SeqRanges()
+        // The gateway accepts `maxPerMinute` requests a minute and goes silent beyond twice that: a repair with
+        // many small requests is paced to stay under it.
+        let spacing = Duration.seconds(60) / ReplayLimits().maxPerMinute
+        var lastStart: ContinuousClock.Instant?
         for request in plan.requests(id: "repair-\(UInt32.random(in: 0...UInt32.max))") {
+            if let lastStart, ContinuousClock.now < lastStart + spacing {
+                try? await Task.sleep(until: lastStart + spacing, clock: .continuous)
+            }
+            lastStart = .now
             let outcome = await ReplayClient.run(config: config, request: request, timeout: timeout)
             // Appended as it arrives, live messages too: the capture stays the record of what was received.
             let text = outcome.received.map {

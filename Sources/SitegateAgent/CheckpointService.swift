@@ -5,7 +5,7 @@ import SitegateCore
 /// Commits one checkpoint per slot (docs/evidence.md, "Checkpoints"): when every bus has accounted for the ticks
 /// due before the slot's end (or a bounded wait has passed), and, after a stop, one for every slot missed while the
 /// agent was not running. Samples the kernel's clock once a second for the slots' `unsynchronised_s`.
-final class CheckpointService: Service {
+struct CheckpointService: Service {
     /// How long after a slot's end a bus that has not finished its ticks is waited for; its ticks still open then
     /// count as `overrun` (the bus was busy).
     static let grace = Duration.seconds(60)
@@ -15,28 +15,12 @@ final class CheckpointService: Service {
     let evidence: any CheckpointStore
     let ticks: TickLedger
     let clockSource: any ClockStateSource
-    let clock: any WallClock
+    var clock: any WallClock = SystemWallClock()
     let version: String
     let crypto: any EvidenceCrypto
     /// Called after each commit (the publisher has new data).
-    let committed: @Sendable () -> Void
+    var committed: @Sendable () -> Void = {}
     let logger: Logger
-
-    init(
-        store: ConfigStore, evidence: any CheckpointStore, ticks: TickLedger, clockSource: any ClockStateSource,
-        clock: any WallClock = SystemWallClock(), version: String, crypto: any EvidenceCrypto,
-        committed: @escaping @Sendable () -> Void = {}, logger: Logger
-    ) {
-        self.store = store
-        self.evidence = evidence
-        self.ticks = ticks
-        self.clockSource = clockSource
-        self.clock = clock
-        self.version = version
-        self.crypto = crypto
-        self.committed = committed
-        self.logger = logger
-    }
 
     func run() async throws {
         let started = clock.now()

@@ -15,7 +15,7 @@ import Glibc
 /// Protocol: the client sends one line, `status`, `metrics` or `read DEVICE`, and reads the answer until EOF: a JSON
 /// document, or for `metrics` Prometheus's text format.
 /// The socket is created mode 0660 so that members of the service's group can use it.
-final class ControlServer: Service {
+struct ControlServer: Service {
     let path: String
     let agent: Agent
     let outbox: Outbox
@@ -23,27 +23,13 @@ final class ControlServer: Service {
     let logger: Logger
     private let thread = DedicatedThread(name: "control")
 
-    init(path: String, agent: Agent, outbox: Outbox, supervisor: PollerSupervisor, logger: Logger) {
-        self.path = path
-        self.agent = agent
-        self.outbox = outbox
-        self.supervisor = supervisor
-        self.logger = logger
-    }
-
     func run() async throws {
         defer { thread.shutdown() }
         let path = self.path
-        let listener: Int32
-        do {
-            listener = try await thread.run { try UnixSocket.listen(path: path) }
-        } catch {
-            // Status is a convenience: the agent keeps running without it.
+        let opened = await RequestLoop.listen(on: thread, { try UnixSocket.listen(path: path) }) { error in
             logger.warning("no control socket: \(error); sitegate status and read will not reach this agent")
-            // A service that returns early would stop the whole agent: wait for shutdown instead.
-            try? await gracefulShutdown()
-            return
         }
+        guard let listener = opened else { return }
         defer {
             close(listener)
             unlink(path)

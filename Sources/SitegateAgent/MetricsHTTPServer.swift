@@ -12,32 +12,20 @@ import Glibc
 ///
 /// A deliberately small HTTP/1.1 responder: one connection at a time, one request per connection, the answer
 /// closes it. That is all a scraper every 15 s or more needs; anything bigger would be a web server to harden.
-final class MetricsHTTPServer: Service {
+struct MetricsHTTPServer: Service {
     let listener: MetricsListener
     let agent: Agent
     let outbox: Outbox
     let logger: Logger
     private let thread = DedicatedThread(name: "metrics")
 
-    init(listener: MetricsListener, agent: Agent, outbox: Outbox, logger: Logger) {
-        self.listener = listener
-        self.agent = agent
-        self.outbox = outbox
-        self.logger = logger
-    }
-
     func run() async throws {
         defer { thread.shutdown() }
         let address = listener
-        let fd: Int32
-        do {
-            fd = try await thread.run { try TCPListener.listen(address) }
-        } catch {
-            // Metrics are a convenience, like the control socket: the agent keeps polling without them.
+        let opened = await RequestLoop.listen(on: thread, { try TCPListener.listen(address) }) { error in
             logger.warning("no metrics listener: \(error)")
-            try? await gracefulShutdown()
-            return
         }
+        guard let fd = opened else { return }
         defer { close(fd) }
         logger.info("serving metrics", metadata: ["metrics.listen": "http://\(listener.description)/metrics"])
         await RequestLoop.serve(listener: fd, on: thread, readRequest: { try TCPListener.readRequestHead($0) }) {

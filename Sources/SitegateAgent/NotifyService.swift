@@ -8,25 +8,13 @@ import SitegateThreads
 /// Speaks systemd's notify protocol: READY=1 once the services run (the broker may be down for days: readiness
 /// does not wait for it), WATCHDOG=1 only while every poller and the publisher make progress, STATUS= with a
 /// one-line summary (`StatusLine`) at each ping and when what it shows changes, STOPPING=1 on shutdown. Inert outside systemd.
-final class NotifyService: Service {
+struct NotifyService: Service {
     let store: ConfigStore
     let health: HealthBoard
     let outbox: Outbox
     let notifier: SystemdNotifier
     let watchdog: LockedValue<ProgressWatchdog<ContinuousClock.Instant>>
     let logger: Logger
-
-    init(
-        store: ConfigStore, health: HealthBoard, outbox: Outbox, notifier: SystemdNotifier,
-        watchdog: LockedValue<ProgressWatchdog<ContinuousClock.Instant>>, logger: Logger
-    ) {
-        self.store = store
-        self.health = health
-        self.outbox = outbox
-        self.notifier = notifier
-        self.watchdog = watchdog
-        self.logger = logger
-    }
 
     func run() async throws {
         let config = store.config

@@ -9,7 +9,9 @@ import UnixSignals
 /// stays and the log says why. Otherwise buses and devices are applied (only the buses whose settings or devices
 /// changed are restarted) without touching the buffer or the broker session. Changes to site, mqtt, buffer,
 /// control_socket, log, metrics and signing need a restart; they are named in the log and not applied.
-final class ReloadService: Service {
+struct ReloadService: Service {
+    /// What asks for a reload: nil for SIGHUP; an in-process test yields to a stream of its own (`AgentTriggers`).
+    let requests: AsyncStream<Void>?
     let store: ConfigStore
     /// What the status message says besides the config.
     let version: String
@@ -19,26 +21,20 @@ final class ReloadService: Service {
     let notifier: SystemdNotifier
     let logger: Logger
 
-    init(
-        store: ConfigStore, version: String, started: UnixTime, supervisor: PollerSupervisor, publisher: Publisher,
-        notifier: SystemdNotifier, logger: Logger
-    ) {
-        self.store = store
-        self.version = version
-        self.started = started
-        self.supervisor = supervisor
-        self.publisher = publisher
-        self.notifier = notifier
-        self.logger = logger
+    func run() async throws {
+        if let requests {
+            for await _ in requests.cancelOnGracefulShutdown() { await reloadTellingSystemd() }
+        } else {
+            for await _ in await UnixSignalsSequence(trapping: .sighup).cancelOnGracefulShutdown() {
+                await reloadTellingSystemd()
+            }
+        }
     }
 
-    func run() async throws {
-        let hangups = await UnixSignalsSequence(trapping: .sighup)
-        for await _ in hangups.cancelOnGracefulShutdown() {
-            _ = try? notifier.reloading()
-            await reload()
-            _ = try? notifier.ready()
-        }
+    private func reloadTellingSystemd() async {
+        _ = try? notifier.reloading()
+        await reload()
+        _ = try? notifier.ready()
     }
 
     private func reload() async {
@@ -53,22 +49,19 @@ final class ReloadService: Service {
         }
         for w in loaded.warnings { logger.warning("reload: \(w.description)") }
         var new = loaded.config
+        // What only a restart can change keeps its running value; a change to it is named in the log.
         var needRestart: [String] = []
-        if new.site != old.site { needRestart.append("site") }
-        if new.mqtt != old.mqtt { needRestart.append("mqtt") }
-        if new.buffer != old.buffer { needRestart.append("buffer") }
-        if new.controlSocket != old.controlSocket { needRestart.append("control_socket") }
-        if new.logLevel != old.logLevel { needRestart.append("log") }
-        if new.metricsListener != old.metricsListener { needRestart.append("metrics") }
-        if new.signing != old.signing { needRestart.append("signing") }
-        // What only a restart can change keeps its running value.
-        new.site = old.site
-        new.mqtt = old.mqtt
-        new.buffer = old.buffer
-        new.controlSocket = old.controlSocket
-        new.logLevel = old.logLevel
-        new.metricsListener = old.metricsListener
-        new.signing = old.signing
+        func keepRunning<Value: Equatable>(_ key: String, _ setting: WritableKeyPath<SiteConfig, Value>) {
+            if new[keyPath: setting] != old[keyPath: setting] { needRestart.append(key) }
+            new[keyPath: setting] = old[keyPath: setting]
+        }
+        keepRunning("site", \.site)
+        keepRunning("mqtt", \.mqtt)
+        keepRunning("buffer", \.buffer)
+        keepRunning("control_socket", \.controlSocket)
+        keepRunning("log", \.logLevel)
+        keepRunning("metrics", \.metricsListener)
+        keepRunning("signing", \.signing)
         store.replace(with: new)
         let changes = await supervisor.apply(new)
         publisher.reload(Announcements(config: new, version: version, started: started))

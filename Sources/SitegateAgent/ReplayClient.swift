@@ -48,53 +48,41 @@ public enum ReplayClient {
         let topics = TopicLayout(prefix: config.mqtt.topicPrefix, site: config.site.id, gateway: config.site.gateway)
         let answerTopic = topics.replayAnswer(id: request.id)
         client.start()
-        let result = await withTaskGroup(of: Outcome?.self) { group in
-            group.addTask {
-                var outcome = Outcome()
-                for await event in client.events {
-                    switch event {
-                    case .connected(0):
-                        do {
-                            for pattern in [answerTopic, topics.gatewayRoot + "/+/data", topics.evidence] {
-                                try client.subscribe(pattern)
-                            }
-                            // Subscriptions are granted in order: the request goes after them.
-                            _ = try client.publish(topic: topics.replayRequest, payload: request.json)
-                        } catch {
-                            outcome.problem = "\(error)"
-                            return outcome
-                        }
-                    case .connected(let code):
-                        outcome.problem = "the broker refused the connection (\(MQTTClient.connackReason(code)))"
-                        return outcome
-                    case .message(let topic, let payload, _) where topic == answerTopic:
-                        guard let answer = ReplayAnswer(json: String(decoding: payload, as: UTF8.self)) else { continue }
-                        outcome.answers.append(answer)
-                        // The gateway answers `done` after the broker acknowledged every replayed message, and a
-                        // broker delivers one client's messages in the order it received them: all are here.
-                        if answer.status != .accepted { return outcome }
-                    case .message(let topic, let payload, let retain):
-                        outcome.received.append(
-                            Received(topic: topic, payload: payload, arrivedAt: SystemWallClock().now(), retained: retain))
-                    default:
-                        break
+        // The handler says true when the exchange is over: an answer that ends it, or a failure.
+        let (result, timedOut) = await client.follow(from: outcome, timeout: timeout) { outcome, event in
+            switch event {
+            case .connected(0):
+                do {
+                    for pattern in [answerTopic, topics.gatewayRoot + "/+/data", topics.evidence] {
+                        try client.subscribe(pattern)
                     }
+                    // Subscriptions are granted in order: the request goes after them.
+                    _ = try client.publish(topic: topics.replayRequest, payload: request.json)
+                } catch {
+                    outcome.problem = "\(error)"
+                    return true
                 }
-                return outcome
+            case .connected(let code):
+                outcome.problem = "the broker refused the connection (\(MQTTClient.connackReason(code)))"
+                return true
+            case .message(let topic, let payload, _) where topic == answerTopic:
+                guard let answer = ReplayAnswer(json: String(decoding: payload, as: UTF8.self)) else { return false }
+                outcome.answers.append(answer)
+                // The gateway answers `done` after the broker acknowledged every replayed message, and a
+                // broker delivers one client's messages in the order it received them: all are here.
+                return answer.status != .accepted
+            case .message(let topic, let payload, let retain):
+                outcome.received.append(
+                    Received(topic: topic, payload: payload, arrivedAt: SystemWallClock().now(), retained: retain))
+            default:
+                break
             }
-            group.addTask {
-                try? await Task.sleep(for: timeout)
-                return nil
-            }
-            let first = await group.next()!
-            group.cancelAll()
-            client.stop()
-            if let first { return first }
-            var late = await group.next()! ?? Outcome()
-            if late.finished == nil { late.problem = late.problem ?? "no answer within \(DurationNotation.format(timeout))" }
-            return late
+            return false
         }
         outcome = result
+        if timedOut && outcome.finished == nil {
+            outcome.problem = outcome.problem ?? "no answer within \(DurationNotation.format(timeout))"
+        }
         return outcome
     }
 }

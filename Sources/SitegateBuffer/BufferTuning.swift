@@ -7,10 +7,11 @@ public struct BufferTuning: Sendable, Hashable {
     public var walAutocheckpoint: Int
     /// Bytes the write-ahead-log file is cut back to after a checkpoint.
     public var journalSizeLimit: Int
-    /// Acknowledged polls wait to be deleted with the next commit of new polls (one transaction per poll cycle
-    /// instead of two), or on their own at the first acknowledgement at least this long after the oldest waiting
-    /// one (zero: at every acknowledgement). Deleting is not what `durability` promises: after a crash the polls
-    /// not deleted yet are sent again (same seq), never lost.
+    /// Acknowledged messages wait in memory and are settled (written to the `settled` ranges, the archive pruned)
+    /// together, with the first commit of new polls at least this long after the oldest waiting one, or on their
+    /// own at the first acknowledgement twice as long after it (zero: at once). Every commit that leaves them out
+    /// writes one page less (docs/performance.md, "Flash wear"). Settling is not what `durability` promises: after
+    /// a crash the messages not settled yet are sent again (same seq, same bytes), never lost.
     public var deleteDelay: Duration
     /// ... or once this many acknowledged polls wait.
     public var deleteBatchLimit: Int

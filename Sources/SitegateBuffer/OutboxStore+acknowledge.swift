@@ -1,99 +1,138 @@
 import SitegateCore
 
-// What the broker acknowledged moves to the archive (rows marked `acked`), kept for replay requests and for the
-// checkpoints that count it, and pruned by age and size; without an archive it is deleted once counted. At once or
-// in batches (`BufferTuning.deleteDelay`).
+// What the broker acknowledged joins the settled ranges (`+settled`) and stays as the archive, kept for replay
+// requests and for the checkpoints that count it, and pruned by age and size; without an archive it is deleted once
+// counted. At once or in batches (`BufferTuning.deleteDelay`).
 extension OutboxStore {
     /// Settles messages the broker acknowledged: at once, or together with later ones (`BufferTuning.deleteDelay`).
     func acknowledge(_ seqs: [Int64], now: UnixTime) throws(SQLiteError) {
         lastNow = now
         // Only messages still unsent wait (one acknowledged after a drop is gone already): the depth stays exact.
-        let exists = statements.exists
-        for seq in seqs where !acknowledged.contains(seq) {
-            exists.reset()
-            exists.bind(1, seq)
-            if try exists.step() { acknowledged.insert(seq) }
+        let size = statements.payloadSize
+        for seq in seqs where acknowledged[seq] == nil && !settled.contains(seq) {
+            size.reset()
+            size.bind(1, seq)
+            if try size.step() {
+                acknowledged[seq] = size.int64(0)
+                acknowledgedRanges.insert(seq...seq)
+            }
         }
-        exists.reset()
-        if acknowledgedSince == nil { acknowledgedSince = now }
-        if let since = acknowledgedSince, now - since >= tuning.deleteDelay
-            || acknowledged.count >= tuning.deleteBatchLimit
-        {
-            try deleteAcknowledged(now: now)
-        }
+        size.reset()
+        if acknowledgedSince == nil && !acknowledged.isEmpty { acknowledgedSince = now }
+        if settlingIsDue(now: now, alone: true) { try deleteAcknowledged(now: now) }
+    }
+
+    /// The acknowledgements waiting have waited `BufferTuning.deleteDelay`, or are `deleteBatchLimit` many. On
+    /// their own (a transaction of their own, at an acknowledgement) only after twice as long: the next commit of
+    /// new polls takes them first whenever polls come more often than that.
+    func settlingIsDue(now: UnixTime, alone: Bool = false) -> Bool {
+        guard let since = acknowledgedSince else { return false }
+        let delay = alone ? tuning.deleteDelay * 2 : tuning.deleteDelay
+        return now - since >= delay || acknowledged.count >= tuning.deleteBatchLimit
+    }
+
+    /// After the transaction that settled them committed.
+    func forgetSettledAcknowledgements() {
+        acknowledged = [:]
+        acknowledgedRanges = SeqRanges()
+        acknowledgedSince = nil
     }
 
     /// Settles the acknowledged messages still waiting, in one transaction.
     func deleteAcknowledged(now: UnixTime) throws(SQLiteError) {
         guard !acknowledged.isEmpty else { return }
-        let settled = try database.transaction { () throws(SQLiteError) -> Int in
-            let settled = try settleAcknowledged(now: now)
+        let settledCount = try transaction { () throws(SQLiteError) -> Int in
+            let settledCount = try settleAcknowledged(now: now)
             try storeHead()
-            return settled
+            return settledCount
         }
-        depth -= settled
-        acknowledged = []
-        acknowledgedSince = nil
+        depth -= settledCount
+        forgetSettledAcknowledgements()
     }
 
-    /// Inside the caller's transaction: moves the acknowledged messages to the archive (or deletes those nothing
-    /// needs any more), then prunes the archive; returns how many unsent rows that settled.
+    /// Inside the caller's transaction: the acknowledged messages join the settled ranges and the archive (or are
+    /// deleted when nothing needs them any more), then the archive is pruned; returns how many unsent rows that
+    /// settled.
     func settleAcknowledged(now: UnixTime) throws(SQLiteError) -> Int {
-        var settled = 0
-        let boundary = deletableBelow
-        for seq in acknowledged.sorted() {
-            if !settings.archives && seq < boundary {
-                statements.delete.reset()
-                statements.delete.bind(1, seq)
-                _ = try statements.delete.step()
-                settled += database.changes  // 0 for a message already gone (dropped, or acknowledged twice)
-            } else {
-                let mark = statements.markAcked
-                mark.reset()
-                mark.bind(1, seq)
-                if try mark.step() {
-                    settled += 1
+        var settledCount = 0
+        if !acknowledged.isEmpty {
+            let boundary = deletableBelow
+            var next = settled
+            for (seq, bytes) in acknowledged.sorted(by: { $0.key < $1.key }) {
+                next.insert(seq...seq)
+                if !settings.archives && seq < boundary {
+                    statements.delete.reset()
+                    statements.delete.bind(1, seq)
+                    _ = try statements.delete.step()
+                    settledCount += database.changes  // 0 for a message already gone (dropped)
+                } else {
+                    settledCount += 1
                     archive.count += 1
-                    archive.bytes += mark.int64(0)
+                    archive.bytes += bytes
                 }
-                mark.reset()
             }
+            try storeSettled(next)
         }
         try pruneArchive(now: now)
-        return settled
+        return settledCount
     }
 
     /// Deletes archived rows past `buffer.retain` or beyond `buffer.retain_size`, oldest first, but none a
     /// checkpoint has yet to count. Bounded work per call: the rest goes with the next commits.
     func pruneArchive(now: UnixTime) throws(SQLiteError) {
         guard archive.count > 0 else { return }
-        let boundary = deletableBelow
         let cutoff = settings.archives ? (now + (.zero - settings.retain)).milliseconds : Int64.max
         let budget = settings.archives ? settings.retainBytes : 0
-        let oldest = statements.oldestArchived
-        oldest.reset()
-        defer { oldest.reset() }
-        var doomed: [Int64] = []
-        var bytes = archive.bytes
-        while doomed.count < 5000, try oldest.step() {
-            let seq = oldest.int64(0)
-            guard seq < boundary, oldest.int64(1) < cutoff || bytes > budget else { break }
-            doomed.append(seq)
-            bytes -= oldest.int64(2)
+        try deleteOldestArchived(below: deletableBelow, atMost: 5000) { committedAt, bytesLeft in
+            committedAt < cutoff || bytesLeft > budget
         }
-        oldest.reset()
-        try deleteArchived(doomed, bytes: archive.bytes - bytes)
     }
 
-    /// Deletes archived rows; the caller knows their payload bytes.
-    func deleteArchived(_ seqs: [Int64], bytes: Int64) throws(SQLiteError) {
-        for seq in seqs {
-            statements.delete.reset()
-            statements.delete.bind(1, seq)
-            _ = try statements.delete.step()
+    /// Deletes archived rows, oldest first, while `doomed(committedAt, archiveBytes)` says so, below `boundary`
+    /// and at most `limit` of them; returns how many went. Ranges left without rows are dropped from `settled`.
+    @discardableResult
+    func deleteOldestArchived(below boundary: Int64, atMost limit: Int, while doomed: (Int64, Int64) -> Bool)
+        throws(SQLiteError) -> Int
+    {
+        let rows = statements.archivedRows
+        defer { rows.reset() }
+        var deleted = 0
+        var bytes = archive.bytes
+        var emptied: [ClosedRange<Int64>] = []
+        ranges: for range in settled.ranges where range.lowerBound < boundary {
+            let top = min(range.upperBound, boundary - 1)
+            rows.reset()
+            rows.bind(1, range.lowerBound)
+            rows.bind(2, top)
+            var last: Int64?
+            var stopped = false
+            while deleted < limit {
+                guard try rows.step() else { break }
+                guard doomed(rows.int64(1), bytes) else {
+                    stopped = true
+                    break
+                }
+                last = rows.int64(0)
+                bytes -= rows.int64(2)
+                deleted += 1
+            }
+            rows.reset()
+            if let last {
+                // Every row in a settled range is archived: one ranged delete.
+                statements.deleteRange.reset()
+                statements.deleteRange.bind(1, range.lowerBound)
+                statements.deleteRange.bind(2, last)
+                _ = try statements.deleteRange.step()
+            }
+            if stopped || deleted >= limit || top < range.upperBound { break ranges }
+            emptied.append(range)
         }
-        archive.count -= seqs.count
-        archive.bytes -= bytes
+        archive.count -= deleted
+        archive.bytes = bytes
+        if !emptied.isEmpty {
+            try storeSettled(SeqRanges(settled.ranges.filter { !emptied.contains($0) }))
+        }
+        return deleted
     }
 
     /// Space is short: the archive gives way to unsent messages, oldest first, about `fraction` of it per call
@@ -101,22 +140,13 @@ extension OutboxStore {
     func evictArchive(fraction: Double) throws(SQLiteError) -> Int {
         guard archive.count > 0 else { return 0 }
         let wanted = max(1, Int(Double(archive.count) * fraction))
-        let evicted = try database.transaction { () throws(SQLiteError) -> Int in
-            let rows = try database.prepare(
-                "SELECT seq, length(payload) FROM outbox WHERE acked = 1 ORDER BY acked, seq LIMIT \(wanted)")
-            var seqs: [Int64] = []
-            var bytes: Int64 = 0
-            while try rows.step() {
-                seqs.append(rows.int64(0))
-                bytes += rows.int64(1)
-            }
-            rows.reset()
-            try deleteArchived(seqs, bytes: bytes)
+        let evicted = try transaction { () throws(SQLiteError) -> Int in
+            let evicted = try deleteOldestArchived(below: .max, atMost: wanted) { _, _ in true }
             try database.execute(
-                "INSERT INTO meta(key, value) VALUES ('archive_evicted', \(seqs.count)) "
+                "INSERT INTO meta(key, value) VALUES ('archive_evicted', \(evicted)) "
                     + "ON CONFLICT(key) DO UPDATE SET value = value + excluded.value")
             try storeHead()
-            return seqs.count
+            return evicted
         }
         return evicted
     }
@@ -129,12 +159,19 @@ extension OutboxStore {
         return checkpointSeqs.count >= 2 ? checkpointSeqs[checkpointSeqs.count - 2] : 0
     }
 
-    /// At open: the archive's figures, the checkpoints' seqs.
+    /// At open: the archive's figures (rows in the settled ranges), the checkpoints' seqs.
     func loadArchive() throws(SQLiteError) {
         checkpointSeqs = try loadCheckpointSeqs()
-        let figures = try database.prepare("SELECT count(*), total(length(payload)) FROM outbox WHERE acked = 1")
-        _ = try figures.step()
-        archive = ArchiveFigures(count: Int(figures.int64(0)), bytes: Int64(figures.int64(1)))
+        let figures = try database.prepare("SELECT count(*), total(length(payload)) FROM outbox WHERE seq BETWEEN ? AND ?")
+        archive = ArchiveFigures()
+        for range in settled.ranges {
+            figures.reset()
+            figures.bind(1, range.lowerBound)
+            figures.bind(2, range.upperBound)
+            _ = try figures.step()
+            archive.count += Int(figures.int64(0))
+            archive.bytes += Int64(figures.int64(1))
+        }
         figures.reset()
     }
 

@@ -83,57 +83,39 @@ extension OutboxStore {
     }
 
     /// Seals and inserts `polls` in one transaction, after the notices the gateway owes; the same transaction
-    /// deletes (or marks) the acknowledged polls waiting: one commit (one sync, one set of B-tree pages written) per
+    /// settles the acknowledged messages waiting: one commit (one sync, one set of B-tree pages written) per
     /// cycle instead of two.
     func insertAll(_ polls: [Poll], now: UnixTime) throws(SQLiteError) -> [Int64] {
-        let headBefore = head
-        let keyRecordedBefore = keyRecorded
         insertedInTransaction = 0
-        do {
-            let (seqs, settled) = try database.transaction { () throws(SQLiteError) -> ([Int64], Int) in
-                let settled = try settleAcknowledged(now: now)
-                try sealOwedNotices(now: now)
-                var seqs: [Int64] = []
-                seqs.reserveCapacity(polls.count)
-                for poll in polls {
-                    seqs.append(try insertSealed(sealing.encoder.draft(poll), now: now))
-                }
-                return (seqs, settled)
+        let settling = settlingIsDue(now: now)
+        let (seqs, settledCount) = try transaction { () throws(SQLiteError) -> ([Int64], Int) in
+            let settledCount = settling ? try settleAcknowledged(now: now) : 0
+            try sealOwedNotices(now: now)
+            var seqs: [Int64] = []
+            seqs.reserveCapacity(polls.count)
+            for poll in polls {
+                seqs.append(try insertSealed(sealing.encoder.draft(poll), now: now))
             }
-            depth += insertedInTransaction - settled
-            acknowledged = []
-            acknowledgedSince = nil
-            return seqs
-        } catch {
-            // Rolled back: the chain did not move.
-            head = headBefore
-            keyRecorded = keyRecordedBefore
-            throw error
+            return (seqs, settledCount)
         }
+        depth += insertedInTransaction - settledCount
+        if settling { forgetSettledAcknowledgements() }
+        return seqs
     }
 
     /// Commits one evidence message (a checkpoint) in its own transaction; returns its seq.
     func commitEvidence(_ draft: MessageDraft, slotEnd: UnixTime?, now: UnixTime) throws(SQLiteError) -> Int64 {
-        let headBefore = head
-        let keyRecordedBefore = keyRecorded
         insertedInTransaction = 0
-        let seq: Int64
-        do {
-            seq = try database.transaction { () throws(SQLiteError) -> Int64 in
-                try sealOwedNotices(now: now)
-                let seq = try insertSealed(draft, now: now)
-                if let slotEnd {
-                    let s = try database.prepare("INSERT OR REPLACE INTO slots(slot_end_ms, seq) VALUES (?, ?)")
-                    s.bind(1, slotEnd.milliseconds)
-                    s.bind(2, seq)
-                    _ = try s.step()
-                }
-                return seq
+        let seq = try transaction { () throws(SQLiteError) -> Int64 in
+            try sealOwedNotices(now: now)
+            let seq = try insertSealed(draft, now: now)
+            if let slotEnd {
+                let s = try database.prepare("INSERT OR REPLACE INTO slots(slot_end_ms, seq) VALUES (?, ?)")
+                s.bind(1, slotEnd.milliseconds)
+                s.bind(2, seq)
+                _ = try s.step()
             }
-        } catch {
-            head = headBefore
-            keyRecorded = keyRecordedBefore
-            throw error
+            return seq
         }
         depth += insertedInTransaction
         if slotEnd != nil { checkpointSeqs = Array((checkpointSeqs + [seq]).suffix(2)) }

@@ -7,7 +7,7 @@ extension OutboxStore {
         -> ReplayCoverage
     {
         let s = try database.prepare(
-            "SELECT seq, acked, device, taken_at_ms FROM outbox WHERE seq BETWEEN ? AND ? ORDER BY seq")
+            "SELECT seq, device, taken_at_ms FROM outbox WHERE seq BETWEEN ? AND ? ORDER BY seq")
         s.bind(1, range.lowerBound)
         s.bind(2, range.upperBound)
         defer { s.reset() }
@@ -15,8 +15,8 @@ extension OutboxStore {
         while try s.step() {
             let seq = s.int64(0)
             coverage.present.append(seq...seq)
-            guard Self.passes(device: s.text(2), time: s.int64(3), devices: devices, timeRange: time) else { continue }
-            if s.int64(1) == 1 { coverage.archived.append(seq...seq) } else { coverage.unsent.append(seq...seq) }
+            guard Self.passes(device: s.text(1), time: s.int64(2), devices: devices, timeRange: time) else { continue }
+            if isArchived(seq) { coverage.archived.append(seq...seq) } else { coverage.unsent.append(seq...seq) }
         }
         return coverage
     }
@@ -27,13 +27,14 @@ extension OutboxStore {
     ) throws(SQLiteError) -> [StoredMessage] {
         let s = try database.prepare(
             "SELECT seq, device, committed_at_ms, payload, taken_at_ms FROM outbox "
-                + "WHERE seq > ? AND seq BETWEEN ? AND ? AND acked = 1 ORDER BY seq")
+                + "WHERE seq > ? AND seq BETWEEN ? AND ? ORDER BY seq")
         s.bind(1, seq)
         s.bind(2, range.lowerBound)
         s.bind(3, range.upperBound)
         defer { s.reset() }
         var out: [StoredMessage] = []
         while out.count < limit, try s.step() {
+            guard isArchived(s.int64(0)) else { continue }
             let device = s.text(1)
             guard Self.passes(device: device, time: s.int64(4), devices: devices, timeRange: time) else { continue }
             out.append(

@@ -145,11 +145,11 @@ extension OutboxStore {
         try database.execute("DELETE FROM pending_gaps")
     }
 
-    /// Records the runs of consecutive seqs about to be deleted unsent, for gap notices; inside the deleting
-    /// transaction, before the rows go.
+    /// Records the runs of consecutive seqs about to be deleted unsent (`condition` picks them), for gap notices;
+    /// inside the deleting transaction, before the rows go.
     func recordGaps(_ condition: String, reason: GapNotice.Reason) throws(SQLiteError) {
         let rows = try database.prepare(
-            "SELECT seq, taken_at_ms, payload FROM outbox WHERE acked = 0 AND (\(condition)) ORDER BY seq")
+            "SELECT seq, taken_at_ms, payload FROM outbox WHERE \(condition) ORDER BY seq")
         let insert = try database.prepare(
             "INSERT INTO pending_gaps(reason, from_seq, to_seq, from_ms, to_ms, first_prev, last_hash) VALUES (?, ?, ?, ?, ?, ?, ?)")
         var run: (from: Int64, to: Int64, fromMs: Int64, toMs: Int64, firstPrev: [UInt8]?, lastHash: [UInt8])?

@@ -5,17 +5,17 @@ extension OutboxStore {
     /// Deletes about `fraction` of the unsent rows, oldest first (at least one). The caller has let the archive
     /// give way first.
     func dropOldest(fraction: Double) throws(SQLiteError) -> DropReport {
-        let range = try database.prepare("SELECT min(seq), max(seq) FROM outbox WHERE acked = 0")
-        guard try range.step(), !range.isNull(0) else { return DropReport() }
-        let span = range.int64(1) - range.int64(0) + 1
-        let count = max(1, Int64(Double(span) * fraction))
+        try deleteAcknowledged(now: lastNow)
+        guard let first = try firstUnsent(), let last = try lastUnsent() else { return DropReport() }
+        let count = max(1, Int64(Double(last - first.seq + 1) * fraction))
         return try dropWhere(
-            "seq IN (SELECT seq FROM outbox WHERE acked = 0 ORDER BY acked, seq LIMIT \(count))", reason: .bufferBounds)
+            "seq IN (SELECT seq FROM outbox WHERE seq >= \(first.seq) AND \(unsentCondition) ORDER BY seq LIMIT \(count))",
+            reason: .bufferBounds)
     }
 
     func dropOlderThan(_ cutoff: UnixTime) throws(SQLiteError) -> DropReport {
-        let oldest = try database.prepare("SELECT taken_at_ms FROM outbox WHERE acked = 0 ORDER BY acked, seq LIMIT 1")
-        guard try oldest.step(), oldest.int64(0) < cutoff.milliseconds else { return DropReport() }
+        try deleteAcknowledged(now: lastNow)
+        guard let oldest = try firstUnsent(), oldest.takenAt < cutoff.milliseconds else { return DropReport() }
         return try dropWhere("taken_at_ms < \(cutoff.milliseconds)", reason: .bufferBounds)
     }
 
@@ -23,8 +23,8 @@ extension OutboxStore {
     func dropWhere(_ condition: String, reason: GapNotice.Reason) throws(SQLiteError) -> DropReport {
         // Acknowledged messages are not drops.
         try deleteAcknowledged(now: lastNow)
-        let unsent = "acked = 0 AND (\(condition))"
-        let report = try database.transaction { () throws(SQLiteError) -> DropReport in
+        let unsent = "\(unsentCondition) AND (\(condition))"
+        let report = try transaction { () throws(SQLiteError) -> DropReport in
             let summary = try database.prepare(
                 "SELECT count(*), min(taken_at_ms), max(taken_at_ms) FROM outbox WHERE \(unsent)")
             _ = try summary.step()
@@ -33,7 +33,7 @@ extension OutboxStore {
                 oldest: summary.isNull(1) ? nil : UnixTime(milliseconds: summary.int64(1)),
                 newest: summary.isNull(2) ? nil : UnixTime(milliseconds: summary.int64(2)))
             guard report.count > 0 else { return report }
-            try recordGaps(condition, reason: reason)
+            try recordGaps(unsent, reason: reason)
             try database.execute("DELETE FROM outbox WHERE \(unsent)")
             try storeHead()
             return report

@@ -6,33 +6,28 @@ import Glibc
 
 // Reading messages for the publisher, and the statistics for health and status.
 extension OutboxStore {
-    /// Up to `limit` unsent messages after `seq` (and before `limitSeq`), leaving out those acknowledged but not
-    /// settled yet.
+    /// Up to `limit` unsent messages after `seq` (and before `limitSeq`): stretch by stretch between the settled
+    /// ranges and the acknowledgements waiting, along the primary key.
     func messages(after seq: Int64, before limitSeq: Int64? = nil, limit: Int) throws(SQLiteError) -> [StoredMessage] {
-        // Asking for as many more rows as may be left out still returns `limit` messages when there are that many.
-        let rowLimit = Int64(limit + acknowledged.count)
-        let statement: Statement
-        if let limitSeq {
-            statement = statements.selectRange
-            statement.reset()
-            statement.bind(1, seq)
-            statement.bind(2, limitSeq)
-            statement.bind(3, rowLimit)
-        } else {
-            statement = statements.selectAfter
-            statement.reset()
-            statement.bind(1, seq)
-            statement.bind(2, rowLimit)
-        }
-        defer { statement.reset() }
+        let ceiling = limitSeq ?? .max
+        let s = statements.selectRange
+        defer { s.reset() }
         var out: [StoredMessage] = []
-        while out.count < limit, try statement.step() {
-            if !acknowledged.isEmpty && acknowledged.contains(statement.int64(0)) { continue }
-            let device = statement.text(1)
-            out.append(
-                StoredMessage(
-                    seq: statement.int64(0), committedAt: UnixTime(milliseconds: statement.int64(2)),
-                    destination: device.isEmpty ? .evidence : .data(device: device), payload: statement.blob(3)))
+        for gap in unsentGaps where gap.before > seq + 1 {
+            guard out.count < limit, gap.after < ceiling - 1 else { break }
+            let cursor = max(seq, gap.after)
+            let upper = min(gap.before, ceiling)
+            s.reset()
+            s.bind(1, cursor)
+            s.bind(2, upper)
+            s.bind(3, Int64(limit - out.count))
+            while try s.step() {
+                let device = s.text(1)
+                out.append(
+                    StoredMessage(
+                        seq: s.int64(0), committedAt: UnixTime(milliseconds: s.int64(2)),
+                        destination: device.isEmpty ? .evidence : .data(device: device), payload: s.blob(3)))
+            }
         }
         return out
     }
@@ -50,15 +45,11 @@ extension OutboxStore {
 
     /// Cheap at any depth: the running count, and look-ups by primary key (no scan).
     func stats() throws(SQLiteError) -> BufferStats {
-        // The first and last unsent rows not waiting to be settled: steps along the primary key, past the rows
-        // kept for a checkpoint (at most a slot's worth), and none at all when nothing is unsent.
+        // The first and last unsent rows not waiting to be settled: look-ups along the primary key between the
+        // settled ranges, none at all when nothing is unsent.
         let unsent = depth - acknowledged.count
-        let oldest = try database.prepare("SELECT seq, taken_at_ms FROM outbox WHERE acked = 0 ORDER BY seq")
-        var hasOldest = unsent > 0 ? try oldest.step() : false
-        while hasOldest && acknowledged.contains(oldest.int64(0)) { hasOldest = try oldest.step() }
-        let newest = try database.prepare("SELECT seq FROM outbox WHERE acked = 0 ORDER BY seq DESC")
-        var hasNewest = unsent > 0 ? try newest.step() : false
-        while hasNewest && acknowledged.contains(newest.int64(0)) { hasNewest = try newest.step() }
+        let oldest = unsent > 0 ? try firstUnsent() : nil
+        let newest = unsent > 0 ? try lastUnsent() : nil
         let last = try database.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'outbox'")
         let lastSeq = try last.step() ? last.int64(0) : 0
         var meta: [String: Int64] = [:]
@@ -75,20 +66,15 @@ extension OutboxStore {
         archiveStats.evicted = Int(meta["archive_evicted"] ?? 0)
         archiveStats.maxBytes = settings.archives ? settings.retainBytes : 0
         archiveStats.retain = settings.archives ? settings.retain : .zero
-        if archive.count > 0 {
-            let first = statements.oldestArchived
-            first.reset()
-            if try first.step() {
-                archiveStats.oldestSeq = first.int64(0)
-                archiveStats.oldestCommittedAt = UnixTime(milliseconds: first.int64(1))
-            }
-            first.reset()
+        if archive.count > 0, let first = try firstArchived() {
+            archiveStats.oldestSeq = first.seq
+            archiveStats.oldestCommittedAt = UnixTime(milliseconds: first.committedAt)
         }
         return BufferStats(
             depth: depth - acknowledged.count,
-            oldestSeq: hasOldest ? oldest.int64(0) : nil,
-            oldestTakenAt: hasOldest ? UnixTime(milliseconds: oldest.int64(1)) : nil,
-            newestSeq: hasNewest ? newest.int64(0) : nil,
+            oldestSeq: oldest?.seq,
+            oldestTakenAt: oldest.map { UnixTime(milliseconds: $0.takenAt) },
+            newestSeq: newest,
             firstSeq: meta["first_seq"] ?? 1,
             lastSeq: lastSeq,
             usedBytes: try usedBytes(),

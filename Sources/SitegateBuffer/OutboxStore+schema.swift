@@ -38,8 +38,9 @@ extension OutboxStore {
                 try upgradeFromV1(db, sealing: sealing)
             }
             try db.execute("CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value INTEGER NOT NULL)")
-            // Unsent messages and the archive, each in seq order, without a scan past the other.
-            try db.execute("CREATE INDEX IF NOT EXISTS outbox_state ON outbox(acked, seq)")
+            // What the broker acknowledged, as ranges of seqs (`+settled`).
+            try db.execute("CREATE TABLE IF NOT EXISTS settled(first INTEGER PRIMARY KEY, last INTEGER NOT NULL)")
+            try moveMarksToRanges(db)
         }
         return db
     }
@@ -58,7 +59,7 @@ extension OutboxStore {
     }
 
     /// One row per message: `payload` is the sealed bytes; `readings` only in rows from a v1 buffer, until the
-    /// upgrade turned them into bytes.
+    /// upgrade turned them into bytes. (Buffers written before the settled ranges also have a column `acked`, no longer used.)
     private static func outboxTable(_ name: String) -> String {
         """
         CREATE TABLE \(name)(
@@ -69,7 +70,6 @@ extension OutboxStore {
             payload BLOB,
             tick_ms INTEGER,
             outcome INTEGER,
-            acked INTEGER NOT NULL DEFAULT 0,
             readings BLOB
         )
         """

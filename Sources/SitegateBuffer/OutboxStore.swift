@@ -15,7 +15,7 @@ import Glibc
 /// increasing when a buffer is replaced (corruption, a deleted file), as long as the clock is right. Table `meta`
 /// keeps the drop counters across restarts.
 ///
-/// Acknowledged rows stay as the archive (marked `acked`, found through the index on `(acked, seq)`): for replay
+/// Acknowledged rows stay as the archive (their seqs in the ranges of table `settled`, see `+settled`): for replay
 /// requests (`buffer.retain`, `buffer.retain_size`) and for the checkpoints that still have to count them. The
 /// archive gives way first whenever space is short (`+acknowledge`).
 ///
@@ -24,7 +24,7 @@ import Glibc
 /// for every health message and status) then cost a few index look-ups, not a scan of the whole table.
 ///
 /// The work is split by section: `+append` (and `BufferBounds` in Core for the bounds), `+chain`, `+drops`,
-/// `+acknowledge`, `+reading`, `+integrity`, `+schema`. The state below is internal rather than private so that
+/// `+acknowledge`, `+settled`, `+reading`, `+integrity`, `+schema`. The state below is internal rather than private so that
 /// those files share it.
 final class OutboxStore {
     let settings: BufferSettings
@@ -40,11 +40,15 @@ final class OutboxStore {
     var appendsSinceReserveCheck = 0
     /// Unsent rows in `outbox`: see the type's comment.
     var depth = 0
-    /// Acknowledged polls not marked or deleted yet (`BufferTuning.deleteDelay`), and when the oldest of them was
-    /// acknowledged.
-    var acknowledged: Set<Int64> = []
+    /// Acknowledged messages not settled yet (`BufferTuning.deleteDelay`) with their payload sizes, and when the
+    /// oldest of them was acknowledged.
+    var acknowledged: [Int64: Int64] = [:]
+    /// The same seqs as ranges: what the reads step over.
+    var acknowledgedRanges = SeqRanges()
     var acknowledgedSince: UnixTime?
-    /// Acknowledged rows kept (marked `acked`): for replays and for the checkpoints still to count them.
+    /// The seqs acknowledged and settled, as table `settled` holds them (`+settled`).
+    var settled = SeqRanges()
+    /// Acknowledged rows kept: for replays and for the checkpoints still to count them.
     var archive = ArchiveFigures()
     /// The last message's seq and the hash of its bytes: what the next message's `prev` is.
     var head: ChainHead?
@@ -60,28 +64,30 @@ final class OutboxStore {
     /// The prepared statements of the hot path.
     struct Statements {
         var insert: Statement
-        var selectAfter: Statement
         var selectRange: Statement
         var delete: Statement
-        var markAcked: Statement
-        var exists: Statement
-        var oldestArchived: Statement
+        var deleteRange: Statement
+        var payloadSize: Statement
+        var archivedRows: Statement
+        var anyRowBetween: Statement
+        var storeSettled: Statement
+        var deleteSettled: Statement
         var lastSeq: Statement
 
         init(_ db: SQLiteDatabase) throws(SQLiteError) {
             insert = try db.prepare(
                 "INSERT INTO outbox(device, taken_at_ms, committed_at_ms, payload, tick_ms, outcome) VALUES (?, ?, ?, ?, ?, ?)")
-            let columns = "seq, device, committed_at_ms, payload"
-            selectAfter = try db.prepare(
-                "SELECT \(columns) FROM outbox WHERE seq > ? AND acked = 0 ORDER BY seq LIMIT ?")
             selectRange = try db.prepare(
-                "SELECT \(columns) FROM outbox WHERE seq > ? AND seq < ? AND acked = 0 ORDER BY seq LIMIT ?")
+                "SELECT seq, device, committed_at_ms, payload FROM outbox WHERE seq > ? AND seq < ? ORDER BY seq LIMIT ?")
             delete = try db.prepare("DELETE FROM outbox WHERE seq = ?")
-            markAcked = try db.prepare("UPDATE outbox SET acked = 1 WHERE seq = ? AND acked = 0 RETURNING length(payload)")
+            deleteRange = try db.prepare("DELETE FROM outbox WHERE seq BETWEEN ? AND ?")
+            payloadSize = try db.prepare("SELECT length(payload) FROM outbox WHERE seq = ?")
+            archivedRows = try db.prepare(
+                "SELECT seq, committed_at_ms, length(payload) FROM outbox WHERE seq BETWEEN ? AND ? ORDER BY seq")
+            anyRowBetween = try db.prepare("SELECT 1 FROM outbox WHERE seq > ? AND seq < ? LIMIT 1")
+            storeSettled = try db.prepare("INSERT OR REPLACE INTO settled(first, last) VALUES (?, ?)")
+            deleteSettled = try db.prepare("DELETE FROM settled WHERE first = ?")
             lastSeq = try db.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'outbox'")
-            oldestArchived = try db.prepare(
-                "SELECT seq, committed_at_ms, length(payload) FROM outbox WHERE acked = 1 ORDER BY acked, seq")
-            exists = try db.prepare("SELECT 1 FROM outbox WHERE seq = ? AND acked = 0")
         }
     }
 
@@ -107,15 +113,10 @@ final class OutboxStore {
 
     /// The running figures, from the database: at open, and after it was replaced.
     private func loadState() throws(SQLiteError) {
-        depth = try Self.countUnsent(database)
+        settled = try loadSettled()
+        depth = try countUnsent()
         head = try loadHead()
         try loadArchive()
-    }
-
-    static func countUnsent(_ db: SQLiteDatabase) throws(SQLiteError) -> Int {
-        let count = try db.prepare("SELECT count(*) FROM outbox WHERE acked = 0")
-        _ = try count.step()
-        return Int(count.int64(0))
     }
 
     /// Renames a damaged database (and its WAL and shared-memory files) out of the way; returns the new name.
@@ -133,11 +134,24 @@ final class OutboxStore {
         let aside = Self.moveAside(settings.path, clock: clock)
         database = try Self.open(settings, tuning: tuning, sealing: sealing, clock: clock, replacing: aside)
         statements = try Statements(database)
-        acknowledged = []
+        acknowledged = [:]
+        acknowledgedRanges = SeqRanges()
         acknowledgedSince = nil
         keyRecorded = false
         try loadState()
         recoveredFrom = aside
         return aside
+    }
+
+    /// Runs `body` in a transaction; when it fails, the state kept in memory goes back to what the database
+    /// still holds (the chain head, the settled ranges, the archive's figures).
+    func transaction<T>(_ body: () throws(SQLiteError) -> T) throws(SQLiteError) -> T {
+        let saved = (head, keyRecorded, settled, archive)
+        do {
+            return try database.transaction(body)
+        } catch {
+            (head, keyRecorded, settled, archive) = saved
+            throw error
+        }
     }
 }

@@ -70,10 +70,7 @@ public enum DeviceMapLoader {
 
     private static func readDefaults(_ top: MappingReader, sink: DiagnosticSink) -> ProtocolDefaults {
         var defaults = ProtocolDefaults()
-        guard let node = top.value("defaults", required: true),
-            let m = MappingReader(node, context: "defaults", sink: sink)
-        else { return defaults }
-        m.rejectUnknownKeys(allowed: defaultKeys)
+        guard let m = top.section("defaults", required: true, allowed: defaultKeys) else { return defaults }
         if let f = m.choice("function", required: true, as: RegisterFunction.self) { defaults.function = f }
         if let w = m.choice("word_order", as: WordOrder.self) { defaults.wordOrder = w }
         if let v = m.choice("vendor_numbering", required: true, as: VendorNumbering.self) { defaults.vendorNumbering = v }

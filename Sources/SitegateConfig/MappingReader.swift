@@ -61,6 +61,16 @@ struct MappingReader {
         return nil
     }
 
+    /// The mapping under `key` (a section such as `mqtt:` or `metrics:`), its keys checked against `allowed`; nil
+    /// when absent (an error with `required`) or not a mapping.
+    func section(_ key: String, required: Bool = false, allowed: [String]) -> MappingReader? {
+        guard let node = value(key, required: required), let m = MappingReader(node, context: key, sink: sink) else {
+            return nil
+        }
+        m.rejectUnknownKeys(allowed: allowed)
+        return m
+    }
+
     func string(_ key: String, required: Bool = false) -> String? {
         guard let v = value(key, required: required) else { return nil }
         guard let s = v.scalarText else {

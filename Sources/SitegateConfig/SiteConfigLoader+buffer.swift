@@ -5,10 +5,7 @@ extension SiteConfigLoader {
     static let bufferKeys = ["path", "durability", "max_size", "max_age", "when_full", "retain", "retain_size"]
 
     static func readBuffer(_ top: MappingReader, base: String, sink: DiagnosticSink) -> BufferSettings? {
-        guard let node = top.value("buffer", required: true),
-            let m = MappingReader(node, context: "buffer", sink: sink)
-        else { return nil }
-        m.rejectUnknownKeys(allowed: bufferKeys)
+        guard let m = top.section("buffer", required: true, allowed: bufferKeys) else { return nil }
         guard let path = m.string("path", required: true) else { return nil }
         var settings = BufferSettings(path: TextFile.resolve(path, relativeTo: base))
         if let d = m.choice("durability", as: Durability.self) { settings.durability = d }

@@ -16,17 +16,15 @@ extension SiteConfigLoader {
             var rs485 = false
             var rtuGateway = false
             switch (m.value("tcp"), m.value("rtu")) {
-            case (let tcp?, nil):
-                if let t = MappingReader(tcp, context: "tcp", sink: sink) {
-                    t.rejectUnknownKeys(allowed: tcpKeys)
+            case (_?, nil):
+                if let t = m.section("tcp", allowed: tcpKeys) {
                     let host = t.string("host", required: true)
                     let port = t.int("port", range: 1...65535) ?? 502
                     rtuGateway = t.bool("rtu_gateway") ?? false
                     if let host { transport = .tcp(host: host, port: port) }
                 }
-            case (nil, let rtu?):
-                if let r = MappingReader(rtu, context: "rtu", sink: sink) {
-                    r.rejectUnknownKeys(allowed: rtuKeys)
+            case (nil, _?):
+                if let r = m.section("rtu", allowed: rtuKeys) {
                     let device = r.string("device", required: true)
                     let baud = r.int("baud", range: 300...4_000_000) ?? 9600
                     let parity = r.choice("parity", as: Parity.self) ?? .none

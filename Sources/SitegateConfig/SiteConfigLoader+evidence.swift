@@ -6,10 +6,7 @@ extension SiteConfigLoader {
     /// `evidence: { slot: 15m }`: the checkpoint slot, a whole number of seconds that divides a day (optional; a
     /// config without it gets 15-minute slots).
     static func readEvidence(_ top: MappingReader, sink: DiagnosticSink) -> EvidenceSettings? {
-        guard let node = top.value("evidence"), let m = MappingReader(node, context: "evidence", sink: sink) else {
-            return nil
-        }
-        m.rejectUnknownKeys(allowed: evidenceKeys)
+        guard let m = top.section("evidence", allowed: evidenceKeys) else { return nil }
         guard let length = m.duration("slot") else { return nil }
         guard let slots = EvidenceSlots(length: length) else {
             sink.error(

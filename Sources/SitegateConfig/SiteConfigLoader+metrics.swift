@@ -5,10 +5,7 @@ extension SiteConfigLoader {
 
     /// `metrics: { listen: 127.0.0.1:9464 }`: the optional loopback HTTP listener for Prometheus.
     static func readMetrics(_ top: MappingReader, sink: DiagnosticSink) -> MetricsListener? {
-        guard let node = top.value("metrics"), let m = MappingReader(node, context: "metrics", sink: sink) else {
-            return nil
-        }
-        m.rejectUnknownKeys(allowed: metricsKeys)
+        guard let m = top.section("metrics", allowed: metricsKeys) else { return nil }
         guard let text = m.string("listen", required: true) else { return nil }
         guard let listener = MetricsListener(text) else {
             sink.error(

@@ -29,9 +29,7 @@ extension SiteConfigLoader {
     }
 
     static func readMQTT(_ top: MappingReader, base: String, sink: DiagnosticSink) -> MQTTSettings? {
-        guard let node = top.value("mqtt", required: true), let m = MappingReader(node, context: "mqtt", sink: sink)
-        else { return nil }
-        m.rejectUnknownKeys(allowed: mqttKeys)
+        guard let m = top.section("mqtt", required: true, allowed: mqttKeys) else { return nil }
         guard let endpoints = brokerURLs(m, sink: sink) else { return nil }
         let endpoint = endpoints[0]
         var settings = MQTTSettings(host: endpoint.host, port: endpoint.port, useTLS: endpoint.tls)
@@ -59,7 +57,7 @@ extension SiteConfigLoader {
             sink.error("a password needs a 'username'", at: node)
         }
         if (settings.certFile == nil) != (settings.key == nil) {
-            sink.error("a client certificate needs both 'cert_file' and 'key_file' (or 'key_credential')", at: node)
+            sink.error("a client certificate needs both 'cert_file' and 'key_file' (or 'key_credential')", at: m.node)
         }
         if !endpoint.tls {
             for key in ["ca_file", "cert_file", "key_file", "key_credential", "tls_insecure"] where m.has(key) {

@@ -26,7 +26,7 @@ public enum SiteConfigLoader {
         guard let top = MappingReader(root, context: "the config", sink: sink) else { return nil }
         top.rejectUnknownKeys(allowed: topKeys)
         let baseDirectory = TextFile.directory(of: file)
-        let site = readSite(top, sink: sink)
+        let site = readSite(top)
         let mqtt = readMQTT(top, base: baseDirectory, sink: sink)
         let buffer = readBuffer(top, base: baseDirectory, sink: sink)
         let signing = readSigning(top, base: baseDirectory, sink: sink)
@@ -40,7 +40,7 @@ public enum SiteConfigLoader {
             if !TextFile.isDirectory(path) { sink.error("map folder '\(path)' does not exist", at: item) }
             searchPaths.append(path)
         }
-        let logLevel = readLog(top, sink: sink)
+        let logLevel = readLog(top)
         let buses = readBuses(top, sink: sink)
         let library = MapLibrary(searchPaths: searchPaths)
         var maps: [String: DeviceMap] = [:]
@@ -59,16 +59,13 @@ public enum SiteConfigLoader {
     }
 
 
-    private static func readLog(_ top: MappingReader, sink: DiagnosticSink) -> LogLevel? {
-        guard let node = top.value("log"), let m = MappingReader(node, context: "log", sink: sink) else { return nil }
-        m.rejectUnknownKeys(allowed: ["level"])
+    private static func readLog(_ top: MappingReader) -> LogLevel? {
+        guard let m = top.section("log", allowed: ["level"]) else { return nil }
         return m.choice("level", as: LogLevel.self)
     }
 
-    private static func readSite(_ top: MappingReader, sink: DiagnosticSink) -> SiteIdentity? {
-        guard let node = top.value("site", required: true), let m = MappingReader(node, context: "site", sink: sink)
-        else { return nil }
-        m.rejectUnknownKeys(allowed: siteKeys)
+    private static func readSite(_ top: MappingReader) -> SiteIdentity? {
+        guard let m = top.section("site", required: true, allowed: siteKeys) else { return nil }
         let rule = "use lowercase letters, digits and '-'"
         let id = m.identifier("id", rule: rule, isValid: IDRules.isSlug)
         let gateway = m.identifier("gateway", rule: rule, isValid: IDRules.isSlug)

@@ -39,17 +39,33 @@ public indirect enum JSONValue: Sendable, Equatable {
         return nil
     }
 
-    /// Parses a JSON document; nil when it is not valid JSON. Depth is limited to 64 levels.
+    /// Parses a JSON document; nil when it is not valid JSON. Depth is limited to 64 levels. A member name that
+    /// appears twice in one object makes the document invalid: RFC 8259 leaves it to the parser, and a reader that
+    /// kept the first or the last could be shown other values than the verifier checked (docs/evidence.md).
     public static func parse(_ text: String) -> JSONValue? {
+        try? parseOrExplain(text).get()
+    }
+
+    /// Why a document is not valid JSON, for messages that say so.
+    public struct ParseError: Error, Sendable, Equatable, CustomStringConvertible {
+        public var description: String
+    }
+
+    /// Parses a JSON document, or says why not (a repeated member name, or not JSON at all).
+    public static func parseOrExplain(_ text: String) -> Result<JSONValue, ParseError> {
         var parser = Parser(bytes: Array(text.utf8))
-        guard let value = parser.value(depth: 0) else { return nil }
+        let value = parser.value(depth: 0)
+        if let name = parser.duplicate { return .failure(ParseError(description: "duplicate member '\(name)'")) }
+        guard let value else { return .failure(ParseError(description: "not valid JSON")) }
         parser.skipSpace()
-        return parser.index == parser.bytes.count ? value : nil
+        return parser.index == parser.bytes.count ? .success(value) : .failure(ParseError(description: "not valid JSON"))
     }
 
     private struct Parser {
         let bytes: [UInt8]
         var index = 0
+        /// The first member name found twice in one object.
+        var duplicate: String?
 
         mutating func skipSpace() {
             while index < bytes.count, [0x20, 0x0A, 0x0D, 0x09].contains(bytes[index]) { index += 1 }
@@ -71,7 +87,10 @@ public indirect enum JSONValue: Sendable, Equatable {
                 while true {
                     skipSpace()
                     guard case .string(let key)? = string(), expect(":"), let v = value(depth: depth + 1) else { return nil }
-                    object[key] = v
+                    guard object.updateValue(v, forKey: key) == nil else {
+                        duplicate = key
+                        return nil
+                    }
                     skipSpace()
                     if expect(",") { continue }
                     return expect("}") ? .object(object) : nil

@@ -83,24 +83,13 @@ public final class ModbusConnection {
         if case .rtu = transport { _ = modbus_flush(context) }
         let result: [UInt16]
         var failure: Int32 = 0
+        let (start, n) = (Int32(address), Int32(count))
         switch function {
-        case .holding, .input:
-            result = [UInt16](unsafeUninitializedCapacity: count) { buffer, initialized in
-                let n =
-                    function == .holding
-                    ? modbus_read_registers(context, Int32(address), Int32(count), buffer.baseAddress)
-                    : modbus_read_input_registers(context, Int32(address), Int32(count), buffer.baseAddress)
-                if n < 0 { failure = errno }
-                initialized = n == Int32(count) ? count : 0
-            }
+        case .holding: result = Self.filled(count, failure: &failure) { modbus_read_registers(context, start, n, $0) }
+        case .input: result = Self.filled(count, failure: &failure) { modbus_read_input_registers(context, start, n, $0) }
         case .coil, .discrete:
-            let bits = [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
-                let n =
-                    function == .coil
-                    ? modbus_read_bits(context, Int32(address), Int32(count), buffer.baseAddress)
-                    : modbus_read_input_bits(context, Int32(address), Int32(count), buffer.baseAddress)
-                if n < 0 { failure = errno }
-                initialized = n == Int32(count) ? count : 0
+            let bits: [UInt8] = Self.filled(count, failure: &failure) {
+                function == .coil ? modbus_read_bits(context, start, n, $0) : modbus_read_input_bits(context, start, n, $0)
             }
             result = bits.map(UInt16.init)
         }
@@ -110,6 +99,17 @@ public final class ModbusConnection {
             throw error
         }
         return result
+    }
+
+    /// The `count` elements one libmodbus read call fills in, or none when it read fewer; `failure` gets its `errno`.
+    private static func filled<Element>(
+        _ count: Int, failure: inout Int32, _ call: (UnsafeMutablePointer<Element>?) -> Int32
+    ) -> [Element] {
+        [Element](unsafeUninitializedCapacity: count) { buffer, initialized in
+            let n = call(buffer.baseAddress)
+            if n < 0 { failure = errno }
+            initialized = n == Int32(count) ? count : 0
+        }
     }
 
     /// After a failure the stream may hold a late answer: RTU discards pending input, TCP starts a new connection.

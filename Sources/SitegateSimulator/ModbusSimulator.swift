@@ -30,6 +30,7 @@ public final class ModbusSimulator: Sendable {
     private let thread: DedicatedThread
     private let running = LockedValue(true)
     private let served = LockedValue(0)
+    private let accepted = LockedValue(0)
 
     public convenience init(
         host: String = "127.0.0.1", port: Int = 0, devices: [Device], frozen: Bool = false, logger: Logger
@@ -47,7 +48,7 @@ public final class ModbusSimulator: Sendable {
         thread = DedicatedThread(name: "simulator")
         switch endpoint {
         case .tcp(let host, let port):
-            let server = try TCPServer(host: host, port: port, handler: handler, running: running)
+            let server = try TCPServer(host: host, port: port, handler: handler, running: running, accepted: accepted)
             self.port = server.port
             thread.submit { server.serve() }
         case .rtu(let device, let baud, let parity, let dataBits, let stopBits):
@@ -62,6 +63,9 @@ public final class ModbusSimulator: Sendable {
 
     /// Requests answered so far.
     public var requestsServed: Int { served.withLock { $0 } }
+
+    /// TCP connections accepted so far: a client that reconnects shows here.
+    public var connectionsAccepted: Int { accepted.withLock { $0 } }
 
     /// Stops serving and closes every socket.
     public func stop() {
@@ -83,8 +87,9 @@ private final class TCPServer: @unchecked Sendable {
     let port: Int
     let handler: RequestHandler
     let running: LockedValue<Bool>
+    let accepted: LockedValue<Int>
 
-    init(host: String, port: Int, handler: RequestHandler, running: LockedValue<Bool>) throws {
+    init(host: String, port: Int, handler: RequestHandler, running: LockedValue<Bool>, accepted: LockedValue<Int>) throws {
         guard let context = modbus_new_tcp(host, Int32(port)) else {
             throw SimulatorError("cannot create a Modbus TCP context for \(host):\(port)")
         }
@@ -104,6 +109,7 @@ private final class TCPServer: @unchecked Sendable {
         self.listener = listener
         self.handler = handler
         self.running = running
+        self.accepted = accepted
     }
 
     func serve() {
@@ -127,7 +133,10 @@ private final class TCPServer: @unchecked Sendable {
             if select(highest + 1, &readSet, nil, nil, &timeout) <= 0 { continue }
             if fdIsSet(listener, &readSet) {
                 let fd = accept(listener, nil, nil)
-                if fd >= 0 { clients.insert(fd) }
+                if fd >= 0 {
+                    clients.insert(fd)
+                    accepted.withLock { $0 += 1 }
+                }
             }
             for fd in clients where fdIsSet(fd, &readSet) {
                 modbus_set_socket(context, fd)

@@ -50,6 +50,8 @@ final class RequestHandler {
             nanosleep(&ts, nil)
         }
         modbus_set_slave(context, Int32(unit))
+        // Counted before the answer goes out, so that a client holding its answer sees it counted (silence is none).
+        if action != .silence { served.withLock { $0 += 1 } }
         switch action {
         case .silence:
             return
@@ -63,7 +65,6 @@ final class RequestHandler {
             table.refresh(elapsed: frozen ? 0 : Double((SystemWallClock().now() - start).milliseconds) / 1000)
             _ = modbus_reply(context, &request, length, table.mapping)
         }
-        served.withLock { $0 += 1 }
     }
 }
 

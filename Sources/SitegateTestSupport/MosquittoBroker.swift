@@ -96,9 +96,10 @@ public final class MosquittoBroker: @unchecked Sendable {
         let p = try ChildProcess(
             ["mosquitto", "-c", "\(directory)/mosquitto.conf"], directory: directory, name: "mosquitto-\(generation)")
         process = p
-        // mosquitto says which port it opened; that, plus an accepting socket, tells us the listener is ours.
+        // mosquitto says which port it opened; that, plus an accepting socket, tells us the listener is ours. The
+        // wait is long: on a loaded machine (a full parallel test run beside other builds) a start took over 10 s.
         _ = try await p.waitForOutput(
-            containing: "Opening ipv4 listen socket on port \(port)", inStandardError: true, timeout: .seconds(10))
+            containing: "Opening ipv4 listen socket on port \(port)", inStandardError: true, timeout: .seconds(30))
         let deadline = ContinuousClock.now + .seconds(5)
         while !FreePort.isListening(port) {
             if ContinuousClock.now > deadline { throw TestSupportError("mosquitto did not listen on \(port)") }
@@ -114,6 +115,11 @@ public final class MosquittoBroker: @unchecked Sendable {
     /// Freezes the broker (SIGSTOP): connections stay open, nothing is answered, as a hung node.
     public func suspend() {
         process?.signal(SIGSTOP)
+    }
+
+    /// Thaws a suspended broker (SIGCONT): it answers what waited.
+    public func resume() {
+        process?.signal(SIGCONT)
     }
 
     /// Stops the broker without warning (SIGKILL), as a crashed node.

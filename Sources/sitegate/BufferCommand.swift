@@ -14,12 +14,15 @@ struct BufferCommand: AsyncParsableCommand {
         subcommands: [Stats.self, Export.self, Purge.self, Check.self]
     )
 
-    /// Opens the buffer named by the site config (it may be in use by the running agent: SQLite's WAL allows that).
-    static func open(_ option: ConfigOption) async throws -> (Outbox, SiteConfig) {
+    /// Runs `body` on the buffer named by the site config (it may be in use by the running agent: SQLite's WAL
+    /// allows that) and closes the buffer after it, whatever happens.
+    static func withOutbox(_ option: ConfigOption, _ body: (Outbox, SiteConfig) async throws -> Void) async throws {
         let config = try existingBuffer(option)
         // No key: a tool never seals messages (a purge leaves its gap notices for the agent to sign).
         let sealing = OutboxSealing(siteID: config.site.id, gatewayID: config.site.gateway)
-        return (try await Outbox(sealing: sealing, settings: config.buffer), config)
+        let outbox = try await Outbox(sealing: sealing, settings: config.buffer)
+        defer { outbox.close() }
+        try await body(outbox, config)
     }
 
     /// The config, once its buffer is known to exist: looking must never create an empty buffer.
@@ -41,39 +44,39 @@ struct BufferCommand: AsyncParsableCommand {
         @Flag(help: "Print JSON for scripts.") var json = false
 
         func run() async throws {
-            let (outbox, _) = try await BufferCommand.open(configOption)
-            defer { outbox.close() }
-            let s = try await outbox.stats()
-            if json {
-                let report = BufferStatsReport(
-                    path: outbox.path, depth: s.depth, oldestSeq: s.oldestSeq, oldestTakenAt: s.oldestTakenAt.map { "\($0)" },
-                    lastSeq: s.lastSeq, usedBytes: s.usedBytes, fileBytes: s.fileBytes, maxBytes: s.maxBytes,
-                    drops: s.drops.count, dropsFrom: s.drops.oldest.map { "\($0)" }, dropsTo: s.drops.newest.map { "\($0)" },
-                    archive: BufferStatsReport.Archive(
-                        messages: s.archive.count, bytes: s.archive.bytes, maxBytes: s.archive.maxBytes,
-                        oldestSeq: s.archive.oldestSeq, oldest: s.archive.oldestCommittedAt.map { "\($0)" },
-                        evicted: s.archive.evicted))
-                print(report.json)
-                return
-            }
-            print("buffer:          \(outbox.path)")
-            print("unsent messages: \(s.depth)")
-            print("oldest unsent:   \(s.oldestTakenAt.map { "\($0) (seq \(s.oldestSeq!))" } ?? "-")")
-            print("last seq:        \(s.lastSeq)")
-            print("size:            \(megabytes(s.usedBytes)) used of \(megabytes(s.maxBytes)) allowed; file \(megabytes(s.fileBytes))")
-            if s.archive.maxBytes > 0 {
-                let oldest = s.archive.oldestCommittedAt.map { ", oldest \($0) (seq \(s.archive.oldestSeq!))" } ?? ""
-                print(
-                    "archive:         \(s.archive.count) sent messages kept for replays, \(megabytes(s.archive.bytes)) "
-                        + "of \(megabytes(s.archive.maxBytes)), up to \(DurationNotation.format(s.archive.retain))\(oldest)")
-                print("archive evicted: \(s.archive.evicted == 0 ? "none" : "\(s.archive.evicted) messages (space was short)")")
-            } else {
-                print("archive:         off (buffer.retain: 0)")
-            }
-            if s.drops.count > 0 {
-                print("dropped unsent:  \(s.drops.count) messages taken \(s.drops.oldest.map { "\($0)" } ?? "?") to \(s.drops.newest.map { "\($0)" } ?? "?")")
-            } else {
-                print("dropped unsent:  none")
+            try await BufferCommand.withOutbox(configOption) { outbox, _ in
+                let s = try await outbox.stats()
+                if json {
+                    let report = BufferStatsReport(
+                        path: outbox.path, depth: s.depth, oldestSeq: s.oldestSeq, oldestTakenAt: s.oldestTakenAt.map { "\($0)" },
+                        lastSeq: s.lastSeq, usedBytes: s.usedBytes, fileBytes: s.fileBytes, maxBytes: s.maxBytes,
+                        drops: s.drops.count, dropsFrom: s.drops.oldest.map { "\($0)" }, dropsTo: s.drops.newest.map { "\($0)" },
+                        archive: BufferStatsReport.Archive(
+                            messages: s.archive.count, bytes: s.archive.bytes, maxBytes: s.archive.maxBytes,
+                            oldestSeq: s.archive.oldestSeq, oldest: s.archive.oldestCommittedAt.map { "\($0)" },
+                            evicted: s.archive.evicted))
+                    print(report.json)
+                    return
+                }
+                print("buffer:          \(outbox.path)")
+                print("unsent messages: \(s.depth)")
+                print("oldest unsent:   \(s.oldestTakenAt.map { "\($0) (seq \(s.oldestSeq!))" } ?? "-")")
+                print("last seq:        \(s.lastSeq)")
+                print("size:            \(megabytes(s.usedBytes)) used of \(megabytes(s.maxBytes)) allowed; file \(megabytes(s.fileBytes))")
+                if s.archive.maxBytes > 0 {
+                    let oldest = s.archive.oldestCommittedAt.map { ", oldest \($0) (seq \(s.archive.oldestSeq!))" } ?? ""
+                    print(
+                        "archive:         \(s.archive.count) sent messages kept for replays, \(megabytes(s.archive.bytes)) "
+                            + "of \(megabytes(s.archive.maxBytes)), up to \(DurationNotation.format(s.archive.retain))\(oldest)")
+                    print("archive evicted: \(s.archive.evicted == 0 ? "none" : "\(s.archive.evicted) messages (space was short)")")
+                } else {
+                    print("archive:         off (buffer.retain: 0)")
+                }
+                if s.drops.count > 0 {
+                    print("dropped unsent:  \(s.drops.count) messages taken \(s.drops.oldest.map { "\($0)" } ?? "?") to \(s.drops.newest.map { "\($0)" } ?? "?")")
+                } else {
+                    print("dropped unsent:  none")
+                }
             }
         }
 
@@ -100,30 +103,30 @@ struct BufferCommand: AsyncParsableCommand {
         @Option(help: "ndjson or senml.") var format: Format = .ndjson
 
         func run() async throws {
-            let (outbox, config) = try await BufferCommand.open(configOption)
-            defer { outbox.close() }
-            let topics = TopicLayout(prefix: config.mqtt.topicPrefix, site: config.site.id, gateway: config.site.gateway)
-            var after: Int64 = 0
-            var count = 0
-            while true {
-                let batch = try await outbox.messages(after: after, limit: 1000)
-                if batch.isEmpty { break }
-                for stored in batch {
-                    let payload = String(decoding: stored.payload, as: UTF8.self)
-                    switch format {
-                    case .senml: print(payload)
-                    case .ndjson:
-                        print(
-                            BufferExportLine(
-                                seq: stored.seq, topic: stored.deviceID.map(topics.data(device:)) ?? topics.evidence,
-                                device: stored.deviceID, committedAt: "\(stored.committedAt)", payload: payload
-                            ).json)
+            try await BufferCommand.withOutbox(configOption) { outbox, config in
+                let topics = TopicLayout(prefix: config.mqtt.topicPrefix, site: config.site.id, gateway: config.site.gateway)
+                var after: Int64 = 0
+                var count = 0
+                while true {
+                    let batch = try await outbox.messages(after: after, limit: 1000)
+                    if batch.isEmpty { break }
+                    for stored in batch {
+                        let payload = String(decoding: stored.payload, as: UTF8.self)
+                        switch format {
+                        case .senml: print(payload)
+                        case .ndjson:
+                            print(
+                                BufferExportLine(
+                                    seq: stored.seq, topic: stored.deviceID.map(topics.data(device:)) ?? topics.evidence,
+                                    device: stored.deviceID, committedAt: "\(stored.committedAt)", payload: payload
+                                ).json)
+                        }
+                        after = stored.seq
+                        count += 1
                     }
-                    after = stored.seq
-                    count += 1
                 }
+                printError("exported \(count) messages")
             }
-            printError("exported \(count) messages")
         }
     }
 
@@ -136,22 +139,22 @@ struct BufferCommand: AsyncParsableCommand {
         @Flag(help: "Do not ask.") var yes = false
 
         func run() async throws {
-            let (outbox, _) = try await BufferCommand.open(configOption)
-            defer { outbox.close() }
-            let depth = try await outbox.stats().depth
-            guard depth > 0 else {
-                print("the buffer is empty")
-                return
-            }
-            if !yes {
-                print("delete \(depth) unsent messages from \(outbox.path)? They will never reach the backend. Type yes: ", terminator: "")
-                guard readLine()?.lowercased() == "yes" else {
-                    print("nothing deleted")
-                    throw ExitCode(1)
+            try await BufferCommand.withOutbox(configOption) { outbox, _ in
+                let depth = try await outbox.stats().depth
+                guard depth > 0 else {
+                    print("the buffer is empty")
+                    return
                 }
+                if !yes {
+                    print("delete \(depth) unsent messages from \(outbox.path)? They will never reach the backend. Type yes: ", terminator: "")
+                    guard readLine()?.lowercased() == "yes" else {
+                        print("nothing deleted")
+                        throw ExitCode(1)
+                    }
+                }
+                let report = try await outbox.purge()
+                print("deleted \(report.count) messages (declared by gap notices the agent signs at its next commit)")
             }
-            let report = try await outbox.purge()
-            print("deleted \(report.count) messages (declared by gap notices the agent signs at its next commit)")
         }
     }
 

@@ -9,10 +9,7 @@ struct BusOptions: ParsableArguments {
     @Option(help: "Serial device for Modbus RTU, e.g. /dev/ttyUSB0.", completion: .file())
     var rtu: String?
 
-    @Option(help: "RTU baud rate.") var baud: Int = 9600
-    @Option(help: "RTU parity: none, even, odd.") var parity: String = "none"
-    @Option(help: "RTU data bits.") var dataBits: Int = 8
-    @Option(help: "RTU stop bits.") var stopBits: Int = 1
+    @OptionGroup var serial: SerialOptions
 
     func busConfig(timeout: Duration) throws -> BusConfig {
         switch (tcp, rtu) {
@@ -22,13 +19,29 @@ struct BusOptions: ParsableArguments {
             else { throw ValidationError("--tcp must be HOST or HOST:PORT") }
             return BusConfig(id: "cli", transport: .tcp(host: String(parts[0]), port: port), responseTimeout: timeout)
         case (nil, let device?):
-            guard let p = Parity(rawValue: parity) else { throw ValidationError("--parity must be none, even or odd") }
+            let line = try serial.line()
             return BusConfig(
-                id: "cli", transport: .rtu(device: device, baud: baud, parity: p, dataBits: dataBits, stopBits: stopBits),
+                id: "cli",
+                transport: .rtu(
+                    device: device, baud: line.baud, parity: line.parity, dataBits: line.dataBits, stopBits: line.stopBits),
                 responseTimeout: timeout)
         default:
             throw ValidationError("give either --tcp HOST[:PORT] or --rtu DEVICE")
         }
+    }
+}
+
+/// The framing of a serial line (`--rtu`): for the commands that talk Modbus RTU and for `simulate`, which serves it.
+struct SerialOptions: ParsableArguments {
+    @Option(help: "RTU baud rate.") var baud: Int = 9600
+    @Option(help: "RTU parity: none, even, odd.") var parity: String = "none"
+    @Option(help: "RTU data bits.") var dataBits: Int = 8
+    @Option(help: "RTU stop bits.") var stopBits: Int = 1
+
+    /// The options checked: the parity is one libmodbus knows.
+    func line() throws -> (baud: Int, parity: Parity, dataBits: Int, stopBits: Int) {
+        guard let p = Parity(rawValue: parity) else { throw ValidationError("--parity must be none, even or odd") }
+        return (baud, p, dataBits, stopBits)
     }
 }
 

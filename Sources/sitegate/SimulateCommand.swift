@@ -45,10 +45,7 @@ struct SimulateCommand: AsyncParsableCommand {
     @Option(help: "Serve Modbus RTU on this serial device or pty instead of TCP.", completion: .file())
     var rtu: String?
 
-    @Option(help: "RTU baud rate.") var baud: Int = 9600
-    @Option(help: "RTU parity: none, even, odd.") var parity: String = "none"
-    @Option(help: "RTU data bits.") var dataBits: Int = 8
-    @Option(help: "RTU stop bits.") var stopBits: Int = 1
+    @OptionGroup var serial: SerialOptions
 
     @Option(help: "Fault: answer every request this late (e.g. 200ms).")
     var delay: String?
@@ -73,8 +70,9 @@ struct SimulateCommand: AsyncParsableCommand {
         let devices = try devicesToServe()
         let endpoint: ModbusSimulator.Endpoint
         if let rtu {
-            guard let p = Parity(rawValue: parity) else { throw ValidationError("--parity must be none, even or odd") }
-            endpoint = .rtu(device: rtu, baud: baud, parity: p, dataBits: dataBits, stopBits: stopBits)
+            let line = try serial.line()
+            endpoint = .rtu(
+                device: rtu, baud: line.baud, parity: line.parity, dataBits: line.dataBits, stopBits: line.stopBits)
         } else {
             endpoint = .tcp(host: host, port: port)
         }

@@ -96,8 +96,9 @@ import Glibc
         outbox.close()
     }
 
-    /// Acknowledged polls are deleted with the next cycle's commit, not in a commit of their own; until then they
-    /// are neither read nor counted, and a crash before it leaves them stored (sent again, never lost).
+    /// Acknowledged polls are settled with the first commit `deleteDelay` after the oldest of them, not in a commit
+    /// of their own; until then they are neither read nor counted, and a crash before it leaves them unsent (sent
+    /// again, never lost).
     @Test func acknowledgedPollsAreDeletedWithTheNextCommit() async throws {
         let dir = try TestEnvironment.makeTemporaryDirectory("outbox")
         let settings = BufferSettings(path: "\(dir)/b.db")
@@ -116,15 +117,25 @@ import Glibc
         clock.time = clock.time + .seconds(5)
         _ = try await outbox.append([Self.poll(5, at: clock.time)])
         other = try await Outbox(sealing: OutboxSealing(siteID: "test-site", gatewayID: "gw01"), settings: settings, clock: clock)
-        #expect(try await other.stats().depth == 4, "the two acknowledged rows went with the next commit")
+        #expect(try await other.stats().depth == 7, "5 s later the acknowledgements still wait")
         other.close()
-        // With nothing new to commit, the delay ends the wait at the next acknowledgement.
+        clock.time = clock.time + .seconds(55)
+        _ = try await outbox.append([Self.poll(6, at: clock.time)])
+        other = try await Outbox(sealing: OutboxSealing(siteID: "test-site", gatewayID: "gw01"), settings: settings, clock: clock)
+        #expect(try await other.stats().depth == 5, "the three acknowledged rows went with the commit 60 s on")
+        other.close()
+        // With nothing new to commit, twice the delay ends the wait at the next acknowledgement.
         try await outbox.acknowledge([seqs[1]])
         clock.time = clock.time + .seconds(61)
         try await outbox.acknowledge([seqs[2]])
         other = try await Outbox(sealing: OutboxSealing(siteID: "test-site", gatewayID: "gw01"), settings: settings, clock: clock)
+        #expect(try await other.stats().depth == 5, "61 s: still waiting")
+        other.close()
+        clock.time = clock.time + .seconds(60)
+        try await outbox.acknowledge([seqs[3]])
+        other = try await Outbox(sealing: OutboxSealing(siteID: "test-site", gatewayID: "gw01"), settings: settings, clock: clock)
         stats = try await other.stats()
-        #expect(stats.depth == 2)
+        #expect(stats.depth == 2, "121 s: settled on their own")
         other.close()
         outbox.close()
     }

@@ -43,3 +43,18 @@ import Testing
         #expect(Set(requests.map(\.id)).count == requests.count)
     }
 }
+
+@Suite struct SeqRangesInsertTests {
+    @Test func insertMergesWhatItTouchesInAnyOrder() {
+        var r = SeqRanges()
+        for seq: Int64 in [5, 3, 9, 4, 12, 11, 1] { r.insert(seq...seq) }
+        #expect(r.ranges == [1...1, 3...5, 9...9, 11...12])
+        r.insert(6...10)
+        #expect(r.ranges == [1...1, 3...12])
+        r.insert(0...20)
+        #expect(r.ranges == [0...20])
+        r.insert(22...22)
+        r.insert(21...21)
+        #expect(r.ranges == [0...22] && r.contains(21) && !r.contains(23))
+    }
+}

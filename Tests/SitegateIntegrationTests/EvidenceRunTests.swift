@@ -82,8 +82,9 @@ import Glibc
             let rows = try Self.rows(audit.out)
             let dead = rows.filter { $0.device == "m3" && $0.status == "MISSING" }
             #expect(
-                dead.contains { $0.reasons.contains { $0.contains("failed: connection") } },
-                "m3 dead for longer than a slot, and why:\n\(audit.out.prefix(4000))")
+                // The proxy gone: refused connections, or under load a reset or a timeout on the open one first.
+                dead.contains { $0.reasons.contains { ["failed: connection", "failed: io", "failed: timeout"].contains(where: $0.contains) } },
+                "m3 dead for longer than a slot, and why: \(rows.filter { $0.device == "m3" }.map { "\($0.status) \($0.reasons)" })")
             #expect(rows.filter { $0.status != "MEASURED" }.allSatisfy { !$0.reasons.isEmpty }, "every slot not measured says why")
             #expect(
                 !rows.contains { $0.device != "m3" && $0.reasons.contains { $0.contains("failed:") } },

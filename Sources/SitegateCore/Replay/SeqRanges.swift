@@ -22,6 +22,28 @@ public struct SeqRanges: Sendable, Hashable {
         }
     }
 
+    /// Adds a range anywhere, merging it with the ranges it overlaps or touches.
+    public mutating func insert(_ range: ClosedRange<Int64>) {
+        if ranges.isEmpty || range.lowerBound > ranges[ranges.count - 1].upperBound &+ 1 {
+            ranges.append(range)
+            return
+        }
+        // The first range that ends at or after the new one's start, less one (it may touch).
+        var low = 0
+        var high = ranges.count
+        while low < high {
+            let mid = (low + high) / 2
+            if ranges[mid].upperBound &+ 1 < range.lowerBound { low = mid + 1 } else { high = mid }
+        }
+        var merged = range
+        var end = low
+        while end < ranges.count, ranges[end].lowerBound <= merged.upperBound &+ 1 {
+            merged = min(merged.lowerBound, ranges[end].lowerBound)...max(merged.upperBound, ranges[end].upperBound)
+            end += 1
+        }
+        ranges.replaceSubrange(low..<end, with: [merged])
+    }
+
     public var count: Int64 { ranges.reduce(0) { $0 + ($1.upperBound - $1.lowerBound + 1) } }
     public var isEmpty: Bool { ranges.isEmpty }
 

@@ -180,6 +180,20 @@ import Testing
         #expect(report.gateways[0].problems.filter { $0.problemClass == .malformed }.map(\.line) == [3, 12])
     }
 
+    /// A member name twice in one object: a reader keeping the first and one keeping the last would see different
+    /// values, so the message is malformed (11), as `scripts/verify_evidence.py` finds too.
+    @Test func aRepeatedMemberIsMalformed() {
+        var chain = Self.clean()
+        let original = String(decoding: chain.lines[4].payload, as: UTF8.self)
+        let repeated = original.replacingOccurrences(of: ",\"prev\":", with: ",\"n\":\"x\",\"n\":\"y\",\"prev\":")
+        #expect(repeated != original)
+        chain.lines[4].payload = Array(repeated.utf8)
+        let report = chain.verify(keys: Self.keys)
+        #expect(report.exitCode == 11)
+        #expect(report.gateways[0].problems.contains { $0.problemClass == .malformed && $0.line == 5 && $0.message.contains("duplicate member 'n'") })
+        #expect(JSONValue.parse(#"{"a":1,"b":{"a":2}}"#) != nil, "the same name in nested objects is fine")
+    }
+
     /// Messages of contract v1, published from an upgraded buffer before its `chain-start`: counted, not errors.
     @Test func v1MessagesAreCountedNotFailed() {
         var chain = Self.clean()

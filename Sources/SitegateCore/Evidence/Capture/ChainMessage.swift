@@ -64,7 +64,11 @@ public struct ChainMessage: Sendable {
     /// `scripts/verify_evidence.py`, so that both implementations find the same.
     public static func parse(_ payload: [UInt8], topic: CaptureTopic) throws(FormError) -> ChainMessage {
         guard let text = String(validating: payload, as: UTF8.self) else { throw FormError(reason: "not UTF-8") }
-        guard let json = JSONValue.parse(text) else { throw FormError(reason: "not valid JSON") }
+        let json: JSONValue
+        switch JSONValue.parseOrExplain(text) {
+        case .success(let value): json = value
+        case .failure(let error): throw FormError(reason: error.description)
+        }
         let isData: Bool
         let base: JSONObjectReader
         var records: [JSONValue] = []
