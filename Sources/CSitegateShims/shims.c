@@ -42,3 +42,12 @@ int sitegate_malloc_arena_max(int count) {
     return 0;
 #endif
 }
+
+int sitegate_malloc_trim_threshold(int bytes) {
+#if defined(__GLIBC__) && defined(M_TRIM_THRESHOLD)
+    return mallopt(M_TRIM_THRESHOLD, bytes);
+#else
+    (void)bytes;
+    return 0;
+#endif
+}

@@ -7,15 +7,16 @@ extension BusPoller {
     /// Counts the outcome, logs a change of the device's state, and advances its backoff.
     func record(_ outcome: ReadOutcome, for task: Task, at time: UnixTime, due: UnixTime, backoff: inout Backoff) {
         let plan = task.plan
-        let meta: Logger.Metadata = ["device.id": "\(plan.deviceID)", "modbus.unit": "\(plan.unit)"]
+        // Built only when a line is logged (the logger takes it as an autoclosure): this runs for every poll.
+        func meta() -> Logger.Metadata { ["device.id": "\(plan.deviceID)", "modbus.unit": "\(plan.unit)"] }
         if outcome.poll != nil {
-            if backoff.isBackingOff { logger.info("device answers again; backoff ended", metadata: meta) }
+            if backoff.isBackingOff { logger.info("device answers again; backoff ended", metadata: meta()) }
             backoff.recordSuccess()
         } else if let delay = backoff.recordFailure(at: due, interval: task.schedule.interval), delay == task.schedule.interval {
             // Counted from the tick the poll was due at, so a backoff of one interval skips no tick.
             logger.warning(
                 "device keeps failing: polling it less often (up to every \(DurationNotation.format(backoff.cap)))",
-                metadata: meta)
+                metadata: meta())
         }
         let backingOff = backoff.isBackingOff
         health.update(plan.deviceID) { h in
@@ -24,13 +25,13 @@ extension BusPoller {
             guard let changed = h.record(outcome, at: time) else { return }
             switch changed {
             case .ok:
-                logger.info("device answers", metadata: meta)
+                logger.info("device answers", metadata: meta())
             case .failing where outcome.poll != nil:
                 logger.warning(
-                    "device answers, but some reads fail: \(outcome.errors.first.map { "\($0)" } ?? "")", metadata: meta)
+                    "device answers, but some reads fail: \(outcome.errors.first.map { "\($0)" } ?? "")", metadata: meta())
             case .failing:
                 logger.warning(
-                    "device not answering: \(outcome.errors.first.map { "\($0)" } ?? "no data")", metadata: meta)
+                    "device not answering: \(outcome.errors.first.map { "\($0)" } ?? "no data")", metadata: meta())
             case .unknown:
                 break
             }

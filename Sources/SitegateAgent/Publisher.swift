@@ -89,14 +89,14 @@ public final class Publisher: Service {
 
     public func run() async throws {
         var run = Run(machine: PublisherStateMachine(window: window), announcements: initialAnnouncements)
-        client.start()
-        defer { client.stop() }
         let client = self.client
         let continuation = inputContinuation
+        // MQTT events (a PUBACK each message) join the other inputs straight from the network thread: no task in
+        // between to wake for every batch of them.
+        client.deliverEvents { continuation.yield(.mqtt($0)) }
+        client.start()
+        defer { client.stop() }
         try await withThrowingDiscardingTaskGroup { group in
-            group.addTask {
-                for await event in client.events { continuation.yield(.mqtt(event)) }
-            }
             let healthInterval = run.announcements.healthInterval
             group.addTask {
                 while !Task.isCancelled {

@@ -16,53 +16,124 @@ public struct SenMLEncoder: Sendable {
         "urn:dev:gia:\(siteID):\(gatewayID):\(device):"
     }
 
+    /// The poll's pack up to the chain members (`head`) and after them (`body`), written straight into bytes: this
+    /// runs for every poll, inside the buffer's transaction.
     public func draft(_ poll: Poll) -> MessageDraft {
         let usesSecondary =
             poll.readings.contains { $0.unit.map(SenMLUnits.secondary.contains) ?? false }
             || poll.failures.contains { $0.unit.map(SenMLUnits.secondary.contains) ?? false }
-        var head = "[{\"bn\":\(JSONText.quoted(baseName(device: poll.deviceID)))"
-        head += ",\"bt\":\(JSONText.seconds(milliseconds: poll.takenAt.milliseconds))"
-        if usesSecondary { head += ",\"bver\":\(SenMLUnits.versionWithSecondaryUnits)" }
-        let clock = poll.clockUnsynchronised ? ["clock"] : []
+        var head: [UInt8] = []
+        head.reserveCapacity(64 + siteID.utf8.count + gatewayID.utf8.count + poll.deviceID.utf8.count)
+        head.appendLiteral("[{\"bn\":\"urn:dev:gia:")
+        head.appendJSONStringContent(siteID)
+        head.append(UInt8(ascii: ":"))
+        head.appendJSONStringContent(gatewayID)
+        head.append(UInt8(ascii: ":"))
+        head.appendJSONStringContent(poll.deviceID)
+        head.appendLiteral(":\",\"bt\":")
+        head.appendSeconds(milliseconds: poll.takenAt.milliseconds)
+        if usesSecondary {
+            head.appendLiteral(",\"bver\":")
+            head.appendDecimal(Int64(SenMLUnits.versionWithSecondaryUnits))
+        }
 
-        // Each record's members; the first record continues the base fields.
-        var records: [String] = []
-        records.reserveCapacity(poll.readings.count + poll.failures.count)
+        // Each record's members, records separated by `},{`; the first record continues the base fields.
+        var body: [UInt8] = []
+        body.reserveCapacity(32 + 48 * (poll.readings.count + poll.failures.count))
+        body.appendLiteral(",\"poll\":\"")
+        body.appendUTF8(poll.outcome.rawValue)
+        body.appendLiteral("\",")
+        var records = 0
+        func nextRecord() {
+            if records > 0 { body.appendLiteral("},{") }
+            records += 1
+        }
+        let clock = poll.clockUnsynchronised
         // A failed poll is one `_poll` record, whatever else it carries.
-        for reading in poll.failure == nil ? poll.readings : [] {
-            let (members, quality) = Self.record(reading)
-            records.append(members + Self.quality(quality + clock))
+        if poll.failure == nil {
+            for reading in poll.readings {
+                nextRecord()
+                let invalid = Self.appendRecord(reading, to: &body)
+                Self.appendQuality(failed: false, invalid: invalid, clock: clock, to: &body)
+            }
+            for failed in poll.failures {
+                nextRecord()
+                body.appendLiteral("\"n\":")
+                body.appendJSONString(failed.pointID)
+                if let unit = failed.unit {
+                    body.appendLiteral(",\"u\":")
+                    body.appendJSONString(unit)
+                }
+                body.appendLiteral(",\"vs\":\"")
+                body.appendUTF8(failed.reason.description)
+                body.append(UInt8(ascii: "\""))
+                Self.appendQuality(failed: true, invalid: false, clock: clock, to: &body)
+            }
         }
-        for failed in poll.failure == nil ? poll.failures : [] {
-            var r = "\"n\":\(JSONText.quoted(failed.pointID))"
-            if let unit = failed.unit { r += ",\"u\":\(JSONText.quoted(unit))" }
-            records.append(r + ",\"vs\":\"\(failed.reason)\"" + Self.quality(["failed"] + clock))
-        }
-        if records.isEmpty {
+        if records == 0 {
             // Nothing read: one record that says why.
-            let why = poll.failure.map { "\($0)" } ?? poll.outcome.rawValue
-            records.append("\"n\":\"\(Self.pollRecordName)\",\"vs\":\"\(why)\"" + Self.quality(["failed"] + clock))
+            body.appendLiteral("\"n\":\"")
+            body.appendUTF8(Self.pollRecordName)
+            body.appendLiteral("\",\"vs\":\"")
+            body.appendUTF8(poll.failure.map { $0.description } ?? poll.outcome.rawValue)
+            body.append(UInt8(ascii: "\""))
+            Self.appendQuality(failed: true, invalid: false, clock: clock, to: &body)
         }
-        let body = ",\"poll\":\"\(poll.outcome.rawValue)\"," + records.joined(separator: "},{")
         return MessageDraft(
-            head: head, body: body, form: .pack, destination: .data(device: poll.deviceID), time: poll.takenAt,
-            tick: poll.tick, outcome: poll.outcome)
+            headBytes: head, bodyBytes: body, form: .pack, destination: .data(device: poll.deviceID),
+            time: poll.takenAt, tick: poll.tick, outcome: poll.outcome)
     }
 
     /// One reading's record members, up to its quality labels (which the caller completes and writes).
     static func record(_ reading: Reading) -> (members: String, quality: [String]) {
-        var r = "\"n\":\(JSONText.quoted(reading.pointID))"
-        if let unit = reading.unit { r += ",\"u\":\(JSONText.quoted(unit))" }
-        var quality: [String] = []
+        var bytes: [UInt8] = []
+        let invalid = appendRecord(reading, to: &bytes)
+        return (String(decoding: bytes, as: UTF8.self), invalid ? ["invalid"] : [])
+    }
+
+    /// Appends one reading's record members, up to its quality labels; true when the value is labelled `invalid`.
+    static func appendRecord(_ reading: Reading, to r: inout [UInt8]) -> Bool {
+        r.appendLiteral("\"n\":")
+        r.appendJSONString(reading.pointID)
+        if let unit = reading.unit {
+            r.appendLiteral(",\"u\":")
+            r.appendJSONString(unit)
+        }
+        var invalid = false
         switch reading.value {
-        case .number(let v) where v.isFinite: r += ",\"v\":\(JSONText.number(v))"
-        case .number: r += ",\"vs\":\"non-finite\""; quality.append("invalid")
-        case .text(let s): r += ",\"vs\":\(JSONText.quoted(s))"
-        case .invalid(let raw): r += ",\"vs\":\(JSONText.quoted(raw))"; quality.append("invalid")
+        case .number(let v) where v.isFinite:
+            r.appendLiteral(",\"v\":")
+            r.appendJSONNumber(v)
+        case .number:
+            r.appendLiteral(",\"vs\":\"non-finite\"")
+            invalid = true
+        case .text(let s):
+            r.appendLiteral(",\"vs\":")
+            r.appendJSONString(s)
+        case .invalid(let raw):
+            r.appendLiteral(",\"vs\":")
+            r.appendJSONString(raw)
+            invalid = true
         }
         let offsetMs = reading.offset.milliseconds
-        if offsetMs != 0 { r += ",\"t\":\(JSONText.seconds(milliseconds: offsetMs))" }
-        return (r, quality)
+        if offsetMs != 0 {
+            r.appendLiteral(",\"t\":")
+            r.appendSeconds(milliseconds: offsetMs)
+        }
+        return invalid
+    }
+
+    /// The `q` member: `failed` or `invalid`, then `clock`; nothing when there is no label.
+    static func appendQuality(failed: Bool, invalid: Bool, clock: Bool, to r: inout [UInt8]) {
+        guard failed || invalid || clock else { return }
+        r.appendLiteral(",\"q\":\"")
+        if failed {
+            r.appendLiteral("failed")
+        } else if invalid {
+            r.appendLiteral("invalid")
+        }
+        if clock { r.appendLiteral(failed || invalid ? ",clock" : "clock") }
+        r.append(UInt8(ascii: "\""))
     }
 
     static func quality(_ labels: [String]) -> String {

@@ -86,6 +86,12 @@ public final class MQTTClient: Sendable {
     }
 
     public var events: AsyncStream<MQTTEvent> { bridge.events }
+
+    /// From now on, events go to `sink` instead of `events`. `sink` runs on the network thread, inside
+    /// libmosquitto's callbacks: it must return at once (yield into a stream of the consumer's own, say).
+    public func deliverEvents(to sink: @escaping @Sendable (MQTTEvent) -> Void) {
+        bridge.deliver(to: sink)
+    }
     private let bridge: MosquittoBridge
     private let handle: Handle
     private let options: Options
@@ -213,8 +219,9 @@ public final class MQTTClient: Sendable {
         bridge.finish()
     }
 
-    private func check(_ rc: Int32, _ operation: String) throws(MQTTError) {
-        if rc != MOSQ_ERR_SUCCESS.rawValue { throw Self.error(operation, rc) }
+    /// `operation` is only spelt out on failure: publishes call this for every message.
+    private func check(_ rc: Int32, _ operation: @autoclosure () -> String) throws(MQTTError) {
+        if rc != MOSQ_ERR_SUCCESS.rawValue { throw Self.error(operation(), rc) }
     }
 
     static func error(_ operation: String, _ rc: Int32) -> MQTTError {

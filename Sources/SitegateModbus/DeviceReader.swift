@@ -100,10 +100,17 @@ public enum DeviceReader {
                 break
             }
         }
-        let read = Set(answered.lazy.flatMap(\.request.points).map(\.id))
-        let refused = Set(unsupported)
-        let failures = plan.publishedPoints.filter { !read.contains($0.id) && !refused.contains($0.id) }.map {
-            PointFailure(pointID: $0.id, unit: $0.unit, reason: reasons[$0.id] ?? .skipped)
+        let failures: [PointFailure]
+        if answered.count == plan.requests.count && unsupported.isEmpty && errors.isEmpty {
+            // Every planned request answered as planned, and the plan's requests cover its points: none failed.
+            // The usual poll; it skips hashing every point id.
+            failures = []
+        } else {
+            let read = Set(answered.lazy.flatMap(\.request.points).map(\.id))
+            let refused = Set(unsupported)
+            failures = plan.publishedPoints.filter { !read.contains($0.id) && !refused.contains($0.id) }.map {
+                PointFailure(pointID: $0.id, unit: $0.unit, reason: reasons[$0.id] ?? .skipped)
+            }
         }
         guard let takenAt = answered.map(\.sentAt).min() else {
             var outcome = ReadOutcome(poll: nil, errors: errors, transactions: transactions, raw: [:])

@@ -10,8 +10,10 @@ import Darwin
 /// Never call into C libraries (libmosquitto, libmodbus) while holding the lock.
 public final class LockedValue<Value>: @unchecked Sendable {
     // @unchecked: every access to `value` happens between lock and unlock of `mutex`.
-    private var value: Value
-    private let mutex: UnsafeMutablePointer<pthread_mutex_t>
+    // @usableFromInline with an @inlinable `withLock`: callers in other modules get it specialised for their value
+    // type, instead of a generic call that looks up type metadata at run time (seen in the agent's profile).
+    @usableFromInline var value: Value
+    @usableFromInline let mutex: UnsafeMutablePointer<pthread_mutex_t>
 
     public init(_ value: Value) {
         self.value = value
@@ -24,6 +26,7 @@ public final class LockedValue<Value>: @unchecked Sendable {
         mutex.deallocate()
     }
 
+    @inlinable
     public func withLock<T>(_ body: (inout Value) throws -> T) rethrows -> T {
         pthread_mutex_lock(mutex)
         defer { pthread_mutex_unlock(mutex) }

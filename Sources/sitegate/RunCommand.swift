@@ -23,16 +23,16 @@ struct RunCommand: AsyncParsableCommand {
 
     func run() async throws {
         // Before any service starts a thread: their arenas are shared from then on.
-        MallocArenas.limit(environment: Self.environment())
+        MallocTuning.applyForAgent(environment: Self.environment())
         let config = try loadConfig(configOption.config)
         let logger = logOptions.bootstrap(configured: config.logLevel)
         try await Agent(config: config, version: SitegateVersion.current, logger: logger, faults: Self.faults()).run()
     }
 
-    /// The process's environment, for glibc's malloc settings (`MallocArenas`).
+    /// The process's environment, for glibc's malloc settings (`MallocTuning`).
     static func environment() -> [String: String] {
         var out: [String: String] = [:]
-        for name in ["MALLOC_ARENA_MAX", "GLIBC_TUNABLES"] {
+        for name in MallocTuning.environmentNames {
             if let value = getenv(name) { out[name] = String(cString: value) }
         }
         return out

@@ -70,6 +70,33 @@ import Glibc
         }
     }
 
+    /// `deliverEvents(to:)` (the publisher's path): the session's events and a PUBACK reach the sink, in order,
+    /// and no longer the `events` stream.
+    @Test func eventsGoToTheSinkOnceSet() async throws {
+        try await Self.withBroker { broker in
+            let client = try MQTTClient(options: Self.options("sink", port: broker.port))
+            let streamed = EventLog(client.events)
+            let (sunk, continuation) = AsyncStream.makeStream(of: MQTTEvent.self)
+            let log = EventLog(sunk)
+            client.deliverEvents { continuation.yield($0) }
+            client.start()
+            do {
+                try await log.wait { $0 == .connected(code: 0) }
+                let mid = try client.publish(topic: "site/data", payload: "{}", qos: 1)
+                try await log.wait(after: .connected(code: 0)) { $0 == .acknowledged(mid: mid) }
+                #expect(log.events.first == .connecting(node: 0), "\(log.events)")
+            } catch {
+                client.stop()
+                continuation.finish()
+                throw error
+            }
+            client.stop()
+            continuation.finish()
+            await streamed.drained()
+            #expect(streamed.events.isEmpty, "\(streamed.events)")
+        }
+    }
+
     @Test func stopDisconnectsCleanlyAndEndsTheEvents() async throws {
         try await Self.withBroker { broker in
             let client = try MQTTClient(options: Self.options("stopper", port: broker.port))

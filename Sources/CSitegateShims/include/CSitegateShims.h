@@ -13,4 +13,9 @@ int sitegate_clock_state(int *status, long *esterror, long *maxerror);
 /// or where the C library is not glibc. <malloc.h> is not in Glibc's Swift module, hence this shim.
 int sitegate_malloc_arena_max(int count);
 
+/// mallopt(M_TRIM_THRESHOLD, bytes): how much free memory glibc keeps at the top of a malloc arena instead of
+/// giving it back to the kernel. <malloc.h> is not in Glibc's Swift module, hence this shim. Returns 1 on success
+/// (0 where there is no glibc malloc).
+int sitegate_malloc_trim_threshold(int bytes);
+
 #endif

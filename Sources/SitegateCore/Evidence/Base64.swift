@@ -9,6 +9,11 @@ public enum Base64 {
         encode(Array(bytes), alphabet: urlAlphabet, pad: false)
     }
 
+    /// base64url without padding, appended to `out`: for messages built as bytes.
+    public static func appendURL(_ bytes: [UInt8], to out: inout [UInt8]) {
+        append(bytes, alphabet: urlAlphabet, pad: false, to: &out)
+    }
+
     /// Standard base64 with padding (RFC 4648 §4).
     public static func standard<C: Collection>(_ bytes: C) -> String where C.Element == UInt8 {
         encode(Array(bytes), alphabet: standardAlphabet, pad: true)
@@ -63,6 +68,11 @@ public enum Base64 {
     private static func encode(_ bytes: [UInt8], alphabet: [UInt8], pad: Bool) -> String {
         var out: [UInt8] = []
         out.reserveCapacity((bytes.count + 2) / 3 * 4)
+        append(bytes, alphabet: alphabet, pad: pad, to: &out)
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    private static func append(_ bytes: [UInt8], alphabet: [UInt8], pad: Bool, to out: inout [UInt8]) {
         var index = 0
         while index < bytes.count {
             let n = min(3, bytes.count - index)
@@ -72,6 +82,5 @@ public enum Base64 {
             if pad { for _ in n..<3 { out.append(UInt8(ascii: "=")) } }
             index += 3
         }
-        return String(decoding: out, as: UTF8.self)
     }
 }

@@ -6,7 +6,7 @@ public struct MessageDraft: Sendable, Hashable {
         case pack, object
 
         /// What closes the last JSON object (and the pack).
-        var closing: String { self == .pack ? "}]" : "}" }
+        var closing: StaticString { self == .pack ? "}]" : "}" }
     }
 
     /// Where the message goes: a device's data topic, or the gateway's evidence topic.
@@ -15,10 +15,10 @@ public struct MessageDraft: Sendable, Hashable {
         case evidence
     }
 
-    /// Up to the chain members: `[{"bn":"…","bt":…` or `{"kind":"gap"`.
-    public var head: String
+    /// Up to the chain members: `[{"bn":"…","bt":…` or `{"kind":"gap"`, as bytes (the hot path writes them so).
+    public var headBytes: [UInt8]
     /// After the chain members, up to (not including) the closing of the last object.
-    public var body: String
+    public var bodyBytes: [UInt8]
     public var form: Form
     public var destination: Destination
     /// The message's time: `bt` of a poll, `time` of an evidence message.
@@ -27,17 +27,38 @@ public struct MessageDraft: Sendable, Hashable {
     public var tick: UnixTime?
     public var outcome: PollOutcome?
 
+    /// `headBytes` as text.
+    public var head: String {
+        get { String(decoding: headBytes, as: UTF8.self) }
+        set { headBytes = Array(newValue.utf8) }
+    }
+
+    /// `bodyBytes` as text.
+    public var body: String {
+        get { String(decoding: bodyBytes, as: UTF8.self) }
+        set { bodyBytes = Array(newValue.utf8) }
+    }
+
     public init(
-        head: String, body: String, form: Form, destination: Destination, time: UnixTime, tick: UnixTime? = nil,
-        outcome: PollOutcome? = nil
+        headBytes: [UInt8], bodyBytes: [UInt8], form: Form, destination: Destination, time: UnixTime,
+        tick: UnixTime? = nil, outcome: PollOutcome? = nil
     ) {
-        self.head = head
-        self.body = body
+        self.headBytes = headBytes
+        self.bodyBytes = bodyBytes
         self.form = form
         self.destination = destination
         self.time = time
         self.tick = tick
         self.outcome = outcome
+    }
+
+    public init(
+        head: String, body: String, form: Form, destination: Destination, time: UnixTime, tick: UnixTime? = nil,
+        outcome: PollOutcome? = nil
+    ) {
+        self.init(
+            headBytes: Array(head.utf8), bodyBytes: Array(body.utf8), form: form, destination: destination, time: time,
+            tick: tick, outcome: outcome)
     }
 }
 

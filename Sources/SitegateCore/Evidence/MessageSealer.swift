@@ -17,18 +17,30 @@ public struct MessageSealer: Sendable {
     public func seal(_ draft: MessageDraft, seq: Int64, prev: [UInt8]?, signer override: (any MessageSigner)? = nil) -> [UInt8] {
         let signer = override ?? self.signer
         let keyID = override.map { KeyID.of(publicKey: $0.publicKey, crypto: crypto) } ?? self.keyID
-        var text = draft.head
-        text += ",\"seq\":\(seq)"
-        if let prev { text += ",\"prev\":\"\(Base64.url(prev))\"" }
-        if let keyID { text += ",\"kid\":\"\(keyID)\"" }
-        text += draft.body
-        var bytes = Array(text.utf8)
-        if let signer {
-            let signature = signer.sign(bytes)
-            bytes += Array(",\"sig\":\"\(Base64.url(signature))".utf8)
+        // Written as bytes in one buffer sized up front: this runs for every message committed.
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(draft.headBytes.count + draft.bodyBytes.count + 200)
+        bytes += draft.headBytes
+        bytes.appendLiteral(",\"seq\":")
+        bytes.appendDecimal(seq)
+        if let prev {
+            bytes.appendLiteral(",\"prev\":\"")
+            Base64.appendURL(prev, to: &bytes)
             bytes.append(UInt8(ascii: "\""))
         }
-        bytes += Array(draft.form.closing.utf8)
+        if let keyID {
+            bytes.appendLiteral(",\"kid\":\"")
+            bytes.appendUTF8(keyID)
+            bytes.append(UInt8(ascii: "\""))
+        }
+        bytes += draft.bodyBytes
+        if let signer {
+            let signature = signer.sign(bytes)
+            bytes.appendLiteral(",\"sig\":\"")
+            Base64.appendURL(signature, to: &bytes)
+            bytes.append(UInt8(ascii: "\""))
+        }
+        bytes.appendLiteral(draft.form.closing)
         return bytes
     }
 
