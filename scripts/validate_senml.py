@@ -194,8 +194,9 @@ def byte_rule_errors(payload: str, last: dict[str, Any], head: dict[str, Any], c
     return errors
 
 
-def semantic_errors_v2(doc: list[dict[str, Any]], payload: str, site: str, gateway: str, device: str) -> list[str]:
-    """Rules of docs/payload.md (contract v2) that the schema cannot express (doc already passed the schema)."""
+def pack_errors(doc: list[dict[str, Any]], site: str, gateway: str, device: str) -> list[str]:
+    """The rules both contracts share for a data pack: bn, bver and secondary units, time resolution, one record
+    per point."""
     errors: list[str] = []
     first = doc[0]
 
@@ -223,6 +224,13 @@ def semantic_errors_v2(doc: list[dict[str, Any]], payload: str, site: str, gatew
             errors.append(f"$[{i}].n {rec['n']!r} repeats $[{seen[rec['n']]}] (one record per point)")
         else:
             seen[rec["n"]] = i
+    return errors
+
+
+def semantic_errors_v2(doc: list[dict[str, Any]], payload: str, site: str, gateway: str, device: str) -> list[str]:
+    """Rules of docs/payload.md (contract v2) that the schema cannot express (doc already passed the schema)."""
+    errors = pack_errors(doc, site, gateway, device)
+    first = doc[0]
 
     failed = [i for i, rec in enumerate(doc) if "failed" in labels(rec)]
     poll_record = [i for i, rec in enumerate(doc) if rec["n"] == "_poll"]
@@ -294,37 +302,11 @@ def evidence_errors(doc: dict[str, Any], payload: str) -> list[str]:
 
 def semantic_errors(doc: list[dict[str, Any]], site: str, gateway: str, device: str) -> list[str]:
     """Rules of docs/payload.md (contract v1) that the v1 schema cannot express."""
-    errors: list[str] = []
+    errors = pack_errors(doc, site, gateway, device)
     first = doc[0]
-
-    expected_bn = f"urn:dev:gia:{site}:{gateway}:{device}:"
-    if first["bn"] != expected_bn:
-        errors.append(f"bn {first['bn']!r} does not match the topic (expected {expected_bn!r})")
-
-    secondary = sorted({r["u"] for r in doc if r["u"] in SECONDARY_UNITS})
-    bver = first.get("bver")
-    if secondary and bver != BVER_SECONDARY:
-        have = "missing" if bver is None else str(bver)
-        errors.append(f"secondary unit(s) {', '.join(secondary)} used but bver is {have} (must be 26)")
-    if not secondary and bver == BVER_SECONDARY:
-        errors.append("bver 26 but no secondary unit is used (bver must be omitted)")
-
     seq = first["seq"]
     if isinstance(seq, bool) or not isinstance(seq, int):
         errors.append(f"seq must be written as a JSON integer (got {seq!r})")
-
-    if round(first["bt"], 3) != first["bt"]:
-        errors.append(f"bt {first['bt']!r} has more than millisecond resolution")
-    for i, rec in enumerate(doc):
-        if "t" in rec and round(rec["t"], 3) != rec["t"]:
-            errors.append(f"$[{i}].t {rec['t']!r} has more than millisecond resolution")
-
-    seen: dict[str, int] = {}
-    for i, rec in enumerate(doc):
-        if rec["n"] in seen:
-            errors.append(f"$[{i}].n {rec['n']!r} repeats $[{seen[rec['n']]}] (one record per point)")
-        else:
-            seen[rec["n"]] = i
 
     flagged = [("backfill" in rec.get("q", "").split(",")) for rec in doc]
     if any(flagged) and not all(flagged):
