@@ -67,7 +67,8 @@ import Testing
                 let expected = try await outbox.messages(after: cursor, limit: limit)
                 let fromMemory = outbox.liveCoveredAfter <= cursor
                 let got = try await outbox.liveMessages(after: cursor, limit: limit)
-                #expect(got == expected, "step \(step): after \(cursor), limit \(limit)")
+                let same = got == expected  // a Bool: a failure prints the seqs, not every payload byte
+                #expect(same, "step \(step): after \(cursor), limit \(limit): \(got.map(\.seq)), not \(expected.map(\.seq))")
                 if fromMemory { served += 1 } else { fellBack += 1 }
                 // Published and acknowledged, or (one time in four) the publish of the last one failed: the next
                 // read starts behind what the cache handed out.
