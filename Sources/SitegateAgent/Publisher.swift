@@ -85,8 +85,8 @@ public final class Publisher: Service {
         inputContinuation.yield(.reload(announcements))
     }
 
-    /// Called by pollers after a commit: there is something new to send. (Handing the polls over in memory
-    /// instead was measured: no CPU saved, 2.4 MiB more resident memory at 100 meters; the database answers.)
+    /// Called by pollers after a commit: there is something new to send. The messages themselves come from the
+    /// outbox's `liveMessages`: from memory, without reading back what was just written.
     public func notifyNewData() {
         inputContinuation.yield(.newData)
     }
