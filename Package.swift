@@ -157,6 +157,12 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         // Test targets that mirror the library modules (swift-nio style); each suite runs in seconds.
+        // DedicatedThread and the locks: what the blocking C calls run on.
+        .testTarget(
+            name: "SitegateThreadsTests",
+            dependencies: ["SitegateThreads"],
+            swiftSettings: strictSettings
+        ),
         // DeviceReader's split-and-learn against InMemoryModbusDevice: no bus, no thread.
         .testTarget(
             name: "SitegateModbusTests",

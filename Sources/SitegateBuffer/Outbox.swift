@@ -10,6 +10,8 @@ import SitegateThreads
 public final class Outbox: Sendable {
     private let thread: DedicatedThread
     private let store: LockedValue<StoreBox>
+    /// Each commit's messages, for the publisher to take without a database read (see `LiveMessages`).
+    private let live = LockedValue(LiveMessages(after: .max))
     private let clock: any WallClock
     private let logger: Logger
     public let path: String
@@ -29,9 +31,10 @@ public final class Outbox: Sendable {
         thread = DedicatedThread(name: "buffer")
         let box = LockedValue(StoreBox())
         store = box
+        let live = self.live
         do {
             let recovered = try await thread.run {
-                let store = try OutboxStore(settings: settings, tuning: tuning, sealing: sealing, clock: clock)
+                let store = try OutboxStore(settings: settings, tuning: tuning, sealing: sealing, clock: clock, live: live)
                 box.withLock { $0.store = store }
                 return store.recoveredFrom
             }
@@ -78,6 +81,17 @@ public final class Outbox: Sendable {
     public func messages(after seq: Int64, before: Int64? = nil, limit: Int) async throws -> [StoredMessage] {
         try await withStore("read") { try $0.messages(after: seq, before: before, limit: limit) }
     }
+
+    /// Up to `limit` unsent messages with a sequence number above `seq`, oldest first, for a publisher that follows
+    /// the commits: from memory when every one of them is still there (no thread hand-over, no read), from the
+    /// database otherwise. Either way the same messages as `messages(after:limit:)`.
+    public func liveMessages(after seq: Int64, limit: Int) async throws -> [StoredMessage] {
+        if let taken = live.withLock({ $0.take(after: seq, limit: limit) }) { return taken }
+        return try await messages(after: seq, limit: limit)
+    }
+
+    /// Tests: the seq above which the in-memory hand-over holds every unsent message.
+    var liveCoveredAfter: Int64 { live.withLock { $0.coveredAfter } }
 
     /// Commits an evidence message (a checkpoint: `slotEnd` is the end of its slot) in a transaction of its own;
     /// returns its seq.

@@ -80,10 +80,15 @@ extension OutboxStore {
         precondition(inserted == seq, "outbox: seq \(inserted) is not the predicted \(seq)")
         head = ChainHead(seq: seq, hash: sealing.sealer.link(to: payload))
         insertedInTransaction += 1
+        // As a read from the table would return it: the commit time in whole milliseconds.
+        insertedMessages.append(
+            StoredMessage(
+                seq: seq, committedAt: UnixTime(milliseconds: now.milliseconds), destination: draft.destination,
+                payload: payload))
         return seq
     }
 
-    private func nextSeq() throws(SQLiteError) -> Int64 {
+    func nextSeq() throws(SQLiteError) -> Int64 {
         let s = statements.lastSeq
         s.reset()
         defer { s.reset() }

@@ -39,6 +39,7 @@ extension OutboxStore {
             return report
         }
         depth -= report.count
+        if report.count > 0 { try forgetLiveMessages() }
         return report
     }
 

@@ -1,5 +1,6 @@
 import CSQLite
 import SitegateCore
+import SitegateThreads
 
 #if canImport(Glibc)
 import Glibc
@@ -60,6 +61,10 @@ final class OutboxStore {
     var insertedInTransaction = 0
     /// The seqs of the last two checkpoints (see `deletableBelow`).
     var checkpointSeqs: [Int64] = []
+    /// Messages the transaction in progress inserted: handed to `live` when it commits.
+    var insertedMessages: [StoredMessage] = []
+    /// What was committed and not yet read by the publisher, shared with `Outbox` (see `LiveMessages`).
+    let live: LockedValue<LiveMessages>
 
     /// The prepared statements of the hot path.
     struct Statements {
@@ -91,10 +96,12 @@ final class OutboxStore {
         }
     }
 
-    init(settings: BufferSettings, tuning: BufferTuning = .default, sealing: OutboxSealing, clock: any WallClock)
-        throws(SQLiteError)
-    {
+    init(
+        settings: BufferSettings, tuning: BufferTuning = .default, sealing: OutboxSealing, clock: any WallClock,
+        live: LockedValue<LiveMessages> = LockedValue(LiveMessages(after: .max))
+    ) throws(SQLiteError) {
         self.settings = settings
+        self.live = live
         self.tuning = tuning
         self.sealing = sealing
         let opened: (SQLiteDatabase, String?)
@@ -117,6 +124,14 @@ final class OutboxStore {
         depth = try countUnsent()
         head = try loadHead()
         try loadArchive()
+        try forgetLiveMessages()
+    }
+
+    /// Rows went away other than by acknowledgement (or the database was opened or replaced): the in-memory hand-over
+    /// to the publisher starts over after the newest seq.
+    func forgetLiveMessages() throws(SQLiteError) {
+        let lastSeq = try nextSeq() - 1
+        live.withLock { $0.reset(after: lastSeq) }
     }
 
     /// Renames a damaged database (and its WAL and shared-memory files) out of the way; returns the new name.
@@ -145,12 +160,21 @@ final class OutboxStore {
 
     /// Runs `body` in a transaction; when it fails, the state kept in memory goes back to what the database
     /// still holds (the chain head, the settled ranges, the archive's figures).
+    /// Messages inserted in a transaction that commits are handed to `live` for the publisher.
     func transaction<T>(_ body: () throws(SQLiteError) -> T) throws(SQLiteError) -> T {
         let saved = (head, keyRecorded, settled, archive)
+        insertedMessages.removeAll(keepingCapacity: true)
         do {
-            return try database.transaction(body)
+            let result = try database.transaction(body)
+            if !insertedMessages.isEmpty {
+                let committed = insertedMessages
+                live.withLock { $0.committed(committed) }
+                insertedMessages.removeAll(keepingCapacity: true)
+            }
+            return result
         } catch {
             (head, keyRecorded, settled, archive) = saved
+            insertedMessages.removeAll(keepingCapacity: true)
             throw error
         }
     }

@@ -5,7 +5,8 @@
 /// out an outage or a restart) drains in seq order behind them. Pacing is the in-flight window: at
 /// most `window` polls await their PUBACK at a time. Polls in flight when the connection drops are re-sent by the
 /// MQTT client after it reconnects with the same message id, so a new session skips them in the backlog.
-/// Acknowledged polls are deleted in batches (a flush tick, or 512 waiting).
+/// Acknowledged polls are deleted in batches (a flush tick, or 512 waiting); the tick runs only while
+/// `wantsFlushTick`.
 public struct PublisherStateMachine: Sendable {
     public let window: Int
     var ledger = PublishLedger()
@@ -41,6 +42,12 @@ public struct PublisherStateMachine: Sendable {
 
     /// Polls handed to the client that await their PUBACK.
     public var inflightCount: Int { ledger.inflightCount }
+
+    /// Whether a `.flushTick` would do anything: delete acknowledged polls, or retry a fill that may find something
+    /// (a failed read, a window that was full). An idle publisher needs no tick, and its executor sets none.
+    public var wantsFlushTick: Bool {
+        !acked.isEmpty || (connected && !draining && (dirty || !backlogDone))
+    }
 
     /// A status, meta or health message went out as `mid`: its ack must never be taken for a poll's.
     public mutating func registerOther(mid: Int32) {

@@ -19,6 +19,8 @@ public final class DedicatedThread: @unchecked Sendable {
     private var stopping = false
     private var thread: pthread_t? = nil
     public let name: String
+    /// What a queue slot holds once its job was taken.
+    private static let taken: @Sendable () -> Void = {}
 
     /// - Parameter name: the thread's name as `ps -L` shows it; Linux keeps the first 15 bytes.
     public init(name: String) {
@@ -84,6 +86,9 @@ public final class DedicatedThread: @unchecked Sendable {
                 return
             }
             let job = queue[queueHead]
+            // The slot lets go of the job at once: a job's closure holds what it captured (a cycle's polls, a
+            // batch of messages) until the slot is overwritten, and the queue is compacted only every 64 jobs.
+            queue[queueHead] = Self.taken
             queueHead += 1
             if queueHead > 64 && queueHead * 2 > queue.count {
                 queue.removeFirst(queueHead)

@@ -212,4 +212,35 @@ import Testing
         d.send(.healthTick)
         #expect(d.actions.contains(.announce(.changed)) && d.actions.contains(.announce(.health)))
     }
+
+    /// The executor arms a flush tick only while the machine wants one: an idle publisher between cycles asks for
+    /// none, acknowledgements waiting or a fill to retry do.
+    @Test func aTickIsWantedOnlyWhileItHasWorkToDo() {
+        var d = PublisherDriver(window: 4)
+        #expect(!d.machine.wantsFlushTick, "not connected, nothing acknowledged")
+        d.connect()
+        #expect(!d.machine.wantsFlushTick, "connected, the outbox read empty: idle")
+        d.commit()
+        d.commit()
+        d.send(.newData)
+        #expect(d.seqs == [1, 2] && !d.machine.wantsFlushTick, "published, awaiting PUBACKs: the acks will wake it")
+        d.ack(seq: 1)
+        #expect(d.machine.wantsFlushTick, "an acknowledgement waits to be deleted")
+        d.ack(seq: 2)
+        d.send(.flushTick)
+        #expect(d.deleted == [1, 2] && !d.machine.wantsFlushTick, "deleted: idle again")
+
+        // A client that will not take a publish: the fill is retried at a tick, so one is wanted.
+        var e = PublisherDriver(window: 4)
+        e.connect()
+        e.failPublishes = true
+        e.commit()
+        e.send(.newData)
+        #expect(e.seqs.isEmpty && e.machine.wantsFlushTick)
+        e.failPublishes = false
+        e.send(.flushTick)
+        #expect(e.seqs == [1])
+        e.send(.disconnected(code: 7))
+        #expect(!e.machine.wantsFlushTick, "nothing to do without a broker")
+    }
 }
