@@ -51,7 +51,7 @@ import Testing
             try await Outbox(sealing: OutboxSealing(siteID: "test-site", gatewayID: "gw01"), settings: settings, clock: clock)
         }
         var outbox = try await open()
-        var random = Xorshift(seed: seed)
+        var random = SplitMix64(seed: seed)
         // Where the publisher's live reads start: the last seq at its session's start, as `Publisher` has it.
         var cursor = try await outbox.stats().lastSeq
         var served = 0
@@ -90,17 +90,5 @@ import Testing
         #expect(served > 40, "the cache answered \(served) reads, the database \(fellBack)")
         #expect(fellBack > 5, "the fallbacks were exercised too (\(fellBack))")
         outbox.close()
-    }
-}
-
-/// A small seeded generator: the same order of events on every run.
-struct Xorshift {
-    var state: UInt64
-    init(seed: UInt64) { state = seed &* 0x9E37_79B9_7F4A_7C15 | 1 }
-    mutating func next() -> UInt64 {
-        state ^= state << 13
-        state ^= state >> 7
-        state ^= state << 17
-        return state
     }
 }

@@ -18,7 +18,7 @@ import Testing
         "interval: ", "unit: ", "model: ", "type: f64", "word_order: DCBA", "address: 0xFFFF", "length: 125",
     ]
 
-    static func mutate(_ text: String, rng: inout SplitMix) -> String {
+    static func mutate(_ text: String, rng: inout SplitMix64) -> String {
         var bytes = Array(text.utf8)
         for _ in 0..<(1 + Int(rng.next() % 4)) {
             guard !bytes.isEmpty else { break }
@@ -39,7 +39,7 @@ import Testing
 
     /// Each mutation of `base` either loads or is refused with located diagnostics; some must be refused.
     static func expectLoadsOrDiagnoses(
-        _ base: String, rng: inout SplitMix, _ load: (String) throws(ConfigurationError) -> Void
+        _ base: String, rng: inout SplitMix64, _ load: (String) throws(ConfigurationError) -> Void
     ) {
         var loaded = 0
         for _ in 0..<iterations {
@@ -57,7 +57,7 @@ import Testing
 
     @Test func mutatedConfigsNeverCrash() throws {
         let base = SiteConfigValidationTests.valid
-        var rng = SplitMix(seed: 0x5173_6761_7465)
+        var rng = SplitMix64(seed: 0x5173_6761_7465)
         Self.expectLoadsOrDiagnoses(base, rng: &rng) { text throws(ConfigurationError) in
             _ = try SiteConfigLoader.parse(text, file: "f.yaml")
         }
@@ -65,7 +65,7 @@ import Testing
 
     @Test func mutatedMapsNeverCrash() throws {
         let base = try readFile("\(TestEnvironment.shippedMaps)/carlogavazzi-em340.yaml")
-        var rng = SplitMix(seed: 42)
+        var rng = SplitMix64(seed: 42)
         Self.expectLoadsOrDiagnoses(base, rng: &rng) { text throws(ConfigurationError) in
             _ = try DeviceMapLoader.parse(text, file: "m.yaml")
         }
@@ -82,19 +82,6 @@ import Testing
         for text in ["", "\n", "---\n", "\u{0}\u{1}\u{2}", "- 1\n- 2\n", "a: b\n---\nc: d\n"] {
             #expect(throws: ConfigurationError.self) { try SiteConfigLoader.parse(text, file: "x.yaml") }
         }
-    }
-}
-
-/// A small deterministic random generator, so a failing mutation can be replayed.
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
 
