@@ -16,7 +16,7 @@ export SITEGATE_PYTHON := $(SITEGATE_PYTHON_VENV)/bin/python3
 PREFIX ?= /usr/local
 DESTDIR ?=
 
-.PHONY: all deps build test demo release install deb package-test test-fresh test-system bench bench-park soak fuzz fuzz-short test-tsan test-asan clean
+.PHONY: all deps build test demo release symbol-order install deb package-test test-fresh test-system bench bench-park soak fuzz fuzz-short test-tsan test-asan clean
 
 all: build
 
@@ -63,10 +63,26 @@ demo: build
 # A static-stdlib, stripped release binary: the footprint figure we track. No Swift runtime needed to run it, no
 # RUNPATH ($ORIGIN, which SwiftPM adds by default and Debian forbids), relocations read-only before main (-z now):
 # the binary the package ships (debian/rules builds it with the same flags).
+# RELEASE_LAYOUT packs the code the agent runs (docs/performance.md, "Memory"): every function in a section of its
+# own, linked by lld with the functions the footprint load runs first (packaging/link/, `make symbol-order`);
+# relative relocations packed (DT_RELR, glibc 2.36), which the loader no longer reads a megabyte of; no dynamic
+# symbol table for the executable's own functions, which nothing looks up.
+LINK_DIR := $(CURDIR)/packaging/link
+RELEASE_LAYOUT = -Xswiftc -Xfrontend -Xswiftc -function-sections -Xswiftc -use-ld=lld \
+	-Xlinker -z -Xlinker pack-relative-relocs -Xlinker --no-export-dynamic \
+	-Xlinker --symbol-ordering-file=$(LINK_DIR)/symbol-order.txt -Xlinker --no-warn-symbol-ordering \
+	-Xlinker -T -Xlinker $(LINK_DIR)/hot-text.ld
+RELEASE_FLAGS = -c release --static-swift-stdlib -Xlinker -z -Xlinker now --disable-local-rpath $(RELEASE_LAYOUT)
 release: deps
-	$(SWIFT) build -c release --static-swift-stdlib -Xlinker -s -Xlinker -z -Xlinker now --disable-local-rpath \
-		--scratch-path $(SCRATCH_PATH)
+	$(SWIFT) build $(RELEASE_FLAGS) -Xlinker -s --scratch-path $(SCRATCH_PATH)
 	@ls -l $(RELEASE_BIN)
+
+# Regenerates packaging/link/ (a few minutes, needs valgrind): the release build with symbols in its own build
+# folder, then the functions it runs under the footprint load (scripts/symbol_order.py).
+symbol-order: deps
+	$(SWIFT) build $(RELEASE_FLAGS) --product sitegate --scratch-path .build-symbol-order
+	@scripts/install-deps.sh valgrind
+	python3 scripts/symbol_order.py .build-symbol-order/release/sitegate
 
 # The release binary, device maps, docs, the systemd unit and sysusers file, and an example /etc/sitegate/site.yaml
 # that never replaces an existing one (scripts/install.sh).
