@@ -6,7 +6,8 @@ CPU seconds per 1,000 readings and peak RSS of the agent, against a plain C loop
 same reads and publishes, in the same run. Then the agent's start-up: process start to first poll committed and
 to first poll acknowledged by the broker.
 
-Usage: footprint.py SITEGATE_BINARY C_LOOP_BINARY [SECONDS]   (prints markdown)
+Usage: footprint.py SITEGATE_BINARY C_LOOP_BINARY [SECONDS]   (prints markdown; FOOTPRINT_FIGURE_PREFIX=name_ prefixes
+the `figure:` lines, for a second binary in the same report)
 """
 import json
 import os
@@ -206,20 +207,22 @@ def main():
           f"(target <= +15 %); a data message grows from {plain_size:.0f} to {signed_size:.0f} bytes "
           f"(+{signed_size - plain_size:.0f}: prev, kid, sig; prev is there unsigned too).")
     print()
-    print(f"figure: footprint_signing_cpu_change {(s_per_k / a_per_k - 1) * 100:+.1f} %")
-    print(f"figure: footprint_signed_message_bytes {signed_size:.0f} B")
-    print(f"figure: footprint_unsigned_message_bytes {plain_size:.0f} B")
-    print(f"figure: footprint_cpu_ratio {a_per_k / c_per_k:.2f} x")
-    print(f"figure: footprint_cpu_per_1000_sitegate {a_per_k:.4f} s")
-    print(f"figure: footprint_cpu_per_1000_c {c_per_k:.4f} s")
-    print(f"figure: footprint_peak_rss_sitegate {a_hwm / 1024:.1f} MiB")
-    print(f"figure: footprint_peak_rss_c {c_rss / 1024:.1f} MiB")
+    # FOOTPRINT_FIGURE_PREFIX names a second binary's figures apart (make bench: `shipped_` for make release's).
+    prefix = os.environ.get("FOOTPRINT_FIGURE_PREFIX", "")
+    print(f"figure: {prefix}footprint_signing_cpu_change {(s_per_k / a_per_k - 1) * 100:+.1f} %")
+    print(f"figure: {prefix}footprint_signed_message_bytes {signed_size:.0f} B")
+    print(f"figure: {prefix}footprint_unsigned_message_bytes {plain_size:.0f} B")
+    print(f"figure: {prefix}footprint_cpu_ratio {a_per_k / c_per_k:.2f} x")
+    print(f"figure: {prefix}footprint_cpu_per_1000_sitegate {a_per_k:.4f} s")
+    print(f"figure: {prefix}footprint_cpu_per_1000_c {c_per_k:.4f} s")
+    print(f"figure: {prefix}footprint_peak_rss_sitegate {a_hwm / 1024:.1f} MiB")
+    print(f"figure: {prefix}footprint_peak_rss_c {c_rss / 1024:.1f} MiB")
     if bus:
-        print(f"figure: footprint_bus_utilisation {bus.get('utilisation', 0) * 100:.1f} %")
-        print(f"figure: footprint_bus_transaction_ms {bus.get('transaction_ms', 0):.2f} ms")
-        print(f"figure: footprint_bus_missed_ticks {int(bus.get('missed_ticks', 0))} ticks")
-    print(f"figure: startup_first_commit {commit} ms")
-    print(f"figure: startup_first_ack {ack} ms")
+        print(f"figure: {prefix}footprint_bus_utilisation {bus.get('utilisation', 0) * 100:.1f} %")
+        print(f"figure: {prefix}footprint_bus_transaction_ms {bus.get('transaction_ms', 0):.2f} ms")
+        print(f"figure: {prefix}footprint_bus_missed_ticks {int(bus.get('missed_ticks', 0))} ticks")
+    print(f"figure: {prefix}startup_first_commit {commit} ms")
+    print(f"figure: {prefix}startup_first_ack {ack} ms")
 
 
 if __name__ == "__main__":

@@ -93,6 +93,17 @@ echo "figure: modbus_ratio $ratio x" >> "$figures"
   echo
 } >> "$report"
 
+# 4a. The same for the binary the package ships (make release: static, stripped, its hot code laid out together;
+# docs/performance.md, "Memory"), built in a folder of its own so that the dynamic build above stays.
+make -s release SCRATCH_PATH=.build-shipped > "$work/release.log" 2>&1
+{
+  echo "### The shipped binary (make release), same load"
+  echo
+  FOOTPRINT_FIGURE_PREFIX=shipped_ python3 benchmarks/footprint.py "$(pwd)/.build-shipped/release/sitegate" \
+    .build/bench/footprint_loop "${FOOTPRINT_SECONDS:-60}" | tee -a "$figures" | grep -v '^figure:'
+  echo
+} >> "$report"
+
 # 4b. Park scale (issue 16, item 4): 2,000 meters on 16 buses, RTU over ptys and TCP; a few minutes.
 {
   echo "## Park scale (issue 16, item 4: 2,000 devices, 60,000 points, 16 buses)"
