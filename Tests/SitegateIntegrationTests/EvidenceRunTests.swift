@@ -48,7 +48,10 @@ import Glibc
 
             let unit = Self.seconds / 11  // 10 s in the default run
             try await Task.sleep(for: .seconds(2 * unit))
-            // The meter dies for five units (50 s: longer than two slots).
+            // The meter dies for five units (50 s: longer than two slots). socat serves each connection in a forked
+            // child that outlives its parent: without the children, the agent's open connection would keep the meter
+            // alive until the kill -9 below, and the dead time might not cover a whole slot.
+            Self.killChildren(of: proxy.pid)
             await proxy.terminate()
             try await Task.sleep(for: .seconds(unit))
             // The broker goes away for most of a unit.
@@ -124,6 +127,19 @@ import Glibc
         var device: String
         var status: String
         var reasons: [String]
+    }
+
+    /// SIGKILLs the processes whose parent is `pid` (from /proc: procps is not on every test machine).
+    static func killChildren(of pid: pid_t) {
+        guard let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else { return }
+        for entry in entries {
+            guard let child = pid_t(entry), let stat = try? String(contentsOfFile: "/proc/\(entry)/stat", encoding: .utf8),
+                let close = stat.lastIndex(of: ")")
+            else { continue }
+            // After the command name: state, then the parent's pid.
+            let fields = stat[stat.index(after: close)...].split(separator: " ")
+            if fields.count > 1, pid_t(fields[1]) == pid { kill(child, SIGKILL) }
+        }
     }
 
     static func rows(_ json: String) throws -> [Row] {
