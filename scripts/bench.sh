@@ -9,7 +9,7 @@ swift build -c release --product sitegate
 bin=.build/release
 mkdir -p .build/bench
 cc -O2 -o .build/bench/modbus_loop benchmarks/c/modbus_loop.c $(pkg-config --cflags --libs libmodbus)
-cc -O2 -o .build/bench/footprint_loop benchmarks/c/footprint_loop.c $(pkg-config --cflags --libs libmodbus libmosquitto)
+cc -O2 -o .build/bench/footprint_loop benchmarks/c/footprint_loop.c $(pkg-config --cflags --libs libmodbus libmosquitto sqlite3)
 
 report=benchmarks/report.md
 work="$(mktemp -d /tmp/sitegate-bench.XXXXXX)"
