@@ -161,9 +161,12 @@ public final class Publisher: Service {
             case .connecting(let node): return .connecting(node: node)
             case .connected(let code) where code != 0: return .connectionRefused(code: code)
             case .connected:
+                outbox.followLive(true)
                 let now = clock.now()
                 return .connected(lastSeq: (try? await outbox.stats().lastSeq) ?? 0, at: now)
-            case .disconnected(let code): return .disconnected(code: code)
+            case .disconnected(let code):
+                outbox.followLive(false)
+                return .disconnected(code: code)
             case .connectFailed(let reason, let wait): return .connectFailed(reason: reason, retryIn: wait)
             case .closedWithoutAnswer(let wait): return .closedWithoutAnswer(retryIn: wait)
             case .acknowledged(let mid): return .acknowledged(mid: mid)

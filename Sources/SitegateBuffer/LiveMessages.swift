@@ -14,6 +14,8 @@ struct LiveMessages: Sendable {
     private(set) var messages: [StoredMessage] = []
     private(set) var bytes = 0
     let maxBytes: Int
+    /// Off while nobody takes messages (the publisher has no broker): commits only move `coveredAfter` on.
+    private(set) var following = true
 
     /// Payload bytes kept at most: a few cycles of a busy site, about 600 SDM630 messages.
     static let defaultMaxBytes = 1 << 20
@@ -26,7 +28,12 @@ struct LiveMessages: Sendable {
 
     /// Messages a transaction committed (in seq order, all newer than what is here).
     mutating func committed(_ new: [StoredMessage]) {
-        guard !new.isEmpty else { return }
+        guard let newest = new.last else { return }
+        guard following else {
+            // Nothing is kept; what is unsent after `coveredAfter` is still all here (none).
+            coveredAfter = newest.seq
+            return
+        }
         messages.append(contentsOf: new)
         bytes += new.reduce(0) { $0 + $1.payload.count }
         guard bytes > maxBytes else { return }
@@ -39,9 +46,21 @@ struct LiveMessages: Sendable {
         messages.removeFirst(dropped)
     }
 
+    /// Whether a reader follows the commits. Off: what is held is let go, and nothing is kept until it is on again
+    /// (an outage's messages are read from the database as backlog anyway).
+    mutating func follow(_ on: Bool) {
+        following = on
+        guard !on, let newest = messages.last else { return }
+        coveredAfter = newest.seq
+        messages.removeAll()
+        bytes = 0
+    }
+
     /// Rows were deleted behind the cache's back: it covers only what is committed after `lastSeq` from now on.
     mutating func reset(after lastSeq: Int64) {
+        let following = self.following
         self = LiveMessages(after: lastSeq, maxBytes: maxBytes)
+        self.following = following
     }
 
     /// Up to `limit` messages with a seq above `seq`, oldest first, as the database would return them; nil when the

@@ -90,6 +90,12 @@ public final class Outbox: Sendable {
         return try await messages(after: seq, limit: limit)
     }
 
+    /// Whether the publisher follows the commits (it has a broker): while it does not, commits are not kept in
+    /// memory for it (see `LiveMessages`); an outage's messages are backlog, read from the database.
+    public func followLive(_ on: Bool) {
+        live.withLock { $0.follow(on) }
+    }
+
     /// Tests: the seq above which the in-memory hand-over holds every unsent message.
     var liveCoveredAfter: Int64 { live.withLock { $0.coveredAfter } }
 

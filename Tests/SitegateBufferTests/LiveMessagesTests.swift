@@ -41,6 +41,23 @@ import Testing
         #expect(live.take(after: 19, limit: 1) == nil && live.take(after: 20, limit: 1) == [])
     }
 
+    @Test func nothingIsKeptWhileNobodyFollows() {
+        var live = LiveMessages(after: 0)
+        live.committed((1...3).map { Self.message($0) })
+        live.follow(false)
+        #expect(live.messages.isEmpty && live.bytes == 0 && live.coveredAfter == 3)
+        live.committed((4...6).map { Self.message($0) })
+        #expect(live.messages.isEmpty && live.coveredAfter == 6, "an outage's commits are not kept")
+        #expect(live.take(after: 5, limit: 10) == nil, "the database answers for them")
+        live.follow(true)
+        live.committed([Self.message(7)])
+        #expect(live.take(after: 6, limit: 10)?.map(\.seq) == [7])
+        live.follow(false)
+        live.reset(after: 9)
+        live.committed([Self.message(10)])
+        #expect(live.messages.isEmpty, "a reset keeps the following state")
+    }
+
     /// A publisher's life against a real outbox, with a seeded random order of events: every read it makes through
     /// the cache must equal what the database returns for the same cursor at that moment.
     @Test(arguments: [1, 2, 3]) func theCacheAgreesWithTheDatabase(seed: UInt64) async throws {
@@ -55,6 +72,7 @@ import Testing
         // Where the publisher's live reads start: the last seq at its session's start, as `Publisher` has it.
         var cursor = try await outbox.stats().lastSeq
         var served = 0
+        var connected = true
         var fellBack = 0
         for step in 0..<400 {
             clock.time = clock.time + .milliseconds(250)
@@ -62,7 +80,7 @@ import Testing
             case 0..<9:
                 let polls = (0..<Int(1 + random.next() % 6)).map { OutboxTests.poll(step * 10 + $0, at: clock.time) }
                 try await outbox.append(polls)
-            case 9..<16:
+            case 9..<16 where connected:
                 let limit = Int(1 + random.next() % 8)
                 let expected = try await outbox.messages(after: cursor, limit: limit)
                 let fromMemory = outbox.liveCoveredAfter <= cursor
@@ -80,11 +98,17 @@ import Testing
             case 17:
                 try await outbox.commitEvidence(MessageDraft.evidence(.checkpoint, time: clock.time, members: JSONObjectWriter()))
             case 18:
-                // A new broker session: what is unsent now is backlog, read elsewhere; live reads start here.
-                cursor = try await outbox.stats().lastSeq
-            default:
+                // The broker goes (the publisher stops following) or comes back: a new session, where what is
+                // unsent now is backlog, read elsewhere, and live reads start after the last seq.
+                connected.toggle()
+                outbox.followLive(connected)
+                if connected { cursor = try await outbox.stats().lastSeq }
+            case 19:
                 outbox.close()
                 outbox = try await open()
+                outbox.followLive(connected)
+            default:
+                break
             }
         }
         #expect(served > 40, "the cache answered \(served) reads, the database \(fellBack)")
