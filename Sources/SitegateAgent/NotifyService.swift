@@ -22,6 +22,12 @@ struct NotifyService: Service {
         logger.info(
             "sitegate running",
             metadata: ["site.id": "\(config.site.id)", "devices": "\(config.devices.count)", "buses": "\(config.buses.count)"])
+        guard notifier.isActive else {
+            // Outside systemd nobody reads WATCHDOG= or STATUS=: no status line built (and the buffer asked) every
+            // second for nobody.
+            try? await gracefulShutdown()
+            return
+        }
         _ = try? notifier.ready(status: "polling \(config.devices.count) devices on \(config.buses.count) buses")
         let every = notifier.watchdogPingInterval ?? .seconds(10)
         // STATUS= goes out with every watchdog ping, and within a tick of a change of what it shows: at most one

@@ -8,16 +8,21 @@ extension OutboxStore {
     func acknowledge(_ seqs: [Int64], now: UnixTime) throws(SQLiteError) {
         lastNow = now
         // Only messages still unsent wait (one acknowledged after a drop is gone already): the depth stays exact.
-        let size = statements.payloadSize
-        for seq in seqs where acknowledged[seq] == nil && !settled.contains(seq) {
-            size.reset()
-            size.bind(1, seq)
-            if try size.step() {
-                acknowledged[seq] = size.int64(0)
+        // PUBACKs come in runs of consecutive seqs: one range read per run, not one look-up (and one read
+        // transaction, with its file locks) per message.
+        let waiting = SeqRanges(increasing: seqs.filter { acknowledged[$0] == nil && !settled.contains($0) }.sorted())
+        let sizes = statements.payloadSizes
+        defer { sizes.reset() }
+        for run in waiting.ranges {
+            sizes.reset()
+            sizes.bind(1, run.lowerBound)
+            sizes.bind(2, run.upperBound)
+            while try sizes.step() {
+                let seq = sizes.int64(0)
+                acknowledged[seq] = sizes.int64(1)
                 acknowledgedRanges.insert(seq...seq)
             }
         }
-        size.reset()
         if acknowledgedSince == nil && !acknowledged.isEmpty { acknowledgedSince = now }
         if settlingIsDue(now: now, alone: true) { try deleteAcknowledged(now: now) }
     }

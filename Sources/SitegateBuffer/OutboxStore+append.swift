@@ -86,7 +86,6 @@ extension OutboxStore {
     /// settles the acknowledged messages waiting: one commit (one sync, one set of B-tree pages written) per
     /// cycle instead of two.
     func insertAll(_ polls: [Poll], now: UnixTime) throws(SQLiteError) -> [Int64] {
-        insertedInTransaction = 0
         let settling = settlingIsDue(now: now)
         let (seqs, settledCount) = try transaction { () throws(SQLiteError) -> ([Int64], Int) in
             let settledCount = settling ? try settleAcknowledged(now: now) : 0
@@ -98,14 +97,13 @@ extension OutboxStore {
             }
             return (seqs, settledCount)
         }
-        depth += insertedInTransaction - settledCount
+        depth -= settledCount
         if settling { forgetSettledAcknowledgements() }
         return seqs
     }
 
     /// Commits one evidence message (a checkpoint) in its own transaction; returns its seq.
     func commitEvidence(_ draft: MessageDraft, slotEnd: UnixTime?, now: UnixTime) throws(SQLiteError) -> Int64 {
-        insertedInTransaction = 0
         let seq = try transaction { () throws(SQLiteError) -> Int64 in
             try sealOwedNotices(now: now)
             let seq = try insertSealed(draft, now: now)
@@ -117,7 +115,6 @@ extension OutboxStore {
             }
             return seq
         }
-        depth += insertedInTransaction
         if slotEnd != nil { checkpointSeqs = Array((checkpointSeqs + [seq]).suffix(2)) }
         return seq
     }

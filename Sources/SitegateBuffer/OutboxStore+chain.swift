@@ -41,12 +41,14 @@ extension OutboxStore {
     /// Keeps the head in `chain`: needed when the rows that hold it are deleted.
     func storeHead() throws(SQLiteError) {
         guard let head else { return }
-        let s = try database.prepare(
+        try database.withCached(
             "INSERT INTO chain(key, value) VALUES ('head_seq', ?), ('head_hash', ?) "
-                + "ON CONFLICT(key) DO UPDATE SET value = excluded.value")
-        s.bind(1, head.seq)
-        s.bind(2, head.hash)
-        _ = try s.step()
+                + "ON CONFLICT(key) DO UPDATE SET value = excluded.value"
+        ) { (s) throws(SQLiteError) in
+            s.bind(1, head.seq)
+            s.bind(2, head.hash)
+            _ = try s.step()
+        }
     }
 
     static func setPendingStart(_ db: SQLiteDatabase, _ start: ChainStart) throws(SQLiteError) {
@@ -78,8 +80,8 @@ extension OutboxStore {
         _ = try insert.step()
         let inserted = database.lastInsertRowID
         precondition(inserted == seq, "outbox: seq \(inserted) is not the predicted \(seq)")
+        seqAfterLastInsert = seq + 1
         head = ChainHead(seq: seq, hash: sealing.sealer.link(to: payload))
-        insertedInTransaction += 1
         // As a read from the table would return it: the commit time in whole milliseconds.
         insertedMessages.append(
             StoredMessage(
@@ -89,6 +91,7 @@ extension OutboxStore {
     }
 
     func nextSeq() throws(SQLiteError) -> Int64 {
+        if let next = seqAfterLastInsert { return next }
         let s = statements.lastSeq
         s.reset()
         defer { s.reset() }
@@ -97,10 +100,13 @@ extension OutboxStore {
 
     /// Seals what the gateway owes before the next messages: a chain start, a key handover, gap notices.
     func sealOwedNotices(now: UnixTime) throws(SQLiteError) {
-        let start = try database.prepare(
-            "SELECT (SELECT value FROM chain WHERE key = 'pending_start'), (SELECT value FROM chain WHERE key = 'pending_start_replaced')")
-        if try start.step(), !start.isNull(0), let reason = ChainStart.Reason(rawValue: start.text(0)) {
-            let replaced = start.isNull(1) ? nil : start.text(1)
+        let pending = try database.withCached(
+            "SELECT (SELECT value FROM chain WHERE key = 'pending_start'), (SELECT value FROM chain WHERE key = 'pending_start_replaced')"
+        ) { (start) throws(SQLiteError) -> (ChainStart.Reason, String?)? in
+            guard try start.step(), !start.isNull(0), let reason = ChainStart.Reason(rawValue: start.text(0)) else { return nil }
+            return (reason, start.isNull(1) ? nil : start.text(1))
+        }
+        if let (reason, replaced) = pending {
             head = nil
             try insertSealed(ChainStart(reason: reason, replaced: replaced).draft(at: now), now: now)
             try database.execute("DELETE FROM chain WHERE key IN ('pending_start', 'pending_start_replaced')")
@@ -134,16 +140,19 @@ extension OutboxStore {
     }
 
     private func sealPendingGaps(now: UnixTime) throws(SQLiteError) {
-        let pending = try database.prepare(
-            "SELECT reason, from_seq, to_seq, from_ms, to_ms, first_prev, last_hash FROM pending_gaps ORDER BY from_seq")
-        var notices: [GapNotice] = []
-        while try pending.step() {
-            notices.append(
-                GapNotice(
-                    reason: GapNotice.Reason(rawValue: pending.text(0)) ?? .bufferBounds, fromSeq: pending.int64(1),
-                    toSeq: pending.int64(2), fromTime: UnixTime(milliseconds: pending.int64(3)),
-                    toTime: UnixTime(milliseconds: pending.int64(4)),
-                    firstPrev: pending.isNull(5) ? nil : pending.blob(5), lastHash: pending.blob(6)))
+        let notices = try database.withCached(
+            "SELECT reason, from_seq, to_seq, from_ms, to_ms, first_prev, last_hash FROM pending_gaps ORDER BY from_seq"
+        ) { (pending) throws(SQLiteError) -> [GapNotice] in
+            var notices: [GapNotice] = []
+            while try pending.step() {
+                notices.append(
+                    GapNotice(
+                        reason: GapNotice.Reason(rawValue: pending.text(0)) ?? .bufferBounds, fromSeq: pending.int64(1),
+                        toSeq: pending.int64(2), fromTime: UnixTime(milliseconds: pending.int64(3)),
+                        toTime: UnixTime(milliseconds: pending.int64(4)),
+                        firstPrev: pending.isNull(5) ? nil : pending.blob(5), lastHash: pending.blob(6)))
+            }
+            return notices
         }
         guard !notices.isEmpty else { return }
         for notice in notices { try insertSealed(notice.draft(at: now), now: now) }

@@ -33,11 +33,13 @@ extension OutboxStore {
     }
 
     func usedBytes() throws(SQLiteError) -> Int64 {
-        let s = try database.prepare(
+        try database.withCached(
             "SELECT (page_count - freelist_count) * page_size FROM pragma_page_count(), pragma_freelist_count(), "
-                + "pragma_page_size()")
-        _ = try s.step()
-        return s.int64(0)
+                + "pragma_page_size()"
+        ) { (s) throws(SQLiteError) in
+            _ = try s.step()
+            return s.int64(0)
+        }
     }
 
     /// Unsent messages: the running count, no query.

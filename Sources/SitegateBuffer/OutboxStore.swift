@@ -57,12 +57,14 @@ final class OutboxStore {
     var lastNow = UnixTime(nanoseconds: 0)
     /// The signing key's id is in `chain` (or a handover for it was sealed) since this store opened.
     var keyRecorded = false
-    /// Rows inserted by the transaction in progress (polls and the notices sealed before them).
-    var insertedInTransaction = 0
     /// The seqs of the last two checkpoints (see `deletableBelow`).
     var checkpointSeqs: [Int64] = []
-    /// Messages the transaction in progress inserted: handed to `live` when it commits.
+    /// Messages the transaction in progress inserted (polls and the notices sealed before them): counted into
+    /// `depth` and handed to `live` when it commits.
     var insertedMessages: [StoredMessage] = []
+    /// Inside a transaction, after its first insert: the seq the next insert gets (AUTOINCREMENT hands out the last
+    /// one + 1), so that `sqlite_sequence` is read once a transaction rather than once a message.
+    var seqAfterLastInsert: Int64?
     /// What was committed and not yet read by the publisher, shared with `Outbox` (see `LiveMessages`).
     let live: LockedValue<LiveMessages>
 
@@ -72,7 +74,7 @@ final class OutboxStore {
         var selectRange: Statement
         var delete: Statement
         var deleteRange: Statement
-        var payloadSize: Statement
+        var payloadSizes: Statement
         var archivedRows: Statement
         var anyRowBetween: Statement
         var storeSettled: Statement
@@ -86,7 +88,7 @@ final class OutboxStore {
                 "SELECT seq, device, committed_at_ms, payload FROM outbox WHERE seq > ? AND seq < ? ORDER BY seq LIMIT ?")
             delete = try db.prepare("DELETE FROM outbox WHERE seq = ?")
             deleteRange = try db.prepare("DELETE FROM outbox WHERE seq BETWEEN ? AND ?")
-            payloadSize = try db.prepare("SELECT length(payload) FROM outbox WHERE seq = ?")
+            payloadSizes = try db.prepare("SELECT seq, length(payload) FROM outbox WHERE seq BETWEEN ? AND ?")
             archivedRows = try db.prepare(
                 "SELECT seq, committed_at_ms, length(payload) FROM outbox WHERE seq BETWEEN ? AND ? ORDER BY seq")
             anyRowBetween = try db.prepare("SELECT 1 FROM outbox WHERE seq > ? AND seq < ? LIMIT 1")
@@ -164,9 +166,12 @@ final class OutboxStore {
     func transaction<T>(_ body: () throws(SQLiteError) -> T) throws(SQLiteError) -> T {
         let saved = (head, keyRecorded, settled, archive)
         insertedMessages.removeAll(keepingCapacity: true)
+        seqAfterLastInsert = nil
+        defer { seqAfterLastInsert = nil }
         do {
             let result = try database.transaction(body)
             if !insertedMessages.isEmpty {
+                depth += insertedMessages.count
                 let committed = insertedMessages
                 live.withLock { $0.committed(committed) }
                 insertedMessages.removeAll(keepingCapacity: true)

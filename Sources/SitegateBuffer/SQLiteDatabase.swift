@@ -4,6 +4,8 @@ import CSQLite
 final class SQLiteDatabase {
     private(set) var handle: OpaquePointer?
     let path: String
+    /// Statements that run on every commit or acknowledgement, parsed once (`withCached`).
+    private var cache: [String: Statement] = [:]
 
     init(path: String, readOnly: Bool = false) throws(SQLiteError) {
         self.path = path
@@ -25,6 +27,7 @@ final class SQLiteDatabase {
     }
 
     func close() {
+        cache.removeAll()
         if let handle { sqlite3_close_v2(handle) }
         handle = nil
     }
@@ -46,6 +49,26 @@ final class SQLiteDatabase {
         return Statement(statement, database: self, sql: sql)
     }
 
+    /// Runs `body` with the statement for `sql`, prepared the first time and kept: for the statements of the hot path
+    /// (each commit, each acknowledgement), which would otherwise be parsed again every time. The statement is reset
+    /// after `body`, so that no read stays open.
+    func withCached<T>(_ sql: String, _ body: (Statement) throws(SQLiteError) -> T) throws(SQLiteError) -> T {
+        let statement: Statement
+        if let cached = cache[sql] {
+            statement = cached
+        } else {
+            statement = try prepare(sql)
+            cache[sql] = statement
+        }
+        defer { statement.reset() }
+        return try body(statement)
+    }
+
+    /// Runs a statement without results (BEGIN, COMMIT, a DELETE) through the cache.
+    func executeCached(_ sql: String) throws(SQLiteError) {
+        try withCached(sql) { (s) throws(SQLiteError) in _ = try s.step() }
+    }
+
     func error(_ rc: Int32, _ operation: String) -> SQLiteError {
         SQLiteError(resultCode: rc, message: String(cString: sqlite3_errmsg(handle)), operation: operation)
     }
@@ -56,10 +79,10 @@ final class SQLiteDatabase {
 
     /// Runs `body` in an IMMEDIATE transaction, rolled back when it throws.
     func transaction<T>(_ body: () throws(SQLiteError) -> T) throws(SQLiteError) -> T {
-        try execute("BEGIN IMMEDIATE")
+        try executeCached("BEGIN IMMEDIATE")
         do {
             let result = try body()
-            try execute("COMMIT")
+            try executeCached("COMMIT")
             return result
         } catch {
             try? execute("ROLLBACK")

@@ -20,8 +20,7 @@ public struct SenMLEncoder: Sendable {
     /// runs for every poll, inside the buffer's transaction.
     public func draft(_ poll: Poll) -> MessageDraft {
         let usesSecondary =
-            poll.readings.contains { $0.unit.map(SenMLUnits.secondary.contains) ?? false }
-            || poll.failures.contains { $0.unit.map(SenMLUnits.secondary.contains) ?? false }
+            Self.anySecondary(poll.readings.lazy.map(\.unit)) || Self.anySecondary(poll.failures.lazy.map(\.unit))
         var head: [UInt8] = []
         head.reserveCapacity(64 + siteID.utf8.count + gatewayID.utf8.count + poll.deviceID.utf8.count)
         head.appendLiteral("[{\"bn\":\"urn:dev:gia:")
@@ -82,6 +81,18 @@ public struct SenMLEncoder: Sendable {
         return MessageDraft(
             headBytes: head, bodyBytes: body, form: .pack, destination: .data(device: poll.deviceID),
             time: poll.takenAt, tick: poll.tick, outcome: poll.outcome)
+    }
+
+    /// Whether any of `units` is a secondary unit (RFC 8798). A poll's points mostly share a few units: each unit
+    /// is looked up in the set only when it differs from the one before (comparing two short strings is cheaper
+    /// than hashing one).
+    static func anySecondary<S: Sequence>(_ units: S) -> Bool where S.Element == String? {
+        var last: String?
+        for case let unit? in units where unit != last {
+            if SenMLUnits.secondary.contains(unit) { return true }
+            last = unit
+        }
+        return false
     }
 
     /// One reading's record members, up to its quality labels (which the caller completes and writes).

@@ -30,13 +30,17 @@ public struct ProgressWatchdog<Instant: InstantProtocol>: Sendable where Instant
         public var description: String { "\(component) silent for \(silentFor) (allowed \(allowance))" }
     }
 
+    // @usableFromInline: `progressed` and `setIdle` run for every acknowledgement and commit; inlined, they are
+    // specialised for the caller's clock instead of going through generic metadata each time.
+    @usableFromInline
     struct Component: Sendable {
-        var allowance: Duration
-        var lastProgress: Instant
-        var idle: Bool
+        @usableFromInline var allowance: Duration
+        @usableFromInline var lastProgress: Instant
+        @usableFromInline var idle: Bool
     }
 
-    private var components: [String: Component] = [:]
+    @usableFromInline
+    var components: [String: Component] = [:]
 
     public init() {}
 
@@ -54,6 +58,7 @@ public struct ProgressWatchdog<Instant: InstantProtocol>: Sendable where Instant
 
     /// `name` did its job at `now`: a poll attempt finished, or the broker acknowledged a message. Reports from
     /// components not registered (one removed by a reload may report once more) are ignored.
+    @inlinable
     public mutating func progressed(_ name: String, now: Instant) {
         guard var component = components[name] else { return }
         // Reports can arrive slightly out of order from different threads; time never runs backwards here.
@@ -62,6 +67,7 @@ public struct ProgressWatchdog<Instant: InstantProtocol>: Sendable where Instant
     }
 
     /// Whether `name` currently owes no progress. Turning busy starts its allowance at `now`.
+    @inlinable
     public mutating func setIdle(_ name: String, _ idle: Bool, now: Instant) {
         guard var component = components[name], component.idle != idle else { return }
         if !idle { component.lastProgress = max(component.lastProgress, now) }
