@@ -66,7 +66,11 @@ public final class AgentCounters: Sendable {
     func brokerConnected() { broker.withLock { $0.connects += 1 } }
     func brokerLost() { broker.withLock { $0.losses += 1 } }
     func brokerFailed() { broker.withLock { $0.failures += 1 } }
-    func published(latency: Duration) { broker.withLock { $0.publishLatency.observe(max(0, latency.seconds)) } }
+    func published(latencies: [Duration]) {
+        broker.withLock { b in
+            for latency in latencies { b.publishLatency.observe(max(0, latency.seconds)) }
+        }
+    }
 
     func watchdogPinged() { watchdog.withLock { $0.pings += 1 } }
     func watchdogWithholding(_ on: Bool) { watchdog.withLock { $0.withholding = on } }

@@ -14,7 +14,11 @@ import SitegateThreads
 /// libmosquitto after it reconnects, with the same message id and sequence number (at-least-once).
 public final class Publisher: Service {
     enum Input: Sendable {
+        /// What one turn of the MQTT network loop produced; the run loop splits it (`Input.split`).
+        case mqttEvents([MQTTEvent])
         case mqtt(MQTTEvent)
+        /// A run of PUBACKs from one batch: one pass of the state machine for the lot.
+        case acknowledged([Int32])
         case newData
         case flush
         case health
@@ -95,9 +99,9 @@ public final class Publisher: Service {
         var run = Run(machine: PublisherStateMachine(window: window), announcements: initialAnnouncements)
         let client = self.client
         let continuation = inputContinuation
-        // MQTT events (a PUBACK each message) join the other inputs straight from the network thread: no task in
-        // between to wake for every batch of them.
-        client.deliverEvents { continuation.yield(.mqtt($0)) }
+        // MQTT events (a PUBACK each message) join the other inputs straight from the network thread, a batch per
+        // turn of its loop: no task in between, and one wake-up for a burst of acknowledgements.
+        client.deliverEvents { continuation.yield(.mqttEvents($0)) }
         client.start()
         defer { client.stop() }
         try await withThrowingDiscardingTaskGroup { group in
@@ -119,16 +123,18 @@ public final class Publisher: Service {
             }
             await withGracefulShutdownHandler {
                 var stopping = false
-                for await input in self.inputs {
-                    if case .flush = input { run.flushArmed = false }
-                    // The shutdown handler runs on another task: the machine hears of it before the next input.
-                    if !stopping && self.draining.value {
-                        stopping = true
-                        await self.perform(run.machine.handle(.stopRequested), &run)
-                    }
-                    if await !self.handleReplay(input, &run), let event = await self.event(for: input, &run) {
-                        await self.perform(run.machine.handle(event), &run)
-                        if run.finished { break }
+                arrivals: for await arrival in self.inputs {
+                    for var input in arrival.split() {
+                        if case .flush = input { run.flushArmed = false }
+                        // The shutdown handler runs on another task: the machine hears of it before the next input.
+                        if !stopping && self.draining.value {
+                            stopping = true
+                            await self.perform(run.machine.handle(.stopRequested), &run)
+                        }
+                        if await !self.handleReplay(&input, &run), let event = await self.event(for: input, &run) {
+                            await self.perform(run.machine.handle(event), &run)
+                            if run.finished { break arrivals }
+                        }
                     }
                     if !run.flushArmed && (run.machine.wantsFlushTick || !run.replay.jobs.isEmpty) {
                         run.flushArmed = true
@@ -149,6 +155,8 @@ public final class Publisher: Service {
     /// The machine's event for an input; what the machine needs to know (the outbox's last seq) is read here.
     private func event(for input: Input, _ run: inout Run) async -> PublisherStateMachine.Event? {
         switch input {
+        case .mqttEvents: return nil  // split before it gets here
+        case .acknowledged(let mids): return mids.isEmpty ? nil : .acknowledged(mids: mids)
         case .newData: return .newData
         case .flush: return .flushTick
         case .health: return .healthTick
@@ -169,7 +177,7 @@ public final class Publisher: Service {
                 return .disconnected(code: code)
             case .connectFailed(let reason, let wait): return .connectFailed(reason: reason, retryIn: wait)
             case .closedWithoutAnswer(let wait): return .closedWithoutAnswer(retryIn: wait)
-            case .acknowledged(let mid): return .acknowledged(mid: mid)
+            case .acknowledged(let mid): return .acknowledged(mids: [mid])
             case .refused(let mid, let code): return .messageRefused(mid: mid, reasonCode: code)
             case .log(_, let message): return .libraryLog(message: message)
             case .message: return nil
@@ -210,7 +218,8 @@ public final class Publisher: Service {
                 more = []
             case .recordLatency(let committedAt):
                 // From commit to PUBACK: what a backend waits for a reading, outages included.
-                health.counters.published(latency: clock.now() - committedAt)
+                let now = clock.now()
+                health.counters.published(latencies: committedAt.map { now - $0 })
                 more = []
             case .setWatchdogIdle(let idle):
                 watchdog.withLock { $0.setIdle("publisher", idle, now: .now) }
@@ -245,5 +254,28 @@ public final class Publisher: Service {
             logger.debug("publish failed", metadata: ["error": "\(error)"])
             return .publishFailed
         }
+    }
+}
+
+extension Publisher.Input {
+    /// The inputs the run loop handles for this arrival: a batch of MQTT events one by one, except that each run of
+    /// consecutive PUBACKs becomes one `.acknowledged` (the order between kinds of events is kept).
+    func split() -> [Publisher.Input] {
+        guard case .mqttEvents(let events) = self else { return [self] }
+        var inputs: [Publisher.Input] = []
+        var mids: [Int32] = []
+        for event in events {
+            if case .acknowledged(let mid) = event {
+                mids.append(mid)
+                continue
+            }
+            if !mids.isEmpty {
+                inputs.append(.acknowledged(mids))
+                mids = []
+            }
+            inputs.append(.mqtt(event))
+        }
+        if !mids.isEmpty { inputs.append(.acknowledged(mids)) }
+        return inputs
     }
 }

@@ -13,8 +13,8 @@ extension PublisherStateMachine {
         case closedWithoutAnswer(retryIn: Duration)
         /// An error line from the MQTT library (TLS and socket errors, repeated at every retry).
         case libraryLog(message: String)
-        /// PUBACK for `mid`.
-        case acknowledged(mid: Int32)
+        /// PUBACKs for `mids`: those read in one turn of the network loop, handled in one pass.
+        case acknowledged(mids: [Int32])
         /// MQTT 5: the broker refused message `mid`.
         case messageRefused(mid: Int32, reasonCode: Int32)
         /// A poller committed new polls.
@@ -83,8 +83,8 @@ extension PublisherStateMachine {
         case report(Report)
         /// A PUBACK for a poll arrived: progress for the watchdog.
         case pollAcknowledged
-        /// A poll committed at `committedAt` is done: commit-to-PUBACK latency for the histogram.
-        case recordLatency(committedAt: UnixTime)
+        /// Polls committed at `committedAt` are done: commit-to-PUBACK latencies for the histogram.
+        case recordLatency(committedAt: [UnixTime])
         /// Whether the publisher owes progress to the watchdog (it does only while connected with work in hand).
         case setWatchdogIdle(Bool)
         /// The drain is over: stop the run loop.

@@ -103,12 +103,17 @@ public struct PublisherStateMachine: Sendable {
             let once = firstTime("log|\(node)|\(message)")
             actions.append(.report(.libraryError(node: node, message: message, firstTime: once, whileDown: !connected)))
             if !connected { lastLibraryError = message }
-        case .acknowledged(let mid):
-            if let seq = ledger.acknowledge(mid: mid) {
+        case .acknowledged(let mids):
+            var latencies: [UnixTime] = []
+            var polls = false
+            for mid in mids {
+                guard let seq = ledger.acknowledge(mid: mid) else { continue }
                 acked.append(seq)
-                actions += done(seq)
-                actions.append(.pollAcknowledged)
+                polls = true
+                if let committed = committedAt.removeValue(forKey: seq) { latencies.append(committed) }
             }
+            if !latencies.isEmpty { actions.append(.recordLatency(committedAt: latencies)) }
+            if polls { actions.append(.pollAcknowledged) }
             // Refill in chunks rather than one query per ack.
             mayFill = window - ledger.inflightCount >= max(1, window / 4)
         case .messageRefused(let mid, let reasonCode):
@@ -170,7 +175,7 @@ public struct PublisherStateMachine: Sendable {
     /// A poll is acknowledged: its latency, when its commit time is known.
     mutating func done(_ seq: Int64) -> [Action] {
         guard let committed = committedAt.removeValue(forKey: seq) else { return [] }
-        return [.recordLatency(committedAt: committed)]
+        return [.recordLatency(committedAt: [committed])]
     }
 
     mutating func takeAcknowledged() -> [Action] {

@@ -16,26 +16,40 @@ final class MosquittoBridge: Sendable {
     private let answeredFlag = LockedValue(false)
 
     /// Where events go instead of `events`, once set: the agent's publisher takes them straight into its own input
-    /// stream, one task hand-over per event batch instead of two.
+    /// stream, in batches: what one turn of the network loop produced (a burst of PUBACKs is one hand-over, not
+    /// one per message).
     /// Boxed: a closure kept directly in the generic `LockedValue` is re-wrapped in a reabstraction thunk at every
     /// `withLock` (inout through generic storage), and the chain grows with each event (measured: the network
     /// thread's CPU quadrupled within a minute).
     private let sink = LockedValue<Sink?>(nil)
+    /// Events for the sink since the last `flush`. Locked: the log callback can also run on a publishing thread.
+    private let pending = LockedValue<[MQTTEvent]>([])
 
     private final class Sink: Sendable {
-        let deliver: @Sendable (MQTTEvent) -> Void
-        init(_ deliver: @escaping @Sendable (MQTTEvent) -> Void) { self.deliver = deliver }
+        let deliver: @Sendable ([MQTTEvent]) -> Void
+        init(_ deliver: @escaping @Sendable ([MQTTEvent]) -> Void) { self.deliver = deliver }
     }
 
     func yield(_ event: MQTTEvent) {
-        if let sink = sink.withLock({ $0 }) {
-            sink.deliver(event)
+        if sink.withLock({ $0 }) != nil {
+            pending.withLock { $0.append(event) }
         } else {
             continuation.yield(event)
         }
     }
 
-    func deliver(to sink: @escaping @Sendable (MQTTEvent) -> Void) {
+    /// Hands the events gathered since the last call to the sink, in order; the network loop calls it after each
+    /// of its steps.
+    func flush() {
+        guard let sink = sink.withLock({ $0 }) else { return }
+        let batch = pending.withLock { events -> [MQTTEvent] in
+            defer { events.removeAll(keepingCapacity: true) }
+            return events
+        }
+        if !batch.isEmpty { sink.deliver(batch) }
+    }
+
+    func deliver(to sink: @escaping @Sendable ([MQTTEvent]) -> Void) {
         let box = Sink(sink)
         self.sink.withLock { $0 = box }
     }

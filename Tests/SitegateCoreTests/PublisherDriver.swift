@@ -51,7 +51,7 @@ struct PublisherDriver {
     /// The broker acknowledges what went out as `seq` (its latest publication).
     mutating func ack(seq: Int64) {
         let mid = published.last { $0.seq == seq }!.mid
-        send(.acknowledged(mid: mid))
+        send(.acknowledged(mids: [mid]))
     }
 
     mutating func send(_ event: PublisherStateMachine.Event) {
@@ -74,7 +74,7 @@ struct PublisherDriver {
                 let mid = nextMid
                 nextMid += 1
                 published.append((mid, stored.seq, backfill))
-                if ackEarly.contains(mid) { more += machine.handle(.acknowledged(mid: mid)) }
+                if ackEarly.contains(mid) { more += machine.handle(.acknowledged(mids: [mid])) }
                 more += machine.handle(.published(mid: mid))
             case .deleteAcknowledged(let seqs):
                 outbox.removeAll { seqs.contains($0.seq) }

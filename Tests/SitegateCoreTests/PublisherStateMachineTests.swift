@@ -45,18 +45,45 @@ import Testing
         d.connect()
         if !early { d.ack(seq: 1) }
         #expect(d.machine.inflightCount == 0)
-        #expect(d.actions.contains(.recordLatency(committedAt: UnixTime(seconds: 10))))
+        #expect(d.actions.contains(.recordLatency(committedAt: [UnixTime(seconds: 10)])))
         d.send(.flushTick)
         #expect(d.deleted == [1])
         #expect(d.outbox.isEmpty)
         #expect(d.idle == true)
     }
 
+    @Test func aBatchOfAcksIsOnePassWithEveryLatencyAndEverySeq() {
+        var d = PublisherDriver(window: 8, backlog: 5)
+        d.connect()
+        #expect(d.published.map(\.seq) == [1, 2, 3, 4, 5])
+        d.machine.registerOther(mid: 50)
+        let mids = d.published.map(\.mid)
+        // A status message's ack and an unknown mid in the middle of the burst are skipped, not taken for polls.
+        d.send(.acknowledged(mids: [mids[0], mids[1], 50, mids[2], 999, mids[3], mids[4]]))
+        #expect(d.machine.inflightCount == 0)
+        let latencies = d.actions.compactMap { if case .recordLatency(let c) = $0 { c } else { nil } }
+        #expect(latencies == [Array(repeating: UnixTime(seconds: 10), count: 5)])
+        #expect(d.actions.filter { $0 == .pollAcknowledged }.count == 1)
+        d.send(.flushTick)
+        #expect(d.deleted == [1, 2, 3, 4, 5])
+        #expect(d.idle == true)
+    }
+
+    @Test func aBatchOfOnlyOtherAcksIsNoPollProgress() {
+        var d = PublisherDriver(window: 4)
+        d.connect()
+        d.machine.registerOther(mid: 50)
+        d.machine.registerOther(mid: 51)
+        d.send(.acknowledged(mids: [50, 51]))
+        #expect(!d.actions.contains(.pollAcknowledged))
+        #expect(!d.actions.contains { if case .recordLatency = $0 { true } else { false } })
+    }
+
     @Test func statusAndMetaAcksAreNotTakenForPolls() {
         var d = PublisherDriver(window: 4)
         d.connect()
         d.machine.registerOther(mid: 50)
-        d.send(.acknowledged(mid: 50))
+        d.send(.acknowledged(mids: [50]))
         d.commit()
         d.send(.newData)
         #expect(d.published.map(\.mid) == [1])
