@@ -96,6 +96,11 @@ public final class Outbox: Sendable {
         live.withLock { $0.follow(on) }
     }
 
+    /// Tests: whether the running figures (the unsent count, the acknowledgements waiting) agree with the rows.
+    func figuresAgreeWithRows() async throws -> Bool {
+        try await withStore("check") { try $0.figuresAgreeWithRows() }
+    }
+
     /// Tests: the seq above which the in-memory hand-over holds every unsent message.
     var liveCoveredAfter: Int64 { live.withLock { $0.coveredAfter } }
 

@@ -8,9 +8,18 @@ extension OutboxStore {
     func acknowledge(_ seqs: [Int64], now: UnixTime) throws(SQLiteError) {
         lastNow = now
         // Only messages still unsent wait (one acknowledged after a drop is gone already): the depth stays exact.
-        // PUBACKs come in runs of consecutive seqs: one range read per run, not one look-up (and one read
-        // transaction, with its file locks) per message.
-        let waiting = SeqRanges(increasing: seqs.filter { acknowledged[$0] == nil && !settled.contains($0) }.sorted())
+        // The latest commits' sizes are in memory (`RecentSizes`). Others (a backlog) are read, one range read per
+        // run of consecutive seqs, not one look-up (and one read transaction, with its file locks) per message.
+        var unknown: [Int64] = []
+        for seq in seqs where acknowledged[seq] == nil && !settled.contains(seq) {
+            if let size = recentSizes.size(of: seq) {
+                acknowledged[seq] = size
+                acknowledgedRanges.insert(seq...seq)
+            } else {
+                unknown.append(seq)
+            }
+        }
+        let waiting = SeqRanges(increasing: unknown.sorted())
         let sizes = statements.payloadSizes
         defer { sizes.reset() }
         for run in waiting.ranges {
@@ -123,7 +132,9 @@ extension OutboxStore {
             }
             rows.reset()
             if let last {
-                // Every row in a settled range is archived: one ranged delete.
+                // Every row in a settled range is archived: one ranged delete. A later acknowledgement of one of
+                // them (a duplicate PUBACK) must find it gone: its size is no longer known in memory either.
+                recentSizes.forget(through: last)
                 statements.deleteRange.reset()
                 statements.deleteRange.bind(1, range.lowerBound)
                 statements.deleteRange.bind(2, last)
@@ -135,6 +146,8 @@ extension OutboxStore {
         archive.count -= deleted
         archive.bytes = bytes
         if !emptied.isEmpty {
+            // Out of the settled ranges, their seqs would pass for unsent ones: not known in memory any more.
+            if let top = emptied.last { recentSizes.forget(through: top.upperBound) }
             try storeSettled(SeqRanges(settled.ranges.filter { !emptied.contains($0) }))
         }
         return deleted

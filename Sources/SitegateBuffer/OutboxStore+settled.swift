@@ -35,6 +35,18 @@ extension OutboxStore {
         return "NOT (" + settled.ranges.map { "seq BETWEEN \($0.lowerBound) AND \($0.upperBound)" }.joined(separator: " OR ") + ")"
     }
 
+    /// Tests: whether the running figures agree with the rows: each acknowledgement waiting is a row that is there,
+    /// with the size it was counted with, and the unsent count is what counting the rows gives.
+    func figuresAgreeWithRows() throws(SQLiteError) -> Bool {
+        let s = try database.prepare("SELECT length(payload) FROM outbox WHERE seq = ?")
+        for (seq, size) in acknowledged {
+            s.reset()
+            s.bind(1, seq)
+            guard try s.step(), s.int64(0) == size else { return false }
+        }
+        return try countUnsent() == unsentCount
+    }
+
     /// Unsent rows, counted stretch by stretch along the primary key: once, when the buffer opens.
     func countUnsent() throws(SQLiteError) -> Int {
         let s = try database.prepare("SELECT count(*) FROM outbox WHERE seq > ? AND seq < ?")

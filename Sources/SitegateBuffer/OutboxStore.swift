@@ -65,6 +65,8 @@ final class OutboxStore {
     /// Inside a transaction, after its first insert: the seq the next insert gets (AUTOINCREMENT hands out the last
     /// one + 1), so that `sqlite_sequence` is read once a transaction rather than once a message.
     var seqAfterLastInsert: Int64?
+    /// The sizes of the latest commits, for acknowledgements (see `RecentSizes`).
+    var recentSizes = RecentSizes()
     /// What was committed and not yet read by the publisher, shared with `Outbox` (see `LiveMessages`).
     let live: LockedValue<LiveMessages>
 
@@ -130,8 +132,9 @@ final class OutboxStore {
     }
 
     /// Rows went away other than by acknowledgement (or the database was opened or replaced): the in-memory hand-over
-    /// to the publisher starts over after the newest seq.
+    /// to the publisher starts over after the newest seq, and acknowledgements look rows up in the database again.
     func forgetLiveMessages() throws(SQLiteError) {
+        recentSizes.forget()
         let lastSeq = try nextSeq() - 1
         live.withLock { $0.reset(after: lastSeq) }
     }
@@ -172,6 +175,7 @@ final class OutboxStore {
             let result = try database.transaction(body)
             if !insertedMessages.isEmpty {
                 depth += insertedMessages.count
+                for message in insertedMessages { recentSizes.committed(seq: message.seq, size: message.payload.count) }
                 let committed = insertedMessages
                 live.withLock { $0.committed(committed) }
                 insertedMessages.removeAll(keepingCapacity: true)
