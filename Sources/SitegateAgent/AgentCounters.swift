@@ -46,9 +46,10 @@ public final class AgentCounters: Sendable {
     public init() {}
 
     /// One poll cycle of a bus: each device's outcome.
-    func recordCycle(_ outcomes: [(deviceID: String, outcome: ReadOutcome)]) {
+    /// One bus cycle's reads: `outcomes[i]` is device `deviceIDs[i]`'s.
+    func recordCycle<IDs: Sequence<String>>(deviceIDs: IDs, outcomes: [ReadOutcome]) {
         devices.withLock { table in
-            for (id, outcome) in outcomes {
+            for (id, outcome) in zip(deviceIDs, outcomes) {
                 switch (outcome.poll, outcome.errors.isEmpty) {
                 case (let poll?, true):
                     table[id, default: Device()].full += 1

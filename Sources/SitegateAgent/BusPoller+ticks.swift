@@ -18,6 +18,12 @@ extension BusPoller {
     /// One poll per due tick, in task order: the read ones as they went, the backed-off ones failed with `backoff`
     /// and dated at their tick.
     func polls(for due: [Int], active: [Int], outcomes: [ReadOutcome], tasks: [Task], unsynchronised: Bool) -> [Poll] {
+        if active == due {
+            // Nobody backed off (the usual cycle): the outcomes are in task order already.
+            return zip(due, outcomes).map { index, outcome in
+                outcome.poll(tick: tasks[index].next, deviceID: tasks[index].plan.deviceID, clockUnsynchronised: unsynchronised)
+            }
+        }
         let read = Dictionary(uniqueKeysWithValues: zip(active, outcomes))
         return due.map { index in
             let task = tasks[index]

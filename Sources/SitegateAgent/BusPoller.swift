@@ -123,7 +123,7 @@ public final class BusPoller: Service {
         }
         let finished = clock.now()
         jump += steps.observe(wall: finished)
-        health.counters.recordCycle(zip(active, outcomes).map { (tasks[$0.0].plan.deviceID, $0.1) })
+        health.counters.recordCycle(deviceIDs: active.lazy.map { [tasks] in tasks[$0].plan.deviceID }, outcomes: outcomes)
         var missedTicks = 0
         let cycle = polls(for: due, active: active, outcomes: outcomes, tasks: tasks, unsynchronised: unsynchronised)
         for (index, outcome) in zip(active, outcomes) {
@@ -139,9 +139,11 @@ public final class BusPoller: Service {
             let skipped = !active.contains(index)
             missedTicks += missed
             countMissed(tasks[index], through: next, jump: jump)
-            health.update(tasks[index].plan.deviceID) { h in
-                h.missedTicks += missed
-                if skipped { h.backoffSkips += 1 }
+            if missed > 0 || skipped {
+                health.update(tasks[index].plan.deviceID) { h in
+                    h.missedTicks += missed
+                    if skipped { h.backoffSkips += 1 }
+                }
             }
             tasks[index].next = next
         }

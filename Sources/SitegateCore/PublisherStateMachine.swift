@@ -5,8 +5,8 @@
 /// out an outage or a restart) drains in seq order behind them. Pacing is the in-flight window: at
 /// most `window` polls await their PUBACK at a time. Polls in flight when the connection drops are re-sent by the
 /// MQTT client after it reconnects with the same message id, so a new session skips them in the backlog.
-/// Acknowledged polls are deleted in batches (a flush tick, or 512 waiting); the tick runs only while
-/// `wantsFlushTick`.
+/// Acknowledged polls are deleted in batches (when nothing is left in flight, at a flush tick, or 512 waiting); the
+/// tick runs only while `wantsFlushTick`.
 public struct PublisherStateMachine: Sendable {
     public let window: Int
     var ledger = PublishLedger()
@@ -140,7 +140,11 @@ public struct PublisherStateMachine: Sendable {
             // Idle ticks read nothing: only when the outbox may hold something not yet handed over.
             mayFill = dirty || !backlogDone
         }
-        if acked.count >= Self.deleteBatch { actions += takeAcknowledged() }
+        // Deleted in batches: at a tick, when many wait, or when the last PUBACK of a burst came (nothing is in
+        // flight: waiting for a tick would only cost a wake-up).
+        if acked.count >= Self.deleteBatch || (ledger.inflightCount == 0 && fill == nil) {
+            actions += takeAcknowledged()
+        }
         // An event between a fill's action and its result (the executor never sends one): that fill settles.
         if fill != nil { return actions }
         if mayFill && connected && !draining {
