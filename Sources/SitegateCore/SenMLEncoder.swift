@@ -43,7 +43,7 @@ public struct SenMLEncoder: Sendable {
         let failures = poll.failure == nil ? poll.failures : []
         let clock = poll.clockUnsynchronised
         let body = readings.withUnsafeBufferPointer { readings in
-            // The `_poll` record's room is always counted: simpler than counting it only when it is written.
+            // Room for the `poll` member and a `_poll` record, counted whether or not that record is written.
             var bound = Self.maxRecordMembers
             for index in readings.indices { bound += Self.maxRecord(readings.baseAddress! + index) }
             for failed in failures { bound += Self.maxRecord(failed) }
