@@ -17,66 +17,74 @@ public struct SenMLEncoder: Sendable {
     }
 
     /// The poll's pack up to the chain members (`head`) and after them (`body`), written straight into bytes: this
-    /// runs for every poll, inside the buffer's transaction.
+    /// runs for every poll, inside the buffer's transaction. Each part is written into one buffer sized from an upper
+    /// bound first (`ByteWriter`), and the readings are read where they lie in the poll, not copied one by one.
     public func draft(_ poll: Poll) -> MessageDraft {
         let usesSecondary =
             Self.anySecondary(poll.readings.lazy.map(\.unit)) || Self.anySecondary(poll.failures.lazy.map(\.unit))
-        var head: [UInt8] = []
-        head.reserveCapacity(64 + siteID.utf8.count + gatewayID.utf8.count + poll.deviceID.utf8.count)
-        head.appendLiteral("[{\"bn\":\"urn:dev:gia:")
-        head.appendJSONStringContent(siteID)
-        head.append(UInt8(ascii: ":"))
-        head.appendJSONStringContent(gatewayID)
-        head.append(UInt8(ascii: ":"))
-        head.appendJSONStringContent(poll.deviceID)
-        head.appendLiteral(":\",\"bt\":")
-        head.appendSeconds(milliseconds: poll.takenAt.milliseconds)
-        if usesSecondary {
-            head.appendLiteral(",\"bver\":")
-            head.appendDecimal(Int64(SenMLUnits.versionWithSecondaryUnits))
+        let names = siteID.utf8.count + gatewayID.utf8.count + poll.deviceID.utf8.count
+        let head = [UInt8](writingAtMost: Self.maxHeadMembers + 6 * names) { w in
+            w.write("[{\"bn\":\"urn:dev:gia:")
+            w.writeJSONStringContent(siteID)
+            w.write(UInt8(ascii: ":"))
+            w.writeJSONStringContent(gatewayID)
+            w.write(UInt8(ascii: ":"))
+            w.writeJSONStringContent(poll.deviceID)
+            w.write(":\",\"bt\":")
+            w.writeSeconds(milliseconds: poll.takenAt.milliseconds)
+            if usesSecondary {
+                w.write(",\"bver\":")
+                w.writeDecimal(Int64(SenMLUnits.versionWithSecondaryUnits))
+            }
         }
 
-        // Each record's members, records separated by `},{`; the first record continues the base fields.
-        var body: [UInt8] = []
-        body.reserveCapacity(32 + 48 * (poll.readings.count + poll.failures.count))
-        body.appendLiteral(",\"poll\":\"")
-        body.appendUTF8(poll.outcome.rawValue)
-        body.appendLiteral("\",")
-        var records = 0
-        func nextRecord() {
-            if records > 0 { body.appendLiteral("},{") }
-            records += 1
-        }
-        let clock = poll.clockUnsynchronised
         // A failed poll is one `_poll` record, whatever else it carries.
-        if poll.failure == nil {
-            for reading in poll.readings {
-                nextRecord()
-                let invalid = Self.appendRecord(reading, to: &body)
-                Self.appendQuality(failed: false, invalid: invalid, clock: clock, to: &body)
-            }
-            for failed in poll.failures {
-                nextRecord()
-                body.appendLiteral("\"n\":")
-                body.appendJSONString(failed.pointID)
-                if let unit = failed.unit {
-                    body.appendLiteral(",\"u\":")
-                    body.appendJSONString(unit)
+        let readings = poll.failure == nil ? poll.readings : []
+        let failures = poll.failure == nil ? poll.failures : []
+        let clock = poll.clockUnsynchronised
+        let body = readings.withUnsafeBufferPointer { readings in
+            // Room for the `poll` member and a `_poll` record, counted whether or not that record is written.
+            var bound = Self.maxRecordMembers
+            for index in readings.indices { bound += Self.maxRecord(readings.baseAddress! + index) }
+            for failed in failures { bound += Self.maxRecord(failed) }
+            return [UInt8](writingAtMost: bound) { w in
+                w.write(",\"poll\":\"")
+                w.write(utf8: poll.outcome.rawValue)
+                w.write("\",")
+                // Records are separated by `},{`; the first one continues the base fields.
+                var records = 0
+                func nextRecord() {
+                    if records > 0 { w.write("},{") }
+                    records += 1
                 }
-                body.appendLiteral(",\"vs\":\"")
-                body.appendUTF8(failed.reason.description)
-                body.append(UInt8(ascii: "\""))
-                Self.appendQuality(failed: true, invalid: false, clock: clock, to: &body)
+                for index in readings.indices {
+                    nextRecord()
+                    let invalid = Self.writeRecord(readings.baseAddress! + index, to: &w)
+                    Self.writeQuality(failed: false, invalid: invalid, clock: clock, to: &w)
+                }
+                for failed in failures {
+                    nextRecord()
+                    w.write("\"n\":")
+                    w.writeJSONString(failed.pointID)
+                    if let unit = failed.unit {
+                        w.write(",\"u\":")
+                        w.writeJSONString(unit)
+                    }
+                    w.write(",\"vs\":\"")
+                    w.write(utf8: failed.reason.description)
+                    w.write(UInt8(ascii: "\""))
+                    Self.writeQuality(failed: true, invalid: false, clock: clock, to: &w)
+                }
+                if records == 0 {
+                    // Nothing read: one record that says why.
+                    w.write("\"n\":\"")
+                    w.write(utf8: Self.pollRecordName)
+                    w.write("\",\"vs\":\"")
+                    w.write(utf8: poll.failure.map { $0.description } ?? poll.outcome.rawValue)
+                    w.write(UInt8(ascii: "\""))
+                    Self.writeQuality(failed: true, invalid: false, clock: clock, to: &w)
+                }
             }
-        }
-        if records == 0 {
-            // Nothing read: one record that says why.
-            body.appendLiteral("\"n\":\"")
-            body.appendUTF8(Self.pollRecordName)
-            body.appendLiteral("\",\"vs\":\"")
-            body.appendUTF8(poll.failure.map { $0.description } ?? poll.outcome.rawValue)
-            body.append(UInt8(ascii: "\""))
-            Self.appendQuality(failed: true, invalid: false, clock: clock, to: &body)
         }
         return MessageDraft(
             headBytes: head, bodyBytes: body, form: .pack, destination: .data(device: poll.deviceID),
@@ -95,56 +103,84 @@ public struct SenMLEncoder: Sendable {
         return false
     }
 
-    /// One reading's record members, up to its quality labels (which the caller completes and writes).
-    static func record(_ reading: Reading) -> (members: String, quality: [String]) {
-        var bytes: [UInt8] = []
-        let invalid = appendRecord(reading, to: &bytes)
-        return (String(decoding: bytes, as: UTF8.self), invalid ? ["invalid"] : [])
+    /// At most this many bytes in the head besides the names: the base members, `bt` (`ByteWriter.maxSeconds`) and
+    /// `bver`.
+    static let maxHeadMembers = 96
+
+    /// At most this many bytes in a record besides its strings: the separator, member names and quotes, a number
+    /// (`ByteWriter.maxJSONNumber`), a time (`maxSeconds`), a failure reason or the poll's outcome, and the quality
+    /// labels; well over.
+    static let maxRecordMembers = 160
+
+    /// At most this many bytes for one reading's record; its strings may be escaped (`ByteWriter.maxJSONString`).
+    static func maxRecord(_ reading: UnsafePointer<Reading>) -> Int {
+        var strings = reading.pointee.pointID.utf8.count + (reading.pointee.unit?.utf8.count ?? 0)
+        switch reading.pointee.value {
+        case .number: break
+        case .text(let text), .invalid(raw: let text): strings += text.utf8.count
+        }
+        return maxRecordMembers + 6 * strings
     }
 
-    /// Appends one reading's record members, up to its quality labels; true when the value is labelled `invalid`.
-    static func appendRecord(_ reading: Reading, to r: inout [UInt8]) -> Bool {
-        r.appendLiteral("\"n\":")
-        r.appendJSONString(reading.pointID)
-        if let unit = reading.unit {
-            r.appendLiteral(",\"u\":")
-            r.appendJSONString(unit)
+    /// At most this many bytes for one failed point's record.
+    static func maxRecord(_ failed: PointFailure) -> Int {
+        maxRecordMembers + 6 * (failed.pointID.utf8.count + (failed.unit?.utf8.count ?? 0))
+    }
+
+    /// One reading's record members, up to its quality labels (which the caller completes and writes).
+    static func record(_ reading: Reading) -> (members: String, quality: [String]) {
+        withUnsafePointer(to: reading) { reading in
+            var invalid = false
+            let bytes = [UInt8](writingAtMost: maxRecord(reading)) { invalid = writeRecord(reading, to: &$0) }
+            return (String(decoding: bytes, as: UTF8.self), invalid ? ["invalid"] : [])
+        }
+    }
+
+    /// Writes one reading's record members, up to its quality labels; true when the value is labelled `invalid`.
+    /// The reading is read through a pointer: passed as a value, it was copied for each record (its three strings
+    /// retained and released), a sixth of the draft's time.
+    static func writeRecord(_ reading: UnsafePointer<Reading>, to w: inout ByteWriter) -> Bool {
+        w.write("\"n\":")
+        w.writeJSONString(reading.pointee.pointID)
+        if let unit = reading.pointee.unit {
+            w.write(",\"u\":")
+            w.writeJSONString(unit)
         }
         var invalid = false
-        switch reading.value {
+        switch reading.pointee.value {
         case .number(let v) where v.isFinite:
-            r.appendLiteral(",\"v\":")
-            r.appendJSONNumber(v)
+            w.write(",\"v\":")
+            w.writeJSONNumber(v)
         case .number:
-            r.appendLiteral(",\"vs\":\"non-finite\"")
+            w.write(",\"vs\":\"non-finite\"")
             invalid = true
         case .text(let s):
-            r.appendLiteral(",\"vs\":")
-            r.appendJSONString(s)
+            w.write(",\"vs\":")
+            w.writeJSONString(s)
         case .invalid(let raw):
-            r.appendLiteral(",\"vs\":")
-            r.appendJSONString(raw)
+            w.write(",\"vs\":")
+            w.writeJSONString(raw)
             invalid = true
         }
-        let offsetMs = reading.offset.milliseconds
+        let offsetMs = reading.pointee.offset.milliseconds
         if offsetMs != 0 {
-            r.appendLiteral(",\"t\":")
-            r.appendSeconds(milliseconds: offsetMs)
+            w.write(",\"t\":")
+            w.writeSeconds(milliseconds: offsetMs)
         }
         return invalid
     }
 
     /// The `q` member: `failed` or `invalid`, then `clock`; nothing when there is no label.
-    static func appendQuality(failed: Bool, invalid: Bool, clock: Bool, to r: inout [UInt8]) {
+    static func writeQuality(failed: Bool, invalid: Bool, clock: Bool, to w: inout ByteWriter) {
         guard failed || invalid || clock else { return }
-        r.appendLiteral(",\"q\":\"")
+        w.write(",\"q\":\"")
         if failed {
-            r.appendLiteral("failed")
+            w.write("failed")
         } else if invalid {
-            r.appendLiteral("invalid")
+            w.write("invalid")
         }
-        if clock { r.appendLiteral(failed || invalid ? ",clock" : "clock") }
-        r.append(UInt8(ascii: "\""))
+        if clock { w.write(failed || invalid ? ",clock" : "clock") }
+        w.write(UInt8(ascii: "\""))
     }
 
     static func quality(_ labels: [String]) -> String {

@@ -73,6 +73,34 @@ import Testing
         for _ in 0..<2_000 { expectSameBytes(Self.randomPoll(&random)) }
     }
 
+    /// Polls of every kind, large and small, with the values that are hardest to spell; both encoders, one with
+    /// names that need escaping. Each seed is its own case, so a failure names the seed that reproduces it.
+    @Test(arguments: [UInt64(8_428), 8_798, 9_100, 16, 30])
+    func pollsOfEveryKindMatchTheReference(seed: UInt64) {
+        var random = SplitMix64(seed: seed)
+        for _ in 0..<400 {
+            let poll = Self.pollOfEveryKind(&random)
+            expectSameBytes(poll)
+            expectSameBytes(poll, encoder: SenMLEncoder(siteID: "site \"x\"\\", gatewayID: "gw\u{7}ü"))
+        }
+    }
+
+    @Test func stringsThatAreAllEscapesFitTheirBound() {
+        // Every byte of every string becomes `\u00XX`: the most a string can grow.
+        let escapes = String(repeating: "\u{1}", count: 300)
+        let poll = Poll(
+            deviceID: escapes, takenAt: UnixTime(milliseconds: -1),
+            readings: [
+                Reading(pointID: escapes, unit: escapes, value: .text(escapes), offset: .milliseconds(-1)),
+                Reading(pointID: escapes, unit: escapes, value: .invalid(raw: escapes)),
+                Reading(pointID: "", unit: "", value: .number(-.leastNonzeroMagnitude), offset: .seconds(Int64.max / 1000)),
+            ],
+            failures: [PointFailure(pointID: escapes, unit: escapes, reason: .exception(code: 255))],
+            clockUnsynchronised: true)
+        expectSameBytes(poll, encoder: SenMLEncoder(siteID: escapes, gatewayID: escapes))
+        expectSameBytes(.failed(deviceID: escapes, at: UnixTime(milliseconds: 0), tick: UnixTime(milliseconds: 0), reason: .exception(code: 255), clockUnsynchronised: true))
+    }
+
     @Test func sealedMessagesMatchTheReference() {
         let draft = Self.encoder.draft(
             Poll(
@@ -95,9 +123,11 @@ import Testing
                 == Reference.seal(evidence, seq: 3, prev: prev, keyID: nil, signature: nil))
     }
 
-    func expectSameBytes(_ poll: Poll, sourceLocation: Testing.SourceLocation = #_sourceLocation) {
-        let draft = Self.encoder.draft(poll)
-        let reference = Reference.draft(poll, siteID: "demo-park", gatewayID: "gw01")
+    func expectSameBytes(
+        _ poll: Poll, encoder: SenMLEncoder = Self.encoder, sourceLocation: Testing.SourceLocation = #_sourceLocation
+    ) {
+        let draft = encoder.draft(poll)
+        let reference = Reference.draft(poll, siteID: encoder.siteID, gatewayID: encoder.gatewayID)
         #expect(draft.head == reference.head, sourceLocation: sourceLocation)
         #expect(draft.body == reference.body, sourceLocation: sourceLocation)
         #expect(draft == MessageDraft(
@@ -133,6 +163,63 @@ import Testing
         return Poll(
             deviceID: pick(["m1", "main-incomer", "x\"y"]), takenAt: at, readings: readings, failures: failures,
             failure: failure, clockUnsynchronised: random.next() % 3 == 0)
+    }
+}
+
+extension PayloadBytesTests {
+    /// A poll with any mix of what a poll can carry: up to 40 readings (a large device group), numbers of every
+    /// kind, texts that need escaping, invalid sentinels, units none, primary and secondary, offsets (negative ones
+    /// too), failed points, failed polls, an unsynchronised clock.
+    static func pollOfEveryKind(_ random: inout SplitMix64) -> Poll {
+        func pick<T>(_ a: [T]) -> T { a[Int(random.next() % UInt64(a.count))] }
+        func chance(_ n: UInt64) -> Bool { random.next() % n == 0 }
+        func text() -> String {
+            let pieces = ["a", "value_07", "\"", "\\", "\n", "\r", "\t", "\u{0}", "\u{1F}", "\u{7F}", "ü", "日本", "🙂", "/", " "]
+            return (0..<Int(random.next() % 12)).map { _ in pick(pieces) }.joined()
+        }
+        func number() -> Double {
+            switch random.next() % 10 {
+            case 0: return Double(Int64(bitPattern: random.next()) >> Int64(random.next() % 64))  // integral
+            case 1: return pick([1e15, 1e15 - 1, -1e15, 1e15 + 2, 999_999_999_999_999.5, 4_294_967_296.5, -0.0, 0])
+            case 2: return Double(Float(bitPattern: UInt32(truncatingIfNeeded: random.next())))  // any float32
+            case 3: return Double(Float(Int32(truncatingIfNeeded: random.next()) % 100_000) / 10)  // a meter's float32
+            case 4: return Double(bitPattern: random.next())  // any double, NaN and infinities included
+            case 5: return Double(bitPattern: random.next() % (1 << 52))  // subnormal: tiny
+            case 6: return pick([1.0, -1.0]) * Double(sign: .plus, exponent: Int(random.next() % 2046) - 1022, significand: 1.5)
+            case 7: return pick([Double.greatestFiniteMagnitude, -.greatestFiniteMagnitude, .leastNormalMagnitude, 1e300, -1e-300])
+            case 8: return Double(Int32(truncatingIfNeeded: random.next())) / 1000
+            default: return pick([Double.nan, .infinity, -.infinity, .pi, -2.5e-3, 1.5e-7, 0.1, 230.2])
+            }
+        }
+        func value() -> Reading.Value {
+            switch random.next() % 6 {
+            case 0: return .text(text())
+            case 1: return .invalid(raw: pick(["ffff", "7fffffff", "", "8000\"0000"]))
+            default: return .number(number())
+            }
+        }
+        let units: [String?] = [nil, "V", "W", "Cel", "%RH", "kWh", "kvarh", "mA", "/100", "ü", "a\"b"]
+        func offset() -> Duration {
+            switch random.next() % 4 {
+            case 0: return .milliseconds(Int64(random.next() % 100_000))
+            case 1: return .milliseconds(-Int64(random.next() % 5_000))
+            case 2: return .nanoseconds(Int64(random.next() % 10_000_000_000))
+            default: return .zero
+            }
+        }
+        let readings = (0..<Int(random.next() % 41)).map { _ in
+            Reading(pointID: chance(3) ? text() : pick(["value_07", "voltage_l1", "e"]), unit: pick(units), value: value(), offset: offset())
+        }
+        let failures = (0..<(chance(3) ? Int(random.next() % 4) : 0)).map { _ in
+            PointFailure(
+                pointID: chance(4) ? text() : "value_09", unit: pick(units),
+                reason: pick([.timeout, .crc, .skipped, .io, .badResponse, .exception(code: UInt8(truncatingIfNeeded: random.next()))]))
+        }
+        let failure: FailureReason? = chance(6) ? pick([.timeout, .connection, .backoff, .exception(code: 11)]) : nil
+        let at = UnixTime(milliseconds: Int64(random.next() % 4_000_000_000_000) - (chance(10) ? 4_000_000_000_000 : 0))
+        return Poll(
+            deviceID: chance(4) ? text() : "main-incomer", takenAt: at, readings: readings, failures: failures,
+            failure: failure, clockUnsynchronised: chance(3))
     }
 }
 
