@@ -61,7 +61,9 @@ extension Publisher {
             return polls.isEmpty
         case .flush:
             let limits = Self.replayLimits
-            run.replay.tokens = min(Double(limits.perSecond) / 10, run.replay.tokens + Double(limits.perSecond) / 10)
+            // A tick's worth of the rate, and never more than that banked: a replay cannot burst.
+            let perTick = Double(limits.perSecond) * (Self.flushInterval / .seconds(1))
+            run.replay.tokens = min(perTick, run.replay.tokens + perTick)
             await pumpReplays(&run)
             return false
         default:
