@@ -23,7 +23,11 @@ final class MosquittoBridge: Sendable {
     /// thread's CPU quadrupled within a minute).
     private let sink = LockedValue<Sink?>(nil)
     /// Events for the sink since the last `flush`. Locked: the log callback can also run on a publishing thread.
+    /// Handed over (under the lock, so batches keep their order) at the end of each turn of the network loop, or
+    /// as soon as `maxBatch` have gathered: one turn can read a whole window of PUBACKs one by one, and a publisher
+    /// that saw none of them until the last would let its window run dry (a backlog drained 5x slower).
     private let pending = LockedValue<[MQTTEvent]>([])
+    static let maxBatch = 16
 
     private final class Sink: Sendable {
         let deliver: @Sendable ([MQTTEvent]) -> Void
@@ -31,8 +35,11 @@ final class MosquittoBridge: Sendable {
     }
 
     func yield(_ event: MQTTEvent) {
-        if sink.withLock({ $0 }) != nil {
-            pending.withLock { $0.append(event) }
+        if let sink = sink.withLock({ $0 }) {
+            pending.withLock { events in
+                events.append(event)
+                if events.count >= Self.maxBatch { Self.deliver(&events, to: sink) }
+            }
         } else {
             continuation.yield(event)
         }
@@ -42,11 +49,14 @@ final class MosquittoBridge: Sendable {
     /// of its steps.
     func flush() {
         guard let sink = sink.withLock({ $0 }) else { return }
-        let batch = pending.withLock { events -> [MQTTEvent] in
-            defer { events.removeAll(keepingCapacity: true) }
-            return events
-        }
-        if !batch.isEmpty { sink.deliver(batch) }
+        pending.withLock { Self.deliver(&$0, to: sink) }
+    }
+
+    private static func deliver(_ events: inout [MQTTEvent], to sink: Sink) {
+        guard !events.isEmpty else { return }
+        let batch = events
+        events.removeAll(keepingCapacity: true)
+        sink.deliver(batch)
     }
 
     func deliver(to sink: @escaping @Sendable ([MQTTEvent]) -> Void) {
