@@ -14,10 +14,8 @@ import SitegateThreads
 /// libmosquitto after it reconnects, with the same message id and sequence number (at-least-once).
 public final class Publisher: Service {
     enum Input: Sendable {
-        /// What one turn of the MQTT network loop produced; the run loop splits it (`Input.split`).
-        case mqttEvents([MQTTEvent])
         case mqtt(MQTTEvent)
-        /// A run of PUBACKs from one batch: one pass of the state machine for the lot.
+        /// PUBACKs, as the state machine takes them (`.mqtt(.acknowledged)` becomes this before it is handled).
         case acknowledged([Int32])
         case newData
         case flush
@@ -99,9 +97,11 @@ public final class Publisher: Service {
         var run = Run(machine: PublisherStateMachine(window: window), announcements: initialAnnouncements)
         let client = self.client
         let continuation = inputContinuation
-        // MQTT events (a PUBACK each message) join the other inputs straight from the network thread, a batch per
-        // turn of its loop: no task in between, and one wake-up for a burst of acknowledgements.
-        client.deliverEvents { continuation.yield(.mqttEvents($0)) }
+        // MQTT events (a PUBACK each message) join the other inputs straight from the network thread: no task in
+        // between to wake for every batch of them. Each is handled as it comes: taking a burst of PUBACKs in one
+        // pass made the publisher refill its window only after all of them, and a backlog drained at a quarter of
+        // the rate (measured; docs/performance.md, "CPU, fourth pass").
+        client.deliverEvents { continuation.yield(.mqtt($0)) }
         client.start()
         defer { client.stop() }
         try await withThrowingDiscardingTaskGroup { group in
@@ -155,7 +155,6 @@ public final class Publisher: Service {
     /// The machine's event for an input; what the machine needs to know (the outbox's last seq) is read here.
     private func event(for input: Input, _ run: inout Run) async -> PublisherStateMachine.Event? {
         switch input {
-        case .mqttEvents: return nil  // split before it gets here
         case .acknowledged(let mids): return mids.isEmpty ? nil : .acknowledged(mids: mids)
         case .newData: return .newData
         case .flush: return .flushTick
@@ -258,24 +257,9 @@ public final class Publisher: Service {
 }
 
 extension Publisher.Input {
-    /// The inputs the run loop handles for this arrival: a batch of MQTT events one by one, except that each run of
-    /// consecutive PUBACKs becomes one `.acknowledged` (the order between kinds of events is kept).
+    /// What the run loop handles for this arrival: a PUBACK as the state machine's `.acknowledged`, the rest as is.
     func split() -> [Publisher.Input] {
-        guard case .mqttEvents(let events) = self else { return [self] }
-        var inputs: [Publisher.Input] = []
-        var mids: [Int32] = []
-        for event in events {
-            if case .acknowledged(let mid) = event {
-                mids.append(mid)
-                continue
-            }
-            if !mids.isEmpty {
-                inputs.append(.acknowledged(mids))
-                mids = []
-            }
-            inputs.append(.mqtt(event))
-        }
-        if !mids.isEmpty { inputs.append(.acknowledged(mids)) }
-        return inputs
+        if case .mqtt(.acknowledged(let mid)) = self { return [.acknowledged([mid])] }
+        return [self]
     }
 }

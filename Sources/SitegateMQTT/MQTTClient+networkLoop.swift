@@ -21,8 +21,6 @@ struct NetworkLoop {
         var announced: Int?
         var connected = false
         while running.withLock({ $0 }) {
-            // What the last step produced (callbacks, and the loop's own events) goes to the consumer in one batch.
-            bridge.flush()
             if !connected {
                 if announced != rotation.current {
                     announced = rotation.current
@@ -35,7 +33,6 @@ struct NetworkLoop {
                 if rc != MOSQ_ERR_SUCCESS.rawValue {
                     let wait = rotation.failed(jitter: Double.random(in: 0.5...1.0))
                     bridge.yield(.connectFailed(reason: Self.describe(rc, errno: errorNumber, host: node.host), retryIn: wait))
-                    bridge.flush()
                     sleep(for: wait)
                     continue
                 }
@@ -49,7 +46,6 @@ struct NetworkLoop {
                 let answered = bridge.takeAnswered()
                 let wait = rotation.failed(jitter: Double.random(in: 0.5...1.0))
                 if !answered { bridge.yield(.closedWithoutAnswer(retryIn: wait)) }
-                bridge.flush()
                 sleep(for: wait)
             } else if bridge.takeConnected() {
                 rotation.accepted()  // a good session resets the backoff
@@ -57,7 +53,6 @@ struct NetworkLoop {
         }
         // Let a clean DISCONNECT go out.
         for _ in 0..<5 where mosquitto_loop(handle, 50, 1) == MOSQ_ERR_SUCCESS.rawValue {}
-        bridge.flush()
     }
 
     func sleep(for d: Duration) {

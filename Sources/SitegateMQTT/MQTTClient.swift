@@ -87,10 +87,9 @@ public final class MQTTClient: Sendable {
 
     public var events: AsyncStream<MQTTEvent> { bridge.events }
 
-    /// From now on, events go to `sink` instead of `events`, in order and in batches: what one turn of the network
-    /// loop produced (a burst of PUBACKs arrives as one call). `sink` runs on the network thread: it must return at
-    /// once (yield into a stream of the consumer's own, say).
-    public func deliverEvents(to sink: @escaping @Sendable ([MQTTEvent]) -> Void) {
+    /// From now on, events go to `sink` instead of `events`. `sink` runs on the network thread, inside
+    /// libmosquitto's callbacks: it must return at once (yield into a stream of the consumer's own, say).
+    public func deliverEvents(to sink: @escaping @Sendable (MQTTEvent) -> Void) {
         bridge.deliver(to: sink)
     }
     private let bridge: MosquittoBridge

@@ -16,50 +16,26 @@ final class MosquittoBridge: Sendable {
     private let answeredFlag = LockedValue(false)
 
     /// Where events go instead of `events`, once set: the agent's publisher takes them straight into its own input
-    /// stream, in batches: what one turn of the network loop produced (a burst of PUBACKs is one hand-over, not
-    /// one per message).
+    /// stream, one task hand-over per event batch instead of two.
     /// Boxed: a closure kept directly in the generic `LockedValue` is re-wrapped in a reabstraction thunk at every
     /// `withLock` (inout through generic storage), and the chain grows with each event (measured: the network
     /// thread's CPU quadrupled within a minute).
     private let sink = LockedValue<Sink?>(nil)
-    /// Events for the sink since the last `flush`. Locked: the log callback can also run on a publishing thread.
-    /// Handed over (under the lock, so batches keep their order) at the end of each turn of the network loop, or
-    /// as soon as `maxBatch` have gathered: one turn can read a whole window of PUBACKs one by one, and a publisher
-    /// that saw none of them until the last would let its window run dry (a backlog drained 5x slower).
-    private let pending = LockedValue<[MQTTEvent]>([])
-    static let maxBatch = 16
 
     private final class Sink: Sendable {
-        let deliver: @Sendable ([MQTTEvent]) -> Void
-        init(_ deliver: @escaping @Sendable ([MQTTEvent]) -> Void) { self.deliver = deliver }
+        let deliver: @Sendable (MQTTEvent) -> Void
+        init(_ deliver: @escaping @Sendable (MQTTEvent) -> Void) { self.deliver = deliver }
     }
 
     func yield(_ event: MQTTEvent) {
         if let sink = sink.withLock({ $0 }) {
-            pending.withLock { events in
-                events.append(event)
-                if events.count >= Self.maxBatch { Self.deliver(&events, to: sink) }
-            }
+            sink.deliver(event)
         } else {
             continuation.yield(event)
         }
     }
 
-    /// Hands the events gathered since the last call to the sink, in order; the network loop calls it after each
-    /// of its steps.
-    func flush() {
-        guard let sink = sink.withLock({ $0 }) else { return }
-        pending.withLock { Self.deliver(&$0, to: sink) }
-    }
-
-    private static func deliver(_ events: inout [MQTTEvent], to sink: Sink) {
-        guard !events.isEmpty else { return }
-        let batch = events
-        events.removeAll(keepingCapacity: true)
-        sink.deliver(batch)
-    }
-
-    func deliver(to sink: @escaping @Sendable ([MQTTEvent]) -> Void) {
+    func deliver(to sink: @escaping @Sendable (MQTTEvent) -> Void) {
         let box = Sink(sink)
         self.sink.withLock { $0 = box }
     }

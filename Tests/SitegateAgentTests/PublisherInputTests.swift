@@ -3,22 +3,16 @@ import Testing
 
 @testable import SitegateAgent
 
-/// A turn of the network loop arrives as one batch of events; the publisher's run loop hands each run of PUBACKs to
-/// its state machine in one pass, and every other event on its own, in the order they came.
+/// A PUBACK reaches the publisher's state machine as `.acknowledged([mid])`; every other input as it came.
 @Suite struct PublisherInputTests {
-    @Test func runsOfAcknowledgementsBecomeOneInputInOrder() {
-        let batch = Publisher.Input.mqttEvents([
-            .acknowledged(mid: 1), .acknowledged(mid: 2), .disconnected(code: 7), .acknowledged(mid: 3),
-            .connected(code: 0), .acknowledged(mid: 4), .acknowledged(mid: 5),
-        ])
-        let split = batch.split().map(describe)
-        #expect(split == ["acks 1,2", "mqtt disconnected(code: 7)", "acks 3", "mqtt connected(code: 0)", "acks 4,5"])
+    @Test func aPubackBecomesTheMachinesAcknowledgement() {
+        #expect(Publisher.Input.mqtt(.acknowledged(mid: 7)).split().map(describe) == ["acks 7"])
     }
 
     @Test func otherInputsPassAsTheyAre() {
         #expect(Publisher.Input.newData.split().map(describe) == ["newData"])
-        #expect(Publisher.Input.mqttEvents([]).split().isEmpty)
-        #expect(Publisher.Input.mqttEvents([.log(level: 4, message: "x")]).split().map(describe) == ["mqtt log(level: 4, message: \"x\")"])
+        #expect(Publisher.Input.mqtt(.disconnected(code: 7)).split().map(describe) == ["mqtt disconnected(code: 7)"])
+        #expect(Publisher.Input.mqtt(.refused(mid: 3, reasonCode: 135)).split().map(describe) == ["mqtt refused(mid: 3, reasonCode: 135)"])
     }
 
     private func describe(_ input: Publisher.Input) -> String {

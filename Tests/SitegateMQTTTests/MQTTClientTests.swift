@@ -70,36 +70,21 @@ import Glibc
         }
     }
 
-    /// `deliverEvents(to:)` (the publisher's path): the session's events and a PUBACK reach the sink, in order and
-    /// in batches (what one turn of the network loop produced), and no longer the `events` stream.
+    /// `deliverEvents(to:)` (the publisher's path): the session's events and a PUBACK reach the sink, in order,
+    /// and no longer the `events` stream.
     @Test func eventsGoToTheSinkOnceSet() async throws {
         try await Self.withBroker { broker in
             let client = try MQTTClient(options: Self.options("sink", port: broker.port))
             let streamed = EventLog(client.events)
             let (sunk, continuation) = AsyncStream.makeStream(of: MQTTEvent.self)
             let log = EventLog(sunk)
-            let batches = LockedValue<[[MQTTEvent]]>([])
-            client.deliverEvents { batch in
-                batches.withLock { $0.append(batch) }
-                for event in batch { continuation.yield(event) }
-            }
+            client.deliverEvents { continuation.yield($0) }
             client.start()
             do {
                 try await log.wait { $0 == .connected(code: 0) }
                 let mid = try client.publish(topic: "site/data", payload: "{}", qos: 1)
                 try await log.wait(after: .connected(code: 0)) { $0 == .acknowledged(mid: mid) }
                 #expect(log.events.first == .connecting(node: 0), "\(log.events)")
-                // A burst: every PUBACK arrives, in the order of the mids, none twice, in no empty batch.
-                var mids: [Int32] = []
-                for i in 0..<40 { mids.append(try client.publish(topic: "site/data", payload: "{\"i\":\(i)}", qos: 1)) }
-                try await log.wait { $0 == .acknowledged(mid: mids.last!) }
-                let acked = log.events.compactMap { if case .acknowledged(let m) = $0, mids.contains(m) { m } else { nil } }
-                #expect(acked == mids)
-                let sizes = batches.withLock { $0.map(\.count) }
-                #expect(!sizes.contains(0))
-                // Never a whole window at once (MosquittoBridge.maxBatch): the publisher refills as acks come.
-                #expect(sizes.allSatisfy { $0 <= 16 }, "\(sizes)")
-                print("40 PUBACKs arrived in \(sizes.count) batches (all events): \(sizes)")
             } catch {
                 client.stop()
                 continuation.finish()
