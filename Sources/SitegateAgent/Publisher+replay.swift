@@ -31,9 +31,8 @@ struct ReplayState {
 extension Publisher {
     static let replayLimits = ReplayLimits()
 
-    /// Handles what belongs to replays; true when `input` was one of them. From a run of acknowledgements the
-    /// replays' are taken out, and `input` keeps the polls'.
-    func handleReplay(_ input: inout Input, _ run: inout Run) async -> Bool {
+    /// Handles what belongs to replays; true when `input` was one of them (a replay's PUBACK among them).
+    func handleReplay(_ input: Input, _ run: inout Run) async -> Bool {
         switch input {
         case .mqtt(.connected(let code)) where code == 0 && run.announcements.replays:
             do { try client.subscribe(run.announcements.topics.replayRequest) } catch {
@@ -43,22 +42,14 @@ extension Publisher {
         case .mqtt(.message(let topic, let payload, _)) where topic == run.announcements.topics.replayRequest:
             await receive(payload, &run)
             return true
-        case .acknowledged(let mids) where !run.replay.inflight.isEmpty:
-            var polls: [Int32] = []
-            for mid in mids {
-                guard let id = run.replay.inflight.removeValue(forKey: mid) else {
-                    polls.append(mid)
-                    continue
-                }
-                if let index = run.replay.jobs.firstIndex(where: { $0.request.id == id }) {
-                    run.replay.jobs[index].inflight -= 1
-                    run.replay.jobs[index].sent += 1
-                }
+        case .mqtt(.acknowledged(let mid)) where !run.replay.inflight.isEmpty:
+            guard let id = run.replay.inflight.removeValue(forKey: mid) else { return false }
+            if let index = run.replay.jobs.firstIndex(where: { $0.request.id == id }) {
+                run.replay.jobs[index].inflight -= 1
+                run.replay.jobs[index].sent += 1
             }
-            guard polls.count < mids.count else { return false }
             await pumpReplays(&run)
-            input = .acknowledged(polls)
-            return polls.isEmpty
+            return true
         case .flush:
             let limits = Self.replayLimits
             // A tick's worth of the rate, and never more than that banked: a replay cannot burst.

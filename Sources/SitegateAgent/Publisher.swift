@@ -15,8 +15,6 @@ import SitegateThreads
 public final class Publisher: Service {
     enum Input: Sendable {
         case mqtt(MQTTEvent)
-        /// PUBACKs, as the state machine takes them (`.mqtt(.acknowledged)` becomes this before it is handled).
-        case acknowledged([Int32])
         case newData
         case flush
         case health
@@ -123,18 +121,16 @@ public final class Publisher: Service {
             }
             await withGracefulShutdownHandler {
                 var stopping = false
-                arrivals: for await arrival in self.inputs {
-                    for var input in arrival.split() {
-                        if case .flush = input { run.flushArmed = false }
-                        // The shutdown handler runs on another task: the machine hears of it before the next input.
-                        if !stopping && self.draining.value {
-                            stopping = true
-                            await self.perform(run.machine.handle(.stopRequested), &run)
-                        }
-                        if await !self.handleReplay(&input, &run), let event = await self.event(for: input, &run) {
-                            await self.perform(run.machine.handle(event), &run)
-                            if run.finished { break arrivals }
-                        }
+                for await input in self.inputs {
+                    if case .flush = input { run.flushArmed = false }
+                    // The shutdown handler runs on another task: the machine hears of it before the next input.
+                    if !stopping && self.draining.value {
+                        stopping = true
+                        await self.perform(run.machine.handle(.stopRequested), &run)
+                    }
+                    if await !self.handleReplay(input, &run), let event = await self.event(for: input, &run) {
+                        await self.perform(run.machine.handle(event), &run)
+                        if run.finished { break }
                     }
                     if !run.flushArmed && (run.machine.wantsFlushTick || !run.replay.jobs.isEmpty) {
                         run.flushArmed = true
@@ -155,7 +151,6 @@ public final class Publisher: Service {
     /// The machine's event for an input; what the machine needs to know (the outbox's last seq) is read here.
     private func event(for input: Input, _ run: inout Run) async -> PublisherStateMachine.Event? {
         switch input {
-        case .acknowledged(let mids): return mids.isEmpty ? nil : .acknowledged(mids: mids)
         case .newData: return .newData
         case .flush: return .flushTick
         case .health: return .healthTick
@@ -253,13 +248,5 @@ public final class Publisher: Service {
             logger.debug("publish failed", metadata: ["error": "\(error)"])
             return .publishFailed
         }
-    }
-}
-
-extension Publisher.Input {
-    /// What the run loop handles for this arrival: a PUBACK as the state machine's `.acknowledged`, the rest as is.
-    func split() -> [Publisher.Input] {
-        if case .mqtt(.acknowledged(let mid)) = self { return [.acknowledged([mid])] }
-        return [self]
     }
 }

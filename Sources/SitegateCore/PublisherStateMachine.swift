@@ -45,8 +45,10 @@ public struct PublisherStateMachine: Sendable {
 
     /// Whether a `.flushTick` would do anything: delete acknowledged polls, or retry a fill that may find something
     /// (a failed read, a window that was full). An idle publisher needs no tick, and its executor sets none.
+    /// While polls are in flight a fill needs no tick either: their PUBACKs refill the window (the last one at the
+    /// latest), so a window that a cycle's polls filled exactly costs no wake-up a cycle.
     public var wantsFlushTick: Bool {
-        !acked.isEmpty || (connected && !draining && (dirty || !backlogDone))
+        !acked.isEmpty || (connected && !draining && (dirty || !backlogDone) && ledger.inflightCount == 0)
     }
 
     /// A status, meta or health message went out as `mid`: its ack must never be taken for a poll's.

@@ -271,5 +271,21 @@ import Testing
         #expect(e.seqs == [1])
         e.send(.disconnected(code: 7))
         #expect(!e.machine.wantsFlushTick, "nothing to do without a broker")
+
+        // Polls that fill the window exactly (the outbox may hold more): their PUBACKs refill it, no tick needed.
+        var f = PublisherDriver(window: 2)
+        f.connect()
+        f.commit()
+        f.commit()
+        f.send(.newData)
+        #expect(f.seqs == [1, 2] && !f.machine.wantsFlushTick, "a full window: the acks will refill it")
+        f.commit()
+        f.send(.newData)
+        #expect(f.seqs == [1, 2] && !f.machine.wantsFlushTick, "new data behind a full window waits for an ack")
+        f.ack(seq: 1)
+        #expect(f.seqs == [1, 2, 3], "the PUBACK made room and the waiting poll went out")
+        f.ack(seq: 2)
+        f.ack(seq: 3)
+        #expect(f.deleted == [1, 2, 3] && !f.machine.wantsFlushTick, "all acknowledged, the outbox read empty: idle")
     }
 }
