@@ -119,12 +119,18 @@ public enum DeviceReader {
             outcome.unsupportedPoints = unsupported
             return outcome
         }
-        // SunSpec-style scale factors first, since points may come before their scale register.
+        // SunSpec-style scale factors first, since points may come before their scale register. Taken from the
+        // answer's registers, not from the hidden `_sf_` points: a scale register that is also a selected point gets
+        // no hidden point (the plan reads it once), and its factor was not applied (values 10^sf off).
         var scaleFactors: [Int: Int] = [:]
         if plan.points.contains(where: { $0.scaleRegister != nil }) {
-            for (request, registers, _) in answered {
-                for point in request.points where point.id.hasPrefix(DevicePlan.scaleFactorPrefix) {
-                    scaleFactors[point.address] = Int(Int16(bitPattern: registers[point.address - request.address]))
+            for point in plan.points {
+                guard let address = point.scaleRegister, scaleFactors[address] == nil else { continue }
+                for (request, registers, _) in answered
+                where request.function == point.function && address >= request.address
+                    && address - request.address < registers.count
+                {
+                    scaleFactors[address] = Int(Int16(bitPattern: registers[address - request.address]))
                 }
             }
         }
@@ -133,7 +139,9 @@ public enum DeviceReader {
         var raw: [String: [UInt16]] = [:]
         // Decoded straight from the answer's registers: no copy per point on the hot path.
         for (request, registers, sentAt) in answered {
-            for point in request.points where !point.id.hasPrefix(DevicePlan.scaleFactorPrefix) {
+            // One offset per request (a Duration is 128-bit: made per reading it was a multiplication each).
+            let offset = sentAt - takenAt
+            for point in request.points where !point.isScaleFactor {
                 let start = point.address - request.address
                 let words = registers[start..<(start + point.length)]
                 if keepRaw { raw[point.id] = Array(words) }
@@ -144,7 +152,7 @@ public enum DeviceReader {
                 case .text(let s): value = .text(s)
                 case .invalid: value = .invalid(raw: words.map { Hex.word($0, uppercase: false) }.joined())
                 }
-                readings.append(Reading(pointID: point.id, unit: point.unit, value: value, offset: sentAt - takenAt))
+                readings.append(Reading(pointID: point.id, unit: point.unit, value: value, offset: offset))
             }
         }
         var outcome = ReadOutcome(
@@ -223,10 +231,18 @@ private final class Splitter<Source: RegisterSource> {
     }
 }
 
+extension PointDefinition {
+    /// A scale-factor register the plan reads for other points (`_sf_...`), not a point of its own. The first byte
+    /// first: point ids rarely start with an underscore, and `hasPrefix` for every point of every poll showed.
+    var isScaleFactor: Bool {
+        id.utf8.first == UInt8(ascii: "_") && id.hasPrefix(DevicePlan.scaleFactorPrefix)
+    }
+}
+
 extension DevicePlan {
     /// The points a poll publishes, in plan order: scale-factor registers are read for the others, not published.
     var publishedPoints: [PointDefinition] {
-        points.filter { !$0.id.hasPrefix(DevicePlan.scaleFactorPrefix) }
+        points.filter { !$0.isScaleFactor }
     }
 }
 

@@ -193,3 +193,41 @@ import Testing
         #expect(explicit.requests.map(\.minDelay) == [.milliseconds(5)], "the site config's min_delay applies on any bus")
     }
 }
+
+/// SunSpec-style scale factors (`scale_register`): the power of ten is read with the point and applied, whether
+/// the scale register is a point of the map's selection or only read for the others.
+@Suite struct ScaleFactorReadingTests {
+    static let power = PointDefinition(
+        id: "power", address: 40, function: .holding, type: .i16, scaleRegister: 41, unit: "W", kind: .gauge)
+    static let powerSF = PointDefinition(id: "power_sf", address: 41, function: .holding, type: .i16, unit: nil, kind: .state)
+
+    static func outcome(selecting points: [PointDefinition]) -> ReadOutcome {
+        let map = DeviceMap(
+            id: "sunspec-like", manufacturer: "Test", models: ["S1"], medium: .electricity, version: 1, sources: [],
+            defaults: ProtocolDefaults(function: .holding, maxRegisters: 125, evenPairs: false, minDelay: .zero),
+            points: [power, powerSF])
+        let ids = points.map(\.id)
+        let device = DeviceConfig(
+            id: "inverter", busID: "memory", unit: 1, model: map.id,
+            groups: [PollGroup(name: "all", interval: .seconds(10), pointIDs: ids)])
+        let memory = InMemoryModbusDevice(unit: 1)
+        memory.store([1234, UInt16(bitPattern: -1)], function: .holding, at: 40)  // 1234 x 10^-1
+        return DeviceReader.read(DevicePlan(device: device, map: map, pointIDs: ids), on: memory)
+    }
+
+    static func published(_ outcome: ReadOutcome) -> [String: Double] {
+        var result: [String: Double] = [:]
+        for reading in outcome.poll?.readings ?? [] {
+            if case .number(let v) = reading.value { result[reading.pointID] = v }
+        }
+        return result
+    }
+
+    @Test func aScaleRegisterReadOnlyForThePointIsAppliedAndNotPublished() {
+        #expect(Self.published(Self.outcome(selecting: [Self.power])) == ["power": 123.4])
+    }
+
+    @Test func aScaleRegisterThatIsAlsoASelectedPointIsAppliedToo() {
+        #expect(Self.published(Self.outcome(selecting: [Self.power, Self.powerSF])) == ["power": 123.4, "power_sf": -1])
+    }
+}
