@@ -162,10 +162,13 @@ public struct SenMLEncoder: Sendable {
             w.writeJSONString(raw)
             invalid = true
         }
-        let offsetMs = reading.pointee.offset.milliseconds
-        if offsetMs != 0 {
-            w.write(",\"t\":")
-            w.writeSeconds(milliseconds: offsetMs)
+        // Most readings share their poll's time: a zero offset is told without `components` (a 128-bit division).
+        if reading.pointee.offset != .zero {
+            let offsetMs = reading.pointee.offset.milliseconds
+            if offsetMs != 0 {
+                w.write(",\"t\":")
+                w.writeSeconds(milliseconds: offsetMs)
+            }
         }
         return invalid
     }
