@@ -4,10 +4,11 @@
 
 footprint.py's load (100 meters x 30 points every second, a simulator and mosquitto on loopback, QoS 1), each
 program under valgrind's callgrind: its counters are zeroed 12 s after its start, between two cycles, and dumped
-SECONDS later (60 by default: the once-a-minute work falls inside); readings are counted as the broker delivered them in between. Two runs of the same binaries agree
-to a few hundredths of a percent, where CPU time on this shared machine moves by a fifth within minutes.
+SECONDS later (60 by default: the once-a-minute work falls inside); readings are counted as the broker delivered
+them in between. The C loop's figure repeats to a few hundredths of a percent, the agent's to about 3 % (its
+WAL checkpoints fall into a window or not), where CPU time on this shared machine moves by a fifth within minutes.
 
-What it does not see: the kernel (system calls, context switches, the page cache: about half of either program's
+What it does not see: the kernel (system calls, context switches, the page cache: 60-70 % of either program's
 CPU time), and code that picks its instructions by the CPU it runs on. valgrind hides SHA-NI from OpenSSL, whose
 SHA-256 then costs several times its native instructions: the buffer's chain hash is the largest item here and a
 small one natively (docs/performance.md). Use it to compare two builds, not as the issue's ratio.
