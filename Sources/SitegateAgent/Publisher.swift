@@ -96,7 +96,7 @@ public final class Publisher: Service {
         let client = self.client
         let continuation = inputContinuation
         // MQTT events (a PUBACK each message) join the other inputs straight from the network thread: no task in
-        // between to wake for every batch of them. Each is handled as it comes: taking a burst of PUBACKs in one
+        // between to wake for them. Each is handled as it comes: taking a burst of PUBACKs in one
         // pass made the publisher refill its window only after all of them, and a backlog drained at a quarter of
         // the rate (measured; docs/performance.md, "CPU, fourth pass").
         client.deliverEvents { continuation.yield(.mqtt($0)) }

@@ -16,7 +16,7 @@ final class MosquittoBridge: Sendable {
     private let answeredFlag = LockedValue(false)
 
     /// Where events go instead of `events`, once set: the agent's publisher takes them straight into its own input
-    /// stream, one task hand-over per event batch instead of two.
+    /// stream, one task hand-over per event instead of two.
     /// Boxed: a closure kept directly in the generic `LockedValue` is re-wrapped in a reabstraction thunk at every
     /// `withLock` (inout through generic storage), and the chain grows with each event (measured: the network
     /// thread's CPU quadrupled within a minute).
