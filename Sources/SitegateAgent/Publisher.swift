@@ -43,8 +43,8 @@ public final class Publisher: Service {
     let brokers: BrokerEndpoints
     let watchdog: LockedValue<ProgressWatchdog<ContinuousClock.Instant>>
     let initialAnnouncements: Announcements
-    private let inputs: AsyncStream<Input>
-    private let inputContinuation: AsyncStream<Input>.Continuation
+    /// Every input, in the order it came; a PUBACK each message (an `InputQueue`, not an `AsyncStream`: see there).
+    private let inputs = InputQueue<Input>()
     let draining = LockedFlag()
     /// How long acknowledged polls wait to be deleted together, and the replay pacing's step.
     static let flushInterval = Duration.milliseconds(100)
@@ -65,7 +65,6 @@ public final class Publisher: Service {
         self.watchdog = watchdog
         self.clock = clock
         self.logger = logger
-        (inputs, inputContinuation) = AsyncStream.makeStream(of: Input.self, bufferingPolicy: .unbounded)
     }
 
     /// A publisher for `config`'s broker and topics, as the agent builds it (also for the drain benchmarks).
@@ -82,24 +81,24 @@ public final class Publisher: Service {
 
     /// A reload changed the devices: new meta messages, and the removed devices' retained meta cleared.
     func reload(_ announcements: Announcements) {
-        inputContinuation.yield(.reload(announcements))
+        inputs.yield(.reload(announcements))
     }
 
     /// Called by pollers after a commit: there is something new to send. The messages themselves come from the
     /// outbox's `liveMessages`: from memory, without reading back what was just written.
     public func notifyNewData() {
-        inputContinuation.yield(.newData)
+        inputs.yield(.newData)
     }
 
     public func run() async throws {
         var run = Run(machine: PublisherStateMachine(window: window), announcements: initialAnnouncements)
         let client = self.client
-        let continuation = inputContinuation
+        let inputs = self.inputs
         // MQTT events (a PUBACK each message) join the other inputs straight from the network thread: no task in
         // between to wake for them. Each is handled as it comes: taking a burst of PUBACKs in one
         // pass made the publisher refill its window only after all of them, and a backlog drained at a quarter of
         // the rate (measured; docs/performance.md, "CPU, fourth pass").
-        client.deliverEvents { continuation.yield(.mqtt($0)) }
+        client.deliverEvents { inputs.yield(.mqtt($0)) }
         client.start()
         defer { client.stop() }
         try await withThrowingDiscardingTaskGroup { group in
@@ -107,7 +106,7 @@ public final class Publisher: Service {
             group.addTask {
                 while !Task.isCancelled {
                     do { try await Task.sleep(for: healthInterval) } catch { return }
-                    continuation.yield(.health)
+                    inputs.yield(.health)
                 }
             }
             // Acks are deleted in batches, and replays paced; this tick bounds how long a batch waits. It is armed
@@ -116,12 +115,12 @@ public final class Publisher: Service {
             group.addTask {
                 for await _ in flushArms {
                     do { try await Task.sleep(for: Self.flushInterval) } catch { return }
-                    continuation.yield(.flush)
+                    inputs.yield(.flush)
                 }
             }
             await withGracefulShutdownHandler {
                 var stopping = false
-                for await input in self.inputs {
+                while let input = await inputs.next() {
                     if case .flush = input { run.flushArmed = false }
                     // The shutdown handler runs on another task: the machine hears of it before the next input.
                     if !stopping && self.draining.value {
@@ -141,7 +140,7 @@ public final class Publisher: Service {
                 group.cancelAll()
             } onGracefulShutdown: {
                 self.draining.set()
-                self.inputContinuation.yield(.flush)
+                self.inputs.yield(.flush)
             }
             // A clean stop sends no last will: say offline ourselves.
             _ = try? client.publish(topic: run.announcements.topics.status, payload: run.announcements.offline, retain: true)

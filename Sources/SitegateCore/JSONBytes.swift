@@ -73,11 +73,16 @@ struct ByteWriter {
     }
 
     /// `text` escaped for the inside of a JSON string: `"`, `\` and control characters; everything else (non-ASCII
-    /// included) as its UTF-8 bytes. One pass that checks and copies (ids, units and times need no escaping).
+    /// included) as its UTF-8 bytes. Ids, units and times need no escaping: the bytes up to the first one that does
+    /// are found first and copied in one piece (byte by byte, each with its bound check, this was 4 % of the
+    /// agent's instructions).
     mutating func writeJSONStringContent(_ text: String) {
         Self.withUTF8(of: text) { utf8 in
-            for byte in utf8 {
-                if byte >= 0x20 && byte != 0x22 && byte != 0x5C {
+            var plain = 0
+            while plain < utf8.count && Self.needsNoEscape(utf8[plain]) { plain += 1 }
+            write(UnsafeBufferPointer(rebasing: utf8[..<plain]))
+            for byte in utf8[plain...] {
+                if Self.needsNoEscape(byte) {
                     write(byte)
                     continue
                 }
@@ -94,6 +99,11 @@ struct ByteWriter {
                 }
             }
         }
+    }
+
+    @inline(__always)
+    private static func needsNoEscape(_ byte: UInt8) -> Bool {
+        byte >= 0x20 && byte != 0x22 && byte != 0x5C
     }
 
     @inline(__always)
