@@ -49,19 +49,18 @@ public final class AgentCounters: Sendable {
     /// One bus cycle's reads: `outcomes[i]` is device `deviceIDs[i]`'s.
     func recordCycle<IDs: Sequence<String>>(deviceIDs: IDs, outcomes: [ReadOutcome]) {
         devices.withLock { table in
-            for (id, outcome) in zip(deviceIDs, outcomes) {
-                switch (outcome.poll, outcome.errors.isEmpty) {
-                case (let poll?, true):
-                    table[id, default: Device()].full += 1
-                    table[id, default: Device()].readings += poll.readings.count
-                case (let poll?, false):
-                    table[id, default: Device()].partial += 1
-                    table[id, default: Device()].readings += poll.readings.count
-                case (nil, _):
-                    table[id, default: Device()].failed += 1
-                }
-            }
+            // One look-up per device and cycle (each `table[id]` hashes the id).
+            for (id, outcome) in zip(deviceIDs, outcomes) { Self.count(outcome, into: &table[id, default: Device()]) }
         }
+    }
+
+    private static func count(_ outcome: ReadOutcome, into device: inout Device) {
+        guard let readings = outcome.poll?.readings.count else {
+            device.failed += 1
+            return
+        }
+        if outcome.errors.isEmpty { device.full += 1 } else { device.partial += 1 }
+        device.readings += readings
     }
 
     func brokerConnected() { broker.withLock { $0.connects += 1 } }

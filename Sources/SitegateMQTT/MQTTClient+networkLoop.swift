@@ -42,6 +42,7 @@ struct NetworkLoop {
             if rc != MOSQ_ERR_SUCCESS.rawValue {
                 // The connection is gone; on_disconnect has told the consumer. Move on or wait, then connect again.
                 connected = false
+                MosquittoBridge.installLog(on: handle)
                 guard running.withLock({ $0 }) else { break }
                 let answered = bridge.takeAnswered()
                 let wait = rotation.failed(jitter: Double.random(in: 0.5...1.0))
@@ -49,6 +50,7 @@ struct NetworkLoop {
                 sleep(for: wait)
             } else if bridge.takeConnected() {
                 rotation.accepted()  // a good session resets the backoff
+                MosquittoBridge.removeLog(from: handle)
             }
         }
         // Let a clean DISCONNECT go out.

@@ -92,11 +92,21 @@ final class MosquittoBridge: Sendable {
     }
 
     /// Only errors and warnings: the rest is noise at the rate the network thread produces it.
+    ///
+    /// Installed while the client connects, removed once a session is up (`removeLog`), installed again when it
+    /// ends: with a log callback set, libmosquitto formats a debug line for every packet it sends or receives
+    /// (`vsnprintf` into a fresh allocation, two lines a message at QoS 1), only for this callback to drop it: 2 to
+    /// 3 % of the agent's instructions (docs/performance.md, "CPU, sixth pass"). What a session's own failure
+    /// logs is lost with it; the disconnect's reason code still arrives, and a reconnection that fails logs again.
     static func installLog(on handle: OpaquePointer) {
         mosquitto_log_callback_set(handle) { _, userdata, level, text in
             guard level & Int32(MOSQ_LOG_ERR | MOSQ_LOG_WARNING) != 0, let text else { return }
             MosquittoBridge.from(userdata).yield(.log(level: level, message: String(cString: text)))
         }
+    }
+
+    static func removeLog(from handle: OpaquePointer) {
+        mosquitto_log_callback_set(handle, nil)
     }
 
     private static func from(_ userdata: UnsafeMutableRawPointer?) -> MosquittoBridge {

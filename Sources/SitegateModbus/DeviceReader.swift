@@ -122,12 +122,15 @@ public enum DeviceReader {
         // SunSpec-style scale factors first, since points may come before their scale register. Taken from the
         // answer's registers, not from the hidden `_sf_` points: a scale register that is also a selected point gets
         // no hidden point (the plan reads it once), and its factor was not applied (values 10^sf off).
+        // Points are read where they lie, by index: `for point in points` copied each one (a struct with five
+        // reference-counted members) for every reading.
+        let points = plan.points
         var scaleFactors: [Int: Int] = [:]
-        if plan.points.contains(where: { $0.scaleRegister != nil }) {
-            for point in plan.points {
-                guard let address = point.scaleRegister, scaleFactors[address] == nil else { continue }
+        if points.indices.contains(where: { points[$0].scaleRegister != nil }) {
+            for p in points.indices {
+                guard let address = points[p].scaleRegister, scaleFactors[address] == nil else { continue }
                 for (request, registers, _) in answered
-                where request.function == point.function && address >= request.address
+                where request.function == points[p].function && address >= request.address
                     && address - request.address < registers.count
                 {
                     scaleFactors[address] = Int(Int16(bitPattern: registers[address - request.address]))
@@ -135,24 +138,25 @@ public enum DeviceReader {
             }
         }
         var readings: [Reading] = []
-        readings.reserveCapacity(plan.points.count)
+        readings.reserveCapacity(points.count)
         var raw: [String: [UInt16]] = [:]
         // Decoded straight from the answer's registers: no copy per point on the hot path.
         for (request, registers, sentAt) in answered {
             // One offset per request (a Duration is 128-bit: made per reading it was a multiplication each).
             let offset = sentAt - takenAt
-            for point in request.points where !point.isScaleFactor {
-                let start = point.address - request.address
-                let words = registers[start..<(start + point.length)]
-                if keepRaw { raw[point.id] = Array(words) }
-                let sf = point.scaleRegister.flatMap { scaleFactors[$0] } ?? 0
+            let points = request.points
+            for p in points.indices where !points[p].isScaleFactor {
+                let start = points[p].address - request.address
+                let words = registers[start..<(start + points[p].length)]
+                if keepRaw { raw[points[p].id] = Array(words) }
+                let sf = points[p].scaleRegister.flatMap { scaleFactors[$0] } ?? 0
                 let value: Reading.Value
-                switch RegisterDecoder.decode(words, as: point, scaleFactor: sf) {
+                switch RegisterDecoder.decode(words, as: points[p], scaleFactor: sf) {
                 case .number(let v): value = .number(v)
                 case .text(let s): value = .text(s)
                 case .invalid: value = .invalid(raw: words.map { Hex.word($0, uppercase: false) }.joined())
                 }
-                readings.append(Reading(pointID: point.id, unit: point.unit, value: value, offset: offset))
+                readings.append(Reading(pointID: points[p].id, unit: points[p].unit, value: value, offset: offset))
             }
         }
         var outcome = ReadOutcome(

@@ -102,6 +102,36 @@ import Testing
         }
     }
 
+    /// libmosquitto's log is heard only while the client connects (during a session it would format a line for
+    /// every packet): after a good session ends, the next connection's TLS failure must still be named.
+    @Test func aTLSFailureAfterAGoodSessionIsStillNamed() async throws {
+        let dir = try Harness.prepare("certs")
+        let certs = try await Self.makeCertificates(in: dir)
+        try await Harness.with("tlsagain", tls: certs.tls, authentication: Self.authentication) { h in
+            try await h.startSimulator(units: [1], frozen: true)
+            try writeFile("\(h.directory)/password", Self.gatewayPassword)
+            let config = try h.writeConfig(
+                devices: [("main-incomer", 1)], interval: "500ms",
+                mqtt: Self.mqttBlock(port: h.broker.tlsPort!, ca: certs.ca, passwordFile: "\(h.directory)/password"))
+            try h.startRecorder(username: "reader", password: Self.readerPassword)
+            try h.startAgent(config: config)
+            try await h.waitForMessages(timeout: .seconds(30)) { $0.count >= 2 }
+            #expect(!h.agent!.standardError.contains("certificate verify failed"))
+
+            // The broker comes back with a certificate from another CA.
+            await h.broker.stop()
+            let resign = try ChildProcess(
+                ["sh", "-c", "cd '\(dir)' && openssl x509 -req -in server.csr -CA wrong-ca.crt -CAkey wrong-ca.key -CAcreateserial "
+                    + "-out server.crt -days 2 -extfile san.ext 2>&1"],
+                directory: dir, name: "resign")
+            #expect(await resign.wait(timeout: .seconds(30)) == 0, "\(resign.standardError)")
+            try await h.broker.start()
+            _ = try await h.agent!.waitForOutput(
+                containing: "certificate verify failed", inStandardError: true, timeout: .seconds(30))
+            #expect(await h.agent!.terminate() == 0)
+        }
+    }
+
     /// A broker that demands client certificates: the gateway's certificate, its key from a systemd credential.
     @Test func clientCertificateFromACredential() async throws {
         let dir = try Harness.prepare("certs")
