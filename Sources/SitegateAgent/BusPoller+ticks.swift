@@ -36,13 +36,15 @@ extension BusPoller {
         }
     }
 
-    /// The ticks of `task` strictly between the one just run (or skipped) and `next` were missed: by a clock step
-    /// when the wall clock jumped by more than two intervals during the wait or the cycle, else by overrun.
-    func countMissed(_ task: Task, through next: UnixTime, jump: Duration) {
-        let first = task.next + task.schedule.interval
+    /// The ticks of a task strictly between the one just run (or skipped, `previous`) and `next` were missed: by a
+    /// clock step when the wall clock jumped by more than two intervals during the wait or the cycle, else by
+    /// overrun. Given the task's parts, not the task: a task passed from the poller's array was copied whole.
+    func countMissed(
+        device: String, schedule: WallClockSchedule, after previous: UnixTime, through next: UnixTime, jump: Duration
+    ) {
+        let first = previous + schedule.interval
         guard first < next else { return }
-        let reason: MissReason = ClockStepDetector.isStep(jump, interval: task.schedule.interval) ? .clockStep : .overrun
-        health.ticks.missed(
-            MissedTickRun(deviceID: task.plan.deviceID, schedule: task.schedule, from: first, to: next, reason: reason))
+        let reason: MissReason = ClockStepDetector.isStep(jump, interval: schedule.interval) ? .clockStep : .overrun
+        health.ticks.missed(MissedTickRun(deviceID: device, schedule: schedule, from: first, to: next, reason: reason))
     }
 }

@@ -131,14 +131,17 @@ public final class BusPoller: Service {
                 learn(from: outcome, device: tasks[index].plan.deviceID, tasks: &tasks, knowledge: &knowledge)
             }
             record(
-                outcome, for: tasks[index], at: finished, due: tasks[index].next,
+                outcome, device: tasks[index].plan.deviceID, unit: tasks[index].plan.unit,
+                interval: tasks[index].assignment.schedule.interval, at: finished, due: tasks[index].next,
                 backoff: &backoffs[tasks[index].plan.deviceID, default: Backoff()])
         }
         for index in due {
             let (next, missed) = tasks[index].schedule.advance(from: tasks[index].next, now: finished)
             let skipped = !active.contains(index)
             missedTicks += missed
-            countMissed(tasks[index], through: next, jump: jump)
+            countMissed(
+                device: tasks[index].plan.deviceID, schedule: tasks[index].assignment.schedule,
+                after: tasks[index].next, through: next, jump: jump)
             if missed > 0 || skipped {
                 health.update(tasks[index].plan.deviceID) { h in
                     h.missedTicks += missed
@@ -152,7 +155,9 @@ public final class BusPoller: Service {
             timeouts: outcomes.reduce(0) { $0 + $1.errors.filter { $0.kind == "timeout" }.count }, missedTicks: missedTicks)
         if !cycle.isEmpty { await commit(cycle) }
         // Every tick before the earliest next one has its poll committed or its miss counted.
-        if let until = tasks.map(\.next).min() { health.ticks.accounted(bus: bus.config.id, until: until) }
+        if let until = tasks.indices.lazy.map({ [tasks] in tasks[$0].next }).min() {
+            health.ticks.accounted(bus: bus.config.id, until: until)
+        }
         // Whether or not the meters answered, the poller itself is alive: that is what the watchdog asks.
         let id = "bus:\(bus.config.id)"
         watchdog.withLock { $0.progressed(id, now: .now) }

@@ -38,6 +38,9 @@ public enum RegisterDecoder {
         decode(registers[...], as: point, scaleFactor: scaleFactor)
     }
 
+    /// Inlinable: called from the Modbus reader for every reading with a point that lies in the plan, it copied the
+    /// whole `PointDefinition` (five reference-counted members) for each call; inlined, it reads the fields it needs.
+    @inlinable
     public static func decode(_ registers: ArraySlice<UInt16>, as point: PointDefinition, scaleFactor: Int = 0)
         -> DecodedValue
     {
@@ -85,6 +88,7 @@ public enum RegisterDecoder {
         return String(scalars).trimmingSpaces()
     }
 
+    @usableFromInline
     static func power10(_ exponent: Int) -> Double {
         var result = 1.0
         for _ in 0..<abs(exponent) { result *= 10 }

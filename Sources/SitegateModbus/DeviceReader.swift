@@ -122,8 +122,6 @@ public enum DeviceReader {
         // SunSpec-style scale factors first, since points may come before their scale register. Taken from the
         // answer's registers, not from the hidden `_sf_` points: a scale register that is also a selected point gets
         // no hidden point (the plan reads it once), and its factor was not applied (values 10^sf off).
-        // Points are read where they lie, by index: `for point in points` copied each one (a struct with five
-        // reference-counted members) for every reading.
         let points = plan.points
         var scaleFactors: [Int: Int] = [:]
         if points.indices.contains(where: { points[$0].scaleRegister != nil }) {
@@ -137,26 +135,31 @@ public enum DeviceReader {
                 }
             }
         }
-        var readings: [Reading] = []
-        readings.reserveCapacity(points.count)
         var raw: [String: [UInt16]] = [:]
-        // Decoded straight from the answer's registers: no copy per point on the hot path.
-        for (request, registers, sentAt) in answered {
-            // One offset per request (a Duration is 128-bit: made per reading it was a multiplication each).
-            let offset = sentAt - takenAt
-            let points = request.points
-            for p in points.indices where !points[p].isScaleFactor {
-                let start = points[p].address - request.address
-                let words = registers[start..<(start + points[p].length)]
-                if keepRaw { raw[points[p].id] = Array(words) }
-                let sf = points[p].scaleRegister.flatMap { scaleFactors[$0] } ?? 0
-                let value: Reading.Value
-                switch RegisterDecoder.decode(words, as: points[p], scaleFactor: sf) {
-                case .number(let v): value = .number(v)
-                case .text(let s): value = .text(s)
-                case .invalid: value = .invalid(raw: words.map { Hex.word($0, uppercase: false) }.joined())
+        // Decoded straight from the answer's registers, each point read through a pointer and each reading made in
+        // its place: indexing an Array, or appending to one, still copied every point and every reading.
+        let bound = answered.reduce(0) { $0 + $1.request.points.count }
+        let readings = [Reading](unsafeUninitializedCapacity: bound) { buffer, count in
+            for (request, registers, sentAt) in answered {
+                // One offset per request (a Duration is 128-bit: made per reading it was a multiplication each).
+                let offset = sentAt - takenAt
+                request.points.withUnsafeBufferPointer { points in
+                    for p in points.indices where !points[p].isScaleFactor {
+                        let start = points[p].address - request.address
+                        let words = registers[start..<(start + points[p].length)]
+                        if keepRaw { raw[points[p].id] = Array(words) }
+                        let sf = points[p].scaleRegister.flatMap { scaleFactors[$0] } ?? 0
+                        let value: Reading.Value
+                        switch RegisterDecoder.decode(words, as: points[p], scaleFactor: sf) {
+                        case .number(let v): value = .number(v)
+                        case .text(let s): value = .text(s)
+                        case .invalid: value = .invalid(raw: words.map { Hex.word($0, uppercase: false) }.joined())
+                        }
+                        (buffer.baseAddress! + count).initialize(
+                            to: Reading(pointID: points[p].id, unit: points[p].unit, value: value, offset: offset))
+                        count += 1
+                    }
                 }
-                readings.append(Reading(pointID: points[p].id, unit: points[p].unit, value: value, offset: offset))
             }
         }
         var outcome = ReadOutcome(
