@@ -38,25 +38,34 @@ public enum RegisterDecoder {
         decode(registers[...], as: point, scaleFactor: scaleFactor)
     }
 
-    /// Inlinable: called from the Modbus reader for every reading with a point that lies in the plan, it copied the
-    /// whole `PointDefinition` (five reference-counted members) for each call; inlined, it reads the fields it needs.
-    @inlinable
     public static func decode(_ registers: ArraySlice<UInt16>, as point: PointDefinition, scaleFactor: Int = 0)
         -> DecodedValue
     {
         precondition(registers.count == point.length, "point \(point.id) needs \(point.length) registers")
-        if point.type == .string {
+        return decode(
+            registers, type: point.type, order: point.wordOrder, invalid: point.invalid, scale: point.scale,
+            offset: point.offset, scaleFactor: scaleFactor)
+    }
+
+    /// Decodes one point given as its fields: what the Modbus reader calls for every reading, its points read in
+    /// place. Given the whole `PointDefinition`, each call copied it (five reference-counted members).
+    @inlinable
+    public static func decode(
+        _ registers: ArraySlice<UInt16>, type: ValueType, order: WordOrder, invalid: [InvalidSentinel], scale: Double,
+        offset: Double, scaleFactor: Int
+    ) -> DecodedValue {
+        if type == .string {
             return .text(decodeString(registers))
         }
-        let bits = assemble(registers, order: point.wordOrder)
-        for sentinel in point.invalid {
+        let bits = assemble(registers, order: order)
+        for sentinel in invalid {
             if case .raw(let value) = sentinel, value == bits { return .invalid }
         }
-        guard let raw = number(bits: bits, type: point.type) else { return .invalid }
+        guard let raw = number(bits: bits, type: type) else { return .invalid }
         if raw.isNaN || raw.isInfinite { return .invalid }
-        var value = raw * point.scale
+        var value = raw * scale
         if scaleFactor != 0 { value *= power10(scaleFactor) }
-        value += point.offset
+        value += offset
         // A scale that overflows is no value, not an infinity in a payload.
         return value.isFinite ? .number(value) : .invalid
     }

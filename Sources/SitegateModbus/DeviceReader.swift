@@ -136,8 +136,8 @@ public enum DeviceReader {
             }
         }
         var raw: [String: [UInt16]] = [:]
-        // Decoded straight from the answer's registers, each point read through a pointer and each reading made in
-        // its place: indexing an Array, or appending to one, still copied every point and every reading.
+        // Decoded straight from the answer's registers, each point's fields read through a pointer and each reading
+        // made in its place: indexing an Array, or appending to one, copied every point and every reading.
         let bound = answered.reduce(0) { $0 + $1.request.points.count }
         let readings = [Reading](unsafeUninitializedCapacity: bound) { buffer, count in
             for (request, registers, sentAt) in answered {
@@ -150,13 +150,16 @@ public enum DeviceReader {
                         if keepRaw { raw[points[p].id] = Array(words) }
                         let sf = points[p].scaleRegister.flatMap { scaleFactors[$0] } ?? 0
                         let value: Reading.Value
-                        switch RegisterDecoder.decode(words, as: points[p], scaleFactor: sf) {
+                        let decoded = RegisterDecoder.decode(
+                            words, type: points[p].type, order: points[p].wordOrder, invalid: points[p].invalid,
+                            scale: points[p].scale, offset: points[p].offset, scaleFactor: sf)
+                        switch decoded {
                         case .number(let v): value = .number(v)
                         case .text(let s): value = .text(s)
                         case .invalid: value = .invalid(raw: words.map { Hex.word($0, uppercase: false) }.joined())
                         }
-                        (buffer.baseAddress! + count).initialize(
-                            to: Reading(pointID: points[p].id, unit: points[p].unit, value: value, offset: offset))
+                        buffer.initializeElement(
+                            at: count, to: Reading(pointID: points[p].id, unit: points[p].unit, value: value, offset: offset))
                         count += 1
                     }
                 }
