@@ -13,8 +13,6 @@ public struct Reading: Sendable, Hashable {
     /// When the request that carried this point was sent, relative to the poll's start.
     public var offset: Duration
 
-    /// Inlinable, so that a reading is made where it is stored (the reader's buffer), not made and then copied.
-    @inlinable
     public init(pointID: String, unit: String?, value: Value, offset: Duration = .zero) {
         self.pointID = pointID
         self.unit = unit

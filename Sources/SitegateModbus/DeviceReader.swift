@@ -136,8 +136,8 @@ public enum DeviceReader {
             }
         }
         var raw: [String: [UInt16]] = [:]
-        // Decoded straight from the answer's registers, each point's fields read through a pointer and each reading
-        // made in its place: indexing an Array, or appending to one, copied every point and every reading.
+        // Decoded straight from the answer's registers, each point's fields read through a pointer (taken from the
+        // Array, a point was copied whole for every reading), the readings written into one buffer sized up front.
         let bound = answered.reduce(0) { $0 + $1.request.points.count }
         let readings = [Reading](unsafeUninitializedCapacity: bound) { buffer, count in
             for (request, registers, sentAt) in answered {
