@@ -54,16 +54,22 @@ import Testing
         """
     }
 
+    /// One frozen meter every 500 ms, the gateway's password in a file, the agent on the TLS listener trusting
+    /// `ca`, and a reader subscribed.
+    static func startAgentOverTLS(_ h: Harness, ca: String, password: String) async throws {
+        try await h.startSimulator(units: [1], frozen: true)
+        try writeFile("\(h.directory)/password", password)
+        let config = try h.writeConfig(
+            devices: [("main-incomer", 1)], interval: "500ms",
+            mqtt: mqttBlock(port: h.broker.tlsPort!, ca: ca, passwordFile: "\(h.directory)/password"))
+        try h.startRecorder(username: "reader", password: readerPassword)
+        try h.startAgent(config: config)
+    }
+
     @Test func tlsWithPasswordDeliversAndNeverLogsTheSecret() async throws {
         let certs = try await Self.makeCertificates(in: try Harness.prepare("certs"))
         try await Harness.with("tls", tls: certs.tls, authentication: Self.authentication) { h in
-            try await h.startSimulator(units: [1], frozen: true)
-            try writeFile("\(h.directory)/password", Self.gatewayPassword + "\n")
-            let config = try h.writeConfig(
-                devices: [("main-incomer", 1)], interval: "500ms",
-                mqtt: Self.mqttBlock(port: h.broker.tlsPort!, ca: certs.ca, passwordFile: "\(h.directory)/password"))
-            try h.startRecorder(username: "reader", password: Self.readerPassword)
-            try h.startAgent(config: config)
+            try await Self.startAgentOverTLS(h, ca: certs.ca, password: Self.gatewayPassword + "\n")
             try await h.waitForMessages(timeout: .seconds(30)) { $0.count >= 3 }
             #expect(await h.agent!.terminate() == 0)
             #expect(!h.agent!.standardError.contains(Self.gatewayPassword))
@@ -108,13 +114,7 @@ import Testing
         let dir = try Harness.prepare("certs")
         let certs = try await Self.makeCertificates(in: dir)
         try await Harness.with("tlsagain", tls: certs.tls, authentication: Self.authentication) { h in
-            try await h.startSimulator(units: [1], frozen: true)
-            try writeFile("\(h.directory)/password", Self.gatewayPassword)
-            let config = try h.writeConfig(
-                devices: [("main-incomer", 1)], interval: "500ms",
-                mqtt: Self.mqttBlock(port: h.broker.tlsPort!, ca: certs.ca, passwordFile: "\(h.directory)/password"))
-            try h.startRecorder(username: "reader", password: Self.readerPassword)
-            try h.startAgent(config: config)
+            try await Self.startAgentOverTLS(h, ca: certs.ca, password: Self.gatewayPassword)
             try await h.waitForMessages(timeout: .seconds(30)) { $0.count >= 2 }
             #expect(!h.agent!.standardError.contains("certificate verify failed"))
 
