@@ -122,13 +122,13 @@ public enum DeviceReader {
         // SunSpec-style scale factors first, since points may come before their scale register. Taken from the
         // answer's registers, not from the hidden `_sf_` points: a scale register that is also a selected point gets
         // no hidden point (the plan reads it once), and its factor was not applied (values 10^sf off).
-        let points = plan.points
+        let planPoints = plan.points
         var scaleFactors: [Int: Int] = [:]
-        if points.indices.contains(where: { points[$0].scaleRegister != nil }) {
-            for p in points.indices {
-                guard let address = points[p].scaleRegister, scaleFactors[address] == nil else { continue }
+        if planPoints.indices.contains(where: { planPoints[$0].scaleRegister != nil }) {
+            for p in planPoints.indices {
+                guard let address = planPoints[p].scaleRegister, scaleFactors[address] == nil else { continue }
                 for (request, registers, _) in answered
-                where request.function == points[p].function && address >= request.address
+                where request.function == planPoints[p].function && address >= request.address
                     && address - request.address < registers.count
                 {
                     scaleFactors[address] = Int(Int16(bitPattern: registers[address - request.address]))
